@@ -1,0 +1,332 @@
+import Foundation
+
+/// A JSON document kept as data, so that what a server sent survives untouched and can be re-encoded canonically.
+public enum JSONValue: Sendable, Hashable {
+    case null
+    case bool(Bool)
+    case int(Int64)
+    case double(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    public subscript(key: String) -> JSONValue? {
+        if case .object(let o) = self { return o[key] }
+        return nil
+    }
+
+    public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
+    public var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
+    public var objectValue: [String: JSONValue]? { if case .object(let o) = self { return o }; return nil }
+    public var arrayValue: [JSONValue]? { if case .array(let a) = self { return a }; return nil }
+    public var intValue: Int? {
+        switch self {
+        case .int(let i): return Int(exactly: i)
+        case .double(let d): return Int(exactly: d)
+        default: return nil
+        }
+    }
+    public var isNull: Bool { if case .null = self { return true }; return false }
+
+    /// Parses JSON bytes. Throws `JSONValue.ParseError` with the byte offset on malformed input.
+    public static func parse(_ data: some Collection<UInt8>) throws -> JSONValue {
+        var p = JSONParser(bytes: Array(data))
+        return try p.parseDocument()
+    }
+
+    public static func parse(_ text: String) throws -> JSONValue { try parse(Array(text.utf8)) }
+
+    /// Canonical text: object keys sorted, no insignificant whitespace. Equal values give equal bytes.
+    public func canonical() -> String {
+        var out = ""
+        write(to: &out, pretty: false, indent: 0)
+        return out
+    }
+
+    /// Readable text with sorted keys and two-space indentation; still deterministic.
+    public func pretty() -> String {
+        var out = ""
+        write(to: &out, pretty: true, indent: 0)
+        return out
+    }
+
+    private func write(to out: inout String, pretty: Bool, indent: Int) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .int(let i): out += String(i)
+        case .double(let d):
+            if d.isFinite, d == d.rounded(), abs(d) < 1e15 { out += String(Int64(d)) } else if d.isFinite { out += String(d) } else { out += "null" }
+        case .string(let s): JSONValue.writeString(s, to: &out)
+        case .array(let a):
+            if a.isEmpty { out += "[]"; return }
+            out += "["
+            for (i, v) in a.enumerated() {
+                if i > 0 { out += "," }
+                if pretty { out += "\n" + String(repeating: "  ", count: indent + 1) }
+                v.write(to: &out, pretty: pretty, indent: indent + 1)
+            }
+            if pretty { out += "\n" + String(repeating: "  ", count: indent) }
+            out += "]"
+        case .object(let o):
+            if o.isEmpty { out += "{}"; return }
+            out += "{"
+            for (i, k) in o.keys.sorted().enumerated() {
+                if i > 0 { out += "," }
+                if pretty { out += "\n" + String(repeating: "  ", count: indent + 1) }
+                JSONValue.writeString(k, to: &out)
+                out += pretty ? ": " : ":"
+                o[k]!.write(to: &out, pretty: pretty, indent: indent + 1)
+            }
+            if pretty { out += "\n" + String(repeating: "  ", count: indent) }
+            out += "}"
+        }
+    }
+
+    /// Escapes a string for JSON, including U+2028/2029 and every control character, so output is safe in any context.
+    public static func writeString(_ s: String, to out: inout String) {
+        out += "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "<": out += "\\u003c"   // keeps `</script>` and comments inert when JSON is embedded in HTML
+            case ">": out += "\\u003e"
+            case "&": out += "\\u0026"
+            default:
+                if u.value < 0x20 || u.value == 0x2028 || u.value == 0x2029 || u.value == 0x7f {
+                    out += String(format: "\\u%04x", u.value)
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        out += "\""
+    }
+
+    public struct ParseError: Error, CustomStringConvertible, Sendable {
+        public let offset: Int
+        public let message: String
+        public var description: String { "invalid JSON at byte \(offset): \(message)" }
+    }
+}
+
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
+    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral
+{
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(integerLiteral value: Int) { self = .int(Int64(value)) }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        self = .object(Dictionary(elements, uniquingKeysWith: { _, b in b }))
+    }
+    public init(nilLiteral: ()) { self = .null }
+}
+
+extension JSONValue: Codable {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let i = try? c.decode(Int64.self) { self = .int(i) }
+        else if let d = try? c.decode(Double.self) { self = .double(d) }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: JSONValue].self)) }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .null: try c.encodeNil()
+        case .bool(let b): try c.encode(b)
+        case .int(let i): try c.encode(i)
+        case .double(let d): try c.encode(d)
+        case .string(let s): try c.encode(s)
+        case .array(let a): try c.encode(a)
+        case .object(let o): try c.encode(o)
+        }
+    }
+}
+
+/// A small strict JSON parser over bytes: fast on large tool lists, with a depth limit against hostile nesting.
+struct JSONParser {
+    let bytes: [UInt8]
+    var i = 0
+    var depth = 0
+    static let maxDepth = 256
+
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
+    mutating func parseDocument() throws -> JSONValue {
+        skipWS()
+        let v = try parseValue()
+        skipWS()
+        if i != bytes.count { throw fail("trailing characters") }
+        return v
+    }
+
+    func fail(_ m: String) -> JSONValue.ParseError { JSONValue.ParseError(offset: i, message: m) }
+
+    mutating func skipWS() {
+        while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09 { i += 1 }
+    }
+
+    mutating func parseValue() throws -> JSONValue {
+        guard i < bytes.count else { throw fail("unexpected end") }
+        switch bytes[i] {
+        case UInt8(ascii: "{"): return try parseObject()
+        case UInt8(ascii: "["): return try parseArray()
+        case UInt8(ascii: "\""): return .string(try parseString())
+        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
+        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
+        case UInt8(ascii: "n"): try literal("null"); return .null
+        default: return try parseNumber()
+        }
+    }
+
+    mutating func literal(_ s: StaticString) throws {
+        let n = s.utf8CodeUnitCount
+        guard i + n <= bytes.count else { throw fail("unexpected end") }
+        let p = s.utf8Start
+        for k in 0..<n where bytes[i + k] != p[k] { throw fail("invalid literal") }
+        i += n
+    }
+
+    mutating func parseObject() throws -> JSONValue {
+        depth += 1
+        if depth > JSONParser.maxDepth { throw fail("nesting too deep") }
+        defer { depth -= 1 }
+        i += 1
+        var o: [String: JSONValue] = [:]
+        skipWS()
+        if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(o) }
+        while true {
+            skipWS()
+            guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+            let k = try parseString()
+            skipWS()
+            guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+            i += 1
+            skipWS()
+            o[k] = try parseValue()
+            skipWS()
+            guard i < bytes.count else { throw fail("unexpected end") }
+            if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+            if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(o) }
+            throw fail("expected ',' or '}'")
+        }
+    }
+
+    mutating func parseArray() throws -> JSONValue {
+        depth += 1
+        if depth > JSONParser.maxDepth { throw fail("nesting too deep") }
+        defer { depth -= 1 }
+        i += 1
+        var a: [JSONValue] = []
+        skipWS()
+        if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(a) }
+        while true {
+            skipWS()
+            a.append(try parseValue())
+            skipWS()
+            guard i < bytes.count else { throw fail("unexpected end") }
+            if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+            if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(a) }
+            throw fail("expected ',' or ']'")
+        }
+    }
+
+    mutating func parseString() throws -> String {
+        i += 1
+        let start = i
+        // Fast path: no escapes.
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == UInt8(ascii: "\"") {
+                let s = String(decoding: bytes[start..<i], as: UTF8.self)
+                i += 1
+                return s
+            }
+            if b == UInt8(ascii: "\\") { break }
+            if b < 0x20 { throw fail("control character in string") }
+            i += 1
+        }
+        var buf = Array(bytes[start..<i])
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == UInt8(ascii: "\"") { i += 1; return String(decoding: buf, as: UTF8.self) }
+            if b < 0x20 { throw fail("control character in string") }
+            if b != UInt8(ascii: "\\") { buf.append(b); i += 1; continue }
+            i += 1
+            guard i < bytes.count else { throw fail("unexpected end") }
+            let e = bytes[i]
+            i += 1
+            switch e {
+            case UInt8(ascii: "\""): buf.append(0x22)
+            case UInt8(ascii: "\\"): buf.append(0x5C)
+            case UInt8(ascii: "/"): buf.append(0x2F)
+            case UInt8(ascii: "b"): buf.append(0x08)
+            case UInt8(ascii: "f"): buf.append(0x0C)
+            case UInt8(ascii: "n"): buf.append(0x0A)
+            case UInt8(ascii: "r"): buf.append(0x0D)
+            case UInt8(ascii: "t"): buf.append(0x09)
+            case UInt8(ascii: "u"):
+                var code = try hex4()
+                if (0xD800...0xDBFF).contains(code) {
+                    if i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") {
+                        i += 2
+                        let low = try hex4()
+                        if (0xDC00...0xDFFF).contains(low) {
+                            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                        } else { code = 0xFFFD }
+                    } else { code = 0xFFFD }
+                } else if (0xDC00...0xDFFF).contains(code) { code = 0xFFFD }
+                let scalar = Unicode.Scalar(code) ?? "\u{FFFD}"
+                buf.append(contentsOf: Array(String(Character(scalar)).utf8))
+            default: throw fail("invalid escape")
+            }
+        }
+        throw fail("unterminated string")
+    }
+
+    mutating func hex4() throws -> UInt32 {
+        guard i + 4 <= bytes.count else { throw fail("unexpected end") }
+        var v: UInt32 = 0
+        for _ in 0..<4 {
+            let b = bytes[i]
+            let d: UInt8
+            switch b {
+            case 0x30...0x39: d = b - 0x30
+            case 0x41...0x46: d = b - 0x41 + 10
+            case 0x61...0x66: d = b - 0x61 + 10
+            default: throw fail("invalid \\u escape")
+            }
+            v = v << 4 | UInt32(d)
+            i += 1
+        }
+        return v
+    }
+
+    mutating func parseNumber() throws -> JSONValue {
+        let start = i
+        var isFloat = false
+        if i < bytes.count, bytes[i] == UInt8(ascii: "-") { i += 1 }
+        var digits = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            if b >= 0x30 && b <= 0x39 { digits += 1; i += 1 }
+            else if b == UInt8(ascii: ".") || b == UInt8(ascii: "e") || b == UInt8(ascii: "E") || b == UInt8(ascii: "+") || b == UInt8(ascii: "-") { isFloat = true; i += 1 }
+            else { break }
+        }
+        guard digits > 0 else { i = start; throw fail("unexpected character") }
+        let text = String(decoding: bytes[start..<i], as: UTF8.self)
+        if !isFloat, let v = Int64(text) { return .int(v) }
+        guard let d = Double(text) else { throw fail("invalid number") }
+        return .double(d)
+    }
+}

@@ -1,0 +1,279 @@
+import Foundation
+
+/// The five categories of the taxonomy, ordered from least to most severe.
+public enum Category: String, Sendable, CaseIterable, Codable, Comparable {
+    case read = "Read", write = "Write", execute = "Execute", destructive = "Destructive", financial = "Financial"
+
+    public var severity: Int { Category.allCases.firstIndex(of: self)! }
+    public static func < (a: Category, b: Category) -> Bool { a.severity < b.severity }
+
+    /// The risk a tool of this category starts from before modifiers.
+    public var baseline: RiskLevel {
+        switch self {
+        case .read: .low
+        case .write: .medium
+        case .execute, .destructive: .high
+        case .financial: .critical
+        }
+    }
+
+    public init?(label: String) {
+        guard let c = Category.allCases.first(where: { $0.rawValue.lowercased() == label.lowercased() }) else { return nil }
+        self = c
+    }
+}
+
+/// The four risk levels, ordered.
+public enum RiskLevel: String, Sendable, CaseIterable, Codable, Comparable {
+    case low = "Low", medium = "Medium", high = "High", critical = "Critical"
+
+    public var rank: Int { RiskLevel.allCases.firstIndex(of: self)! }
+    public static func < (a: RiskLevel, b: RiskLevel) -> Bool { a.rank < b.rank }
+    public func raised() -> RiskLevel { RiskLevel.allCases[min(rank + 1, 3)] }
+
+    public init?(label: String) {
+        guard let r = RiskLevel.allCases.first(where: { $0.rawValue.lowercased() == label.lowercased() }) else { return nil }
+        self = r
+    }
+}
+
+/// How a server is started or reached: argv and an explicit environment, or a URL. Never a shell string.
+public struct LaunchPlan: Sendable, Hashable, Codable {
+    public enum Transport: String, Sendable, Codable { case stdio, streamableHTTP = "streamable-http", sse }
+    public var transport: Transport
+    /// argv[0] is the program (a name looked up in PATH, or a path); the rest are arguments.
+    public var argv: [String]
+    /// Exactly the variables the child gets (plus a fresh HOME, TMPDIR and a fixed PATH).
+    public var environment: [String: String]
+    public var url: String?
+    public var headers: [String: String]
+    /// Things a person should know about this plan: placeholder secrets, unresolved variables.
+    public var notes: [String]
+
+    public init(transport: Transport = .stdio, argv: [String] = [], environment: [String: String] = [:], url: String? = nil,
+                headers: [String: String] = [:], notes: [String] = []) {
+        self.transport = transport; self.argv = argv; self.environment = environment
+        self.url = url; self.headers = headers; self.notes = notes
+    }
+
+    /// A line a person can read and rerun; values are shell-quoted for display only, never executed through a shell.
+    public var displayCommand: String {
+        if let url { return "\(transport.rawValue) \(url)" }
+        let env = environment.keys.sorted().map { "\($0)=\(LaunchPlan.quote(environment[$0]!))" }
+        return (env + argv.map(LaunchPlan.quote)).joined(separator: " ")
+    }
+
+    static func quote(_ s: String) -> String {
+        if !s.isEmpty, s.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:@+,".contains($0) }) { return s }
+        return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}
+
+/// One server as a catalogue lists it.
+public struct ServerEntry: Sendable, Hashable, Codable {
+    /// Stable identifier, unique in a catalogue (e.g. `mcp-luma` or `io.github.owner/name`).
+    public var name: String
+    public var title: String?
+    public var description: String?
+    public var version: String?
+    /// Where the entry came from: package coordinates or repository, for display.
+    public var package: String?
+    public var source: String
+    public var launch: LaunchPlan
+    public var notes: String?
+
+    public init(name: String, title: String? = nil, description: String? = nil, version: String? = nil, package: String? = nil,
+                source: String, launch: LaunchPlan, notes: String? = nil) {
+        self.name = name; self.title = title; self.description = description; self.version = version
+        self.package = package; self.source = source; self.launch = launch; self.notes = notes
+    }
+}
+
+/// The annotations a server declares for a tool: claims, never answers.
+public struct ToolAnnotations: Sendable, Hashable, Codable {
+    public var title: String?
+    public var readOnlyHint: Bool?
+    public var destructiveHint: Bool?
+    public var idempotentHint: Bool?
+    public var openWorldHint: Bool?
+
+    public init(title: String? = nil, readOnlyHint: Bool? = nil, destructiveHint: Bool? = nil, idempotentHint: Bool? = nil, openWorldHint: Bool? = nil) {
+        self.title = title; self.readOnlyHint = readOnlyHint; self.destructiveHint = destructiveHint
+        self.idempotentHint = idempotentHint; self.openWorldHint = openWorldHint
+    }
+
+    public init(json: JSONValue?) {
+        self.init(title: json?["title"]?.stringValue, readOnlyHint: json?["readOnlyHint"]?.boolValue,
+                  destructiveHint: json?["destructiveHint"]?.boolValue, idempotentHint: json?["idempotentHint"]?.boolValue,
+                  openWorldHint: json?["openWorldHint"]?.boolValue)
+    }
+
+    public var isEmpty: Bool { readOnlyHint == nil && destructiveHint == nil && idempotentHint == nil && openWorldHint == nil }
+}
+
+/// One parameter of a tool's input schema, flattened for rules and pages.
+public struct ToolParameter: Sendable, Hashable, Codable {
+    public var name: String
+    public var type: String
+    public var required: Bool
+    public var description: String
+    public var enumValues: [String]
+    public var defaultValue: String?
+}
+
+/// A tool definition as a server sent it, with the parts the classifier and the site read.
+public struct Tool: Sendable, Hashable {
+    public var name: String
+    public var title: String?
+    public var description: String
+    public var inputSchema: JSONValue
+    public var annotations: ToolAnnotations
+    /// Exactly what the server sent.
+    public var raw: JSONValue
+
+    public init(name: String, title: String? = nil, description: String = "", inputSchema: JSONValue = ["type": "object"],
+                annotations: ToolAnnotations = ToolAnnotations(), raw: JSONValue? = nil) {
+        self.name = name; self.title = title; self.description = description; self.inputSchema = inputSchema
+        self.annotations = annotations
+        self.raw = raw ?? .object(["name": .string(name), "description": .string(description), "inputSchema": inputSchema])
+    }
+
+    public enum DecodeError: Error, CustomStringConvertible, Sendable {
+        case notAnObject, missingName, badField(String)
+        public var description: String {
+            switch self {
+            case .notAnObject: "tool definition is not a JSON object"
+            case .missingName: "tool definition has no string \"name\""
+            case .badField(let f): "tool field \"\(f)\" has the wrong type"
+            }
+        }
+    }
+
+    /// Reads a tool leniently: only a string name is required; wrong-typed optional fields are ignored.
+    public init(json: JSONValue) throws(DecodeError) {
+        guard case .object(let o) = json else { throw .notAnObject }
+        guard let name = o["name"]?.stringValue, !name.isEmpty else { throw .missingName }
+        let annotations = o["annotations"]
+        var title = o["title"]?.stringValue
+        if title == nil { title = annotations?["title"]?.stringValue }
+        var schema = o["inputSchema"] ?? .object(["type": "object"])
+        if schema.objectValue == nil { schema = .object(["type": "object"]) }
+        self.init(name: name, title: title, description: o["description"]?.stringValue ?? "", inputSchema: schema,
+                  annotations: ToolAnnotations(json: annotations), raw: json)
+    }
+
+    /// The schema's properties in a stable order (required first, then by name).
+    public var parameters: [ToolParameter] {
+        guard let props = inputSchema["properties"]?.objectValue else { return [] }
+        let required = Set((inputSchema["required"]?.arrayValue ?? []).compactMap(\.stringValue))
+        return props.keys.sorted { (required.contains($0) ? 0 : 1, $0) < (required.contains($1) ? 0 : 1, $1) }.map { key in
+            let p = props[key]!
+            var type = p["type"]?.stringValue ?? p["type"]?.arrayValue?.compactMap(\.stringValue).joined(separator: " | ") ?? ""
+            if type.isEmpty, let any = (p["anyOf"] ?? p["oneOf"])?.arrayValue {
+                type = any.compactMap { $0["type"]?.stringValue }.filter { $0 != "null" }.joined(separator: " | ")
+            }
+            if type == "array", let item = p["items"]?["type"]?.stringValue { type = "array of \(item)" }
+            var enums = (p["enum"]?.arrayValue ?? []).compactMap { v -> String? in v.stringValue ?? (v.isNull ? nil : v.canonical()) }
+            if enums.isEmpty, let any = (p["anyOf"] ?? p["oneOf"])?.arrayValue {
+                enums = any.flatMap { ($0["enum"]?.arrayValue ?? []).compactMap(\.stringValue) }
+            }
+            let def = p["default"].flatMap { $0.isNull ? nil : ($0.stringValue ?? $0.canonical()) }
+            return ToolParameter(name: key, type: type, required: required.contains(key),
+                                 description: p["description"]?.stringValue ?? p["title"]?.stringValue ?? "", enumValues: enums, defaultValue: def)
+        }
+    }
+
+    /// A hash of the canonical definition, for drift detection across scans.
+    public var definitionHash: String { Hashing.fnv1a64Hex(raw.canonical()) }
+}
+
+public enum Hashing {
+    /// FNV-1a 64-bit as 16 hex digits: stable across runs and platforms (unlike `Hasher`).
+    public static func fnv1a64Hex(_ s: String) -> String {
+        var h: UInt64 = 0xcbf29ce484222325
+        for b in s.utf8 { h ^= UInt64(b); h = h &* 0x100000001b3 }
+        let hex = String(h, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
+
+/// One piece of evidence: which rule fired, on which part of the definition, and the exact text that fired it.
+public struct Evidence: Sendable, Hashable, Codable {
+    public var rule: String
+    public var field: String
+    public var fragment: String
+    public var effect: String
+    public init(rule: String, field: String, fragment: String, effect: String) {
+        self.rule = rule; self.field = field; self.fragment = fragment; self.effect = effect
+    }
+}
+
+public enum Confidence: String, Sendable, Codable { case high, medium, low }
+
+/// The classifier's answer for one tool.
+public struct Verdict: Sendable, Hashable, Codable {
+    public var category: Category
+    public var risk: RiskLevel
+    public var confidence: Confidence
+    public var evidence: [Evidence]
+    public init(category: Category, risk: RiskLevel, confidence: Confidence, evidence: [Evidence]) {
+        self.category = category; self.risk = risk; self.confidence = confidence; self.evidence = evidence
+    }
+}
+
+public enum Severity: String, Sendable, Codable, CaseIterable, Comparable {
+    case info, low, medium, high, critical
+    public var rank: Int { Severity.allCases.firstIndex(of: self)! }
+    public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
+}
+
+/// A security finding about a tool or server definition.
+public struct Finding: Sendable, Hashable, Codable {
+    public var rule: String
+    public var severity: Severity
+    public var title: String
+    public var tool: String?
+    public var field: String
+    public var fragment: String
+    public init(rule: String, severity: Severity, title: String, tool: String?, field: String, fragment: String) {
+        self.rule = rule; self.severity = severity; self.title = title; self.tool = tool; self.field = field; self.fragment = fragment
+    }
+}
+
+/// How a scan of one server ended.
+public enum ScanStatus: String, Sendable, Codable, CaseIterable {
+    case ok, timeout, crashed
+    case protocolError = "protocol-error"
+    case needsCredentials = "needs-credentials"
+    case unsupportedRuntime = "unsupported-runtime"
+    case unreachable, refused
+}
+
+/// Everything one scan of one server produced.
+public struct ScanResult: Sendable {
+    public var server: String
+    public var status: ScanStatus
+    public var reason: String?
+    public var era: String?
+    public var protocolVersion: String?
+    public var serverInfo: JSONValue?
+    public var capabilities: JSONValue?
+    public var instructions: String?
+    public var tools: [Tool]
+    /// Tools the server sent that could not be read, with why.
+    public var toolErrors: [String]
+    public var prompts: [String] = []
+    public var resources: [String] = []
+    public var pages: Int
+    public var paginationNote: String?
+    public var junkLines: Int
+    public var stderrTail: String
+    public var durationMs: Int
+    public var startedAt: Date
+
+    public init(server: String, status: ScanStatus, reason: String? = nil, startedAt: Date = Date()) {
+        self.server = server; self.status = status; self.reason = reason; self.era = nil; self.protocolVersion = nil
+        self.serverInfo = nil; self.capabilities = nil; self.instructions = nil; self.tools = []; self.toolErrors = []
+        self.pages = 0; self.paginationNote = nil; self.junkLines = 0; self.stderrTail = ""; self.durationMs = 0; self.startedAt = startedAt
+    }
+}

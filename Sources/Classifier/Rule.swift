@@ -1,0 +1,72 @@
+import AtlasModel
+import Foundation
+
+/// What a rule decides.
+public enum RuleStage: String, Sendable { case category, risk, finding }
+
+/// A compiled condition: one signal of a definition and what to look for in it.
+enum Condition: Sendable {
+    /// The tool's action word (the first verb of the name, the server's own prefix skipped) is one of these.
+    case nameVerb([String])
+    /// The first verb of the description's lead, when the name has none.
+    case leadVerb([String])
+    /// A phrase occurs in one of the named fields.
+    case has(fields: [FieldKind], phrases: [[String]])
+    /// A parameter is named like one of these (whole name, or one of its words).
+    case paramNamed([[String]])
+    /// The tool takes no parameters (true) or some (false).
+    case noParams(Bool)
+    /// The server declared these annotation values.
+    case annotation([String: Bool])
+    /// The category already decided (risk rules).
+    case categoryIs([AtlasModel.Category])
+    /// A regular expression matches a field (kept for what word look-ups cannot say: hidden characters, encodings).
+    case regex(fields: [FieldKind], NSRegularExpression)
+    /// The lead of the description starts the tool's purpose with a negation or it is empty: no usable words at all.
+    case unusable(Bool)
+}
+
+enum FieldKind: String, Sendable, CaseIterable {
+    case name, title, lead, description, params, paramText = "param_text", server, instructions
+}
+
+/// A rule as loaded from one file in rules/.
+public struct Rule: Sendable {
+    public let id: String
+    public let file: String
+    public let stage: RuleStage
+    public let summary: String
+    public let category: AtlasModel.Category?
+    public let risk: RiskLevel?
+    public let severity: Severity?
+    public let priority: Int
+    let when: [Condition]
+    let any: [[Condition]]
+    let unless: [[Condition]]
+    public let examples: RuleExamples
+}
+
+/// A tool definition a rule must fire on, must not fire on, or is known to miss.
+public struct RuleExample: Sendable {
+    public var tool: Tool
+    public var server: String
+    public var expectCategory: AtlasModel.Category?
+    public var expectRisk: RiskLevel?
+}
+
+public struct RuleExamples: Sendable {
+    public var match: [RuleExample]
+    public var noMatch: [RuleExample]
+    public var knownMiss: [RuleExample]
+}
+
+/// A rule file that is not valid, with the file, the rule and the field.
+public struct RuleError: Error, CustomStringConvertible, Sendable {
+    public var file: String
+    public var rule: String?
+    public var field: String?
+    public var message: String
+    public var description: String {
+        "\(file)" + (rule.map { ": rule \($0)" } ?? "") + (field.map { ", field \($0)" } ?? "") + ": \(message)"
+    }
+}

@@ -1,0 +1,214 @@
+import AtlasModel
+import Foundation
+import Yams
+
+/// Loads and validates every rule file below a folder: one rule per `.yaml` file.
+public enum RuleLoader {
+    public static func defaultRulesPath() -> String {
+        let fm = FileManager.default
+        var candidates = [fm.currentDirectoryPath + "/rules"]
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<5 {
+            candidates.append(dir.path + "/rules")
+            dir = dir.deletingLastPathComponent()
+        }
+        return candidates.first(where: { fm.fileExists(atPath: $0) }) ?? candidates[0]
+    }
+
+    public static func load(directory: String) throws(RuleError) -> [Rule] {
+        guard let walker = FileManager.default.enumerator(atPath: directory) else {
+            throw RuleError(file: directory, message: "no rules folder here")
+        }
+        var files: [String] = []
+        while let f = walker.nextObject() as? String {
+            if f.hasSuffix(".yaml") || f.hasSuffix(".yml") { files.append(f) }
+        }
+        var rules: [Rule] = []
+        var ids: [String: String] = [:]
+        for f in files.sorted() {
+            let path = directory + "/" + f
+            let rule = try load(file: path, displayName: f)
+            if let other = ids[rule.id] { throw RuleError(file: f, rule: rule.id, field: "id", message: "duplicate id (also in \(other))") }
+            ids[rule.id] = f
+            rules.append(rule)
+        }
+        if rules.isEmpty { throw RuleError(file: directory, message: "no rule files (*.yaml) found") }
+        return rules
+    }
+
+    public static func load(file path: String, displayName: String? = nil) throws(RuleError) -> Rule {
+        let name = displayName ?? path
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw RuleError(file: name, message: "cannot read the file as UTF-8")
+        }
+        return try parse(yaml: text, file: name)
+    }
+
+    public static func parse(yaml text: String, file: String) throws(RuleError) -> Rule {
+        let node: Any?
+        do { node = try Yams.load(yaml: text) } catch { throw RuleError(file: file, message: "not valid YAML: \(error)") }
+        guard let doc = node.map(toJSON), case .object(let o) = doc else { throw RuleError(file: file, message: "a rule file is a YAML mapping") }
+        let known: Set<String> = ["id", "stage", "summary", "category", "risk", "severity", "priority", "when", "any", "unless", "examples"]
+        guard let id = o["id"]?.stringValue, !id.isEmpty else { throw RuleError(file: file, field: "id", message: "missing") }
+        func err(_ field: String, _ m: String) -> RuleError { RuleError(file: file, rule: id, field: field, message: m) }
+        if let extra = o.keys.sorted().first(where: { !known.contains($0) }) { throw err(extra, "unknown field") }
+        guard let stageText = o["stage"]?.stringValue, let stage = RuleStage(rawValue: stageText) else {
+            throw err("stage", "must be one of category, risk, finding")
+        }
+        guard let summary = o["summary"]?.stringValue, !summary.isEmpty else { throw err("summary", "missing") }
+        var category: AtlasModel.Category? = nil
+        if let c = o["category"]?.stringValue {
+            guard let cc = AtlasModel.Category(label: c) else { throw err("category", "unknown category \(c)") }
+            category = cc
+        }
+        var risk: RiskLevel? = nil
+        if let r = o["risk"]?.stringValue {
+            guard let rr = RiskLevel(label: r) else { throw err("risk", "unknown risk level \(r)") }
+            risk = rr
+        }
+        var severity: Severity? = nil
+        if let s = o["severity"]?.stringValue {
+            guard let ss = Severity(rawValue: s.lowercased()) else { throw err("severity", "unknown severity \(s)") }
+            severity = ss
+        }
+        switch stage {
+        case .category: if category == nil { throw err("category", "a category rule names its category") }
+        case .risk: if risk == nil { throw err("risk", "a risk rule names the level it moves to") }
+        case .finding: if severity == nil { throw err("severity", "a finding rule names its severity") }
+        }
+        let priority = o["priority"]?.intValue ?? 50
+        let when = try conditions(o["when"], field: "when", err)
+        let any = try (o["any"]?.arrayValue ?? []).enumerated().map { (i, v) throws(RuleError) in try conditions(v, field: "any[\(i)]", err) }
+        var unless: [[Condition]] = []
+        if let u = o["unless"] {
+            if let list = u.arrayValue {
+                for (i, v) in list.enumerated() { unless.append(try conditions(v, field: "unless[\(i)]", err)) }
+            } else { unless = [try conditions(u, field: "unless", err)] }
+        }
+        if when.isEmpty && any.isEmpty { throw err("when", "a rule needs at least one condition in when or any") }
+        let ex = o["examples"]
+        let match = try examples(ex?["match"], field: "examples.match", err)
+        let noMatch = try examples(ex?["no_match"], field: "examples.no_match", err)
+        let miss = try examples(ex?["known_miss"], field: "examples.known_miss", err)
+        if match.isEmpty { throw err("examples.match", "every rule carries at least one example it must fire on") }
+        if noMatch.isEmpty { throw err("examples.no_match", "every rule carries at least one example it must not fire on") }
+        return Rule(id: id, file: file, stage: stage, summary: summary, category: category, risk: risk, severity: severity, priority: priority,
+                    when: when, any: any, unless: unless, examples: RuleExamples(match: match, noMatch: noMatch, knownMiss: miss))
+    }
+
+    static func phrases(_ v: JSONValue, field: String, _ err: (String, String) -> RuleError) throws(RuleError) -> [[String]] {
+        let list: [JSONValue] = v.arrayValue ?? [v]
+        var out: [[String]] = []
+        for item in list {
+            guard let s = item.stringValue ?? (item.intValue.map(String.init)) else { throw err(field, "expected a list of words or phrases") }
+            let stems = Tokenizer.tokens(s).map(\.stem)
+            if stems.isEmpty { throw err(field, "\"\(s)\" has no words") }
+            out.append(stems)
+        }
+        return out
+    }
+
+    static func conditions(_ v: JSONValue?, field: String, _ err: (String, String) -> RuleError) throws(RuleError) -> [Condition] {
+        guard let v else { return [] }
+        guard let o = v.objectValue else { throw err(field, "expected a mapping of conditions") }
+        var out: [Condition] = []
+        for key in o.keys.sorted() {
+            let value = o[key]!
+            let f = "\(field).\(key)"
+            switch key {
+            case "name_verb": out.append(.nameVerb(try phrases(value, field: f, err).map { $0.joined(separator: " ") }))
+            case "lead_verb": out.append(.leadVerb(try phrases(value, field: f, err).map { $0.joined(separator: " ") }))
+            case "param_named": out.append(.paramNamed(try phrases(value, field: f, err)))
+            case "no_params":
+                guard let b = value.boolValue else { throw err(f, "expected true or false") }
+                out.append(.noParams(b))
+            case "unusable":
+                guard let b = value.boolValue else { throw err(f, "expected true or false") }
+                out.append(.unusable(b))
+            case "annotation":
+                guard let a = value.objectValue else { throw err(f, "expected a mapping such as {readOnlyHint: true}") }
+                var m: [String: Bool] = [:]
+                for (k, b) in a {
+                    guard ["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"].contains(k), let bb = b.boolValue else {
+                        throw err(f + "." + k, "unknown annotation or not a boolean")
+                    }
+                    m[k] = bb
+                }
+                out.append(.annotation(m))
+            case "category_is":
+                var cats: [AtlasModel.Category] = []
+                for c in value.arrayValue ?? [value] {
+                    guard let s = c.stringValue, let cc = AtlasModel.Category(label: s) else { throw err(f, "unknown category \(c.canonical())") }
+                    cats.append(cc)
+                }
+                out.append(.categoryIs(cats))
+            default:
+                if key.hasSuffix("_regex") {
+                    let fields = try fieldKinds(String(key.dropLast(6)), f, err)
+                    guard let pattern = value.stringValue else { throw err(f, "expected a pattern string") }
+                    do { out.append(.regex(fields: fields, try NSRegularExpression(pattern: pattern, options: [.caseInsensitive]))) } catch {
+                        throw err(f, "pattern does not compile: \(error)")
+                    }
+                } else if key.hasSuffix("_has") {
+                    out.append(.has(fields: try fieldKinds(String(key.dropLast(4)), f, err), phrases: try phrases(value, field: f, err)))
+                } else {
+                    throw err(f, "unknown condition")
+                }
+            }
+        }
+        return out
+    }
+
+    /// `name`, `lead`, `text` (name, title and description), `any` (text plus parameters) and the other field names.
+    static func fieldKinds(_ s: String, _ f: String, _ err: (String, String) -> RuleError) throws(RuleError) -> [FieldKind] {
+        switch s {
+        case "text": return [.name, .title, .description]
+        case "any": return [.name, .title, .description, .params, .paramText]
+        case "head": return [.name, .title, .lead]
+        default:
+            guard let k = FieldKind(rawValue: s) else { throw err(f, "unknown field \(s)") }
+            return [k]
+        }
+    }
+
+    static func examples(_ v: JSONValue?, field: String, _ err: (String, String) -> RuleError) throws(RuleError) -> [RuleExample] {
+        guard let v else { return [] }
+        guard let list = v.arrayValue else { throw err(field, "expected a list of tool definitions") }
+        var out: [RuleExample] = []
+        for (i, item) in list.enumerated() {
+            var def = item
+            if let s = item.stringValue { def = ["name": .string(s)] }
+            guard case .object(var o) = def else { throw err("\(field)[\(i)]", "expected a tool definition") }
+            let server = o.removeValue(forKey: "server")?.stringValue ?? ""
+            let cat = o.removeValue(forKey: "expect_category")?.stringValue.flatMap { AtlasModel.Category(label: $0) }
+            let risk = o.removeValue(forKey: "expect_risk")?.stringValue.flatMap { RiskLevel(label: $0) }
+            // Short form: `params: [a, b]` stands for an object schema with those string properties.
+            if let params = o.removeValue(forKey: "params")?.arrayValue {
+                var props: [String: JSONValue] = [:]
+                for p in params { if let n = p.stringValue { props[n] = ["type": "string"] } }
+                o["inputSchema"] = ["type": "object", "properties": .object(props)]
+            }
+            do { out.append(RuleExample(tool: try Tool(json: .object(o)), server: server, expectCategory: cat, expectRisk: risk)) } catch {
+                throw err("\(field)[\(i)]", "\(error)")
+            }
+        }
+        return out
+    }
+
+    /// Yams gives Foundation values; rules are read as JSON-like data.
+    static func toJSON(_ any: Any) -> JSONValue {
+        switch any {
+        case let s as String: return .string(s)
+        case let b as Bool: return .bool(b)
+        case let i as Int: return .int(Int64(i))
+        case let d as Double: return .double(d)
+        case let a as [Any]: return .array(a.map(toJSON))
+        case let m as [String: Any]: return .object(m.mapValues(toJSON))
+        case let m as [AnyHashable: Any]:
+            var o: [String: JSONValue] = [:]
+            for (k, v) in m { o["\(k)"] = toJSON(v) }
+            return .object(o)
+        default: return .null
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import AtlasModel
+import Foundation
+import MCPClient
+
+/// Scans one server: launches or reaches it under the sandbox, lists its tools, and ends in exactly one status.
+public struct Scanner: Sendable {
+    public var sandbox: Sandbox
+    public var childLimits: ChildLimits
+    public var probe: Probe
+
+    public init(sandbox: Sandbox = Sandbox(), childLimits: ChildLimits = ChildLimits(), probe: Probe = Probe()) {
+        self.sandbox = sandbox; self.childLimits = childLimits; self.probe = probe
+    }
+
+    public func scan(_ entry: ServerEntry) async -> ScanResult {
+        let started = Date()
+        let clock = ContinuousClock.now
+        var result = await scanInner(entry, started: started)
+        result.durationMs = Int((ContinuousClock.now - clock).components.seconds * 1000)
+            + Int((ContinuousClock.now - clock).components.attoseconds / 1_000_000_000_000_000)
+        return result
+    }
+
+    private func scanInner(_ entry: ServerEntry, started: Date) async -> ScanResult {
+        let plan = entry.launch
+        guard plan.transport == .stdio else {
+            return ScanResult(server: entry.name, status: .unsupportedRuntime,
+                              reason: "\(plan.transport.rawValue) transport is not supported by this build of the scanner", startedAt: started)
+        }
+        guard let program = plan.argv.first, !program.isEmpty else {
+            return ScanResult(server: entry.name, status: .refused, reason: "the launch plan has no command", startedAt: started)
+        }
+        guard let resolved = sandbox.resolve(program) else {
+            return ScanResult(server: entry.name, status: .unsupportedRuntime,
+                              reason: "\(program) is not installed on this machine (looked in \(sandbox.searchPath.count) PATH folders)", startedAt: started)
+        }
+        let scratch: String
+        do { scratch = try sandbox.makeScratch() } catch {
+            return ScanResult(server: entry.name, status: .crashed, reason: "\(error)", startedAt: started)
+        }
+        defer { sandbox.removeScratch(scratch) }
+        let (exe, args) = sandbox.wrap(program: resolved, arguments: Array(plan.argv.dropFirst()))
+        let run = await StdioTransport.run(executable: exe, arguments: args, environment: sandbox.environment(for: plan, scratch: scratch),
+                                           workingDirectory: scratch, limits: childLimits, probe: probe)
+        return Scanner.result(of: run, server: entry.name, started: started)
+    }
+
+    /// Turns what happened into one status and a reason a person can act on.
+    public static func result(of run: StdioRun, server: String, started: Date) -> ScanResult {
+        var r = ScanResult(server: server, status: .ok, startedAt: started)
+        let p = run.probe
+        r.era = p.era; r.protocolVersion = p.protocolVersion; r.serverInfo = p.serverInfo
+        r.capabilities = p.capabilities; r.instructions = p.instructions
+        r.tools = p.tools; r.toolErrors = p.toolErrors; r.pages = p.pages; r.paginationNote = p.paginationNote
+        r.prompts = p.prompts; r.resources = p.resources
+        r.junkLines = run.junkLines; r.stderrTail = run.stderrTail
+        let lastErr = run.stderrTail.split(whereSeparator: \.isNewline).last(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty })
+            .map { String($0.prefix(300)) }
+        let step = p.failedStep ?? "the scan"
+        if let launch = run.launchError {
+            r.status = .crashed; r.reason = launch
+        } else if run.timedOut {
+            r.status = .timeout; r.reason = "deadline reached during \(step)" + (p.pages > 0 ? " after \(p.pages) page(s)" : "")
+        } else if run.overTotal {
+            r.status = .protocolError; r.reason = "the server sent more than the byte cap during \(step)"
+        } else if let failure = p.failure {
+            switch failure {
+            case .closed:
+                let exit = run.exitDescription ?? "exited"
+                r.status = looksLikeMissingCredentials(run.stderrTail) ? .needsCredentials : .crashed
+                r.reason = "the server \(exit) during \(step)" + (lastErr.map { ": \($0)" } ?? "")
+            case .timeout(let method, let s):
+                r.status = .timeout
+                r.reason = "no answer to \(method) within \(Int(s)) s"
+                    + (run.oversizeDropped > 0 ? " (\(run.oversizeDropped) oversized message(s) were dropped)" : "")
+                    + (run.junkLines > 0 ? " (\(run.junkLines) non-JSON line(s) on stdout)" : "")
+            case .remote(let code, let message):
+                r.status = looksLikeMissingCredentials(message) ? .needsCredentials : .protocolError
+                r.reason = "\(step) failed with error \(code): \(message.prefix(300))"
+            case .malformed(let why):
+                r.status = .protocolError; r.reason = "\(step): \(why)"
+            }
+        }
+        if r.status == .ok {
+            var notes: [String] = []
+            if let n = p.paginationNote { notes.append(n) }
+            if !p.toolErrors.isEmpty { notes.append("\(p.toolErrors.count) malformed tool definition(s) skipped") }
+            if run.oversizeDropped > 0 { notes.append("\(run.oversizeDropped) oversized message(s) dropped") }
+            if run.junkLines > 0 { notes.append("\(run.junkLines) non-JSON line(s) on stdout ignored") }
+            r.reason = notes.isEmpty ? nil : notes.joined(separator: "; ")
+        }
+        return r
+    }
+
+    static func looksLikeMissingCredentials(_ text: String) -> Bool {
+        let t = text.lowercased()
+        return ["api key", "api_key", "apikey", "token", "credential", "unauthorized", "401", "not authenticated", "authentication",
+                "environment variable", "password"].contains { t.contains($0) }
+    }
+}

@@ -1,0 +1,130 @@
+import AtlasModel
+
+/// A tool with its label, as the policy exporters see it.
+public struct PolicyItem: Sendable, Hashable {
+    public var server: String
+    public var tool: String
+    public var category: Category
+    public var risk: RiskLevel
+    public init(server: String, tool: String, category: Category, risk: RiskLevel) {
+        self.server = server; self.tool = tool; self.category = category; self.risk = risk
+    }
+    public var rule: PolicyRule { PolicyRule.starter(category: category, risk: risk) }
+}
+
+/// Starter policies in the formats people load: the policy.json shape, Intercept's YAML, and client-native lists.
+public enum PolicyExport {
+    public enum Format: String, Sendable, CaseIterable { case json, intercept, claude, codex }
+
+    /// One document for the given tools (one server, or a whole catalogue with server-qualified names where needed).
+    public static func render(_ items: [PolicyItem], format: Format, description: String) -> String {
+        let sorted = items.sorted { ($0.server, $0.tool) < ($1.server, $1.tool) }
+        switch format {
+        case .json: return json(sorted).pretty() + "\n"
+        case .intercept: return intercept(sorted, description: description)
+        case .claude: return claude(sorted).pretty() + "\n"
+        case .codex: return codex(sorted)
+        }
+    }
+
+    /// `{"version":"1","default":"deny","tools":{...}}` for a single server; several servers nest one document per server.
+    public static func json(_ items: [PolicyItem]) -> JSONValue {
+        let servers = Set(items.map(\.server))
+        if servers.count <= 1 { return PolicyDocument.json(tools: items.map { ($0.tool, $0.rule) }) }
+        var out: [String: JSONValue] = [:]
+        for s in servers { out[s] = PolicyDocument.json(tools: items.filter { $0.server == s }.map { ($0.tool, $0.rule) }) }
+        return ["version": .string(PolicyDocument.version), "servers": .object(out)]
+    }
+
+    /// Intercept's policy file: `version`, `description`, `default: deny`, `hide`, and per-tool `rules`.
+    public static func intercept(_ items: [PolicyItem], description: String) -> String {
+        var y = "version: \"1\"\n"
+        y += "description: \(yamlString(description))\n"
+        y += "default: deny\n"
+        let hidden = items.filter { $0.rule.hidden }
+        if !hidden.isEmpty {
+            y += "hide:\n"
+            for h in hidden { y += "  - \(yamlString(h.tool))\n" }
+        }
+        y += "tools:\n"
+        if items.isEmpty { y += "  {}\n" }
+        for i in items {
+            let r = i.rule
+            y += "  \(yamlString(i.tool)):\n"
+            switch (r.action, r.ratePerMinute) {
+            case (.deny, _):
+                y += "    rules:\n"
+                y += "      - name: \(yamlString("\(i.category.rawValue) \(i.risk.rawValue): deny"))\n"
+                y += "        action: deny\n"
+                y += "        on_deny: \(yamlString("\(i.tool) \(r.reason ?? "is denied")"))\n"
+            case (.allow, .some(let n)):
+                y += "    rules:\n"
+                y += "      - name: \(yamlString("\(i.category.rawValue) \(i.risk.rawValue): \(n) calls per minute"))\n"
+                y += "        rate_limit: \(n)/minute\n"
+            case (.allow, nil):
+                y += "    rules: []\n"
+            }
+        }
+        return y
+    }
+
+    /// Claude Code settings: `permissions.allow` and `permissions.deny` with `mcp__server__tool` entries.
+    public static func claude(_ items: [PolicyItem]) -> JSONValue {
+        var allow: [JSONValue] = [], deny: [JSONValue] = []
+        for i in items {
+            let entry = JSONValue.string("mcp__\(clientName(i.server))__\(i.tool)")
+            if i.rule.action == .allow { allow.append(entry) } else { deny.append(entry) }
+        }
+        return ["permissions": ["allow": .array(allow), "deny": .array(deny)]]
+    }
+
+    /// Codex `config.toml`: one `[mcp_servers.NAME]` table per server with `disabled_tools` for every denied tool.
+    public static func codex(_ items: [PolicyItem]) -> String {
+        var out = ""
+        for server in Set(items.map(\.server)).sorted() {
+            let denied = items.filter { $0.server == server && $0.rule.action == .deny }.map(\.tool)
+            out += "[mcp_servers.\(tomlKey(clientName(server)))]\n"
+            out += "disabled_tools = [" + denied.map(tomlString).joined(separator: ", ") + "]\n\n"
+        }
+        return out
+    }
+
+    /// Clients name servers with letters, digits, `_` and `-`.
+    public static func clientName(_ s: String) -> String {
+        String(s.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") ? $0 : "_" })
+    }
+
+    static func yamlString(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 || u.value == 0x7f || (0x80...0x9f).contains(u.value) || u.value == 0xFEFF || (0x2028...0x2029).contains(u.value) {
+                    out += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count) + String(u.value, radix: 16)
+                } else { out.unicodeScalars.append(u) }
+            }
+        }
+        return out + "\""
+    }
+
+    static func tomlString(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            default:
+                if u.value < 0x20 || u.value == 0x7f { out += String(format: "\\u%04X", u.value) } else { out.unicodeScalars.append(u) }
+            }
+        }
+        return out + "\""
+    }
+
+    static func tomlKey(_ s: String) -> String {
+        s.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) && !s.isEmpty ? s : tomlString(s)
+    }
+}

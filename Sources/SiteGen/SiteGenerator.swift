@@ -1,0 +1,463 @@
+import AtlasModel
+import Foundation
+import Mustache
+
+/// Why the site could not be written, with the step and the path.
+public struct SiteError: Error, CustomStringConvertible, Sendable {
+    public var step: String
+    public var path: String
+    public var message: String
+    public var description: String { "\(step) \(path): \(message)" }
+}
+
+/// What a build wrote.
+public struct SiteReport: Sendable {
+    public var written = 0
+    public var unchanged = 0
+    public var removed = 0
+    public var pages = 0
+}
+
+/// Renders the whole static site from the site model with the templates in site-gen/.
+public struct SiteGenerator: Sendable {
+    public static let apiSchemaVersion = 1
+    static let marker = ".toolatlas-site"
+    let library: MustacheLibrary
+    let staticDir: String
+    public var baseURL: String
+
+    public static func defaultTemplatesPath() -> String {
+        let fm = FileManager.default
+        var candidates = [fm.currentDirectoryPath + "/site-gen"]
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<5 {
+            candidates.append(dir.path + "/site-gen")
+            dir = dir.deletingLastPathComponent()
+        }
+        return candidates.first(where: { fm.fileExists(atPath: $0 + "/layouts") }) ?? candidates[0]
+    }
+
+    public init(templates: String, baseURL: String = "https://toolatlas.example.org/") throws(SiteError) {
+        var lib = MustacheLibrary()
+        for sub in ["partials", "layouts"] {
+            let dir = templates + "/" + sub
+            guard let files = try? FileManager.default.contentsOfDirectory(atPath: dir) else {
+                throw SiteError(step: "loading templates", path: dir, message: "folder missing")
+            }
+            for f in files.sorted() where f.hasSuffix(".mustache") {
+                guard let text = try? String(contentsOfFile: dir + "/" + f, encoding: .utf8) else {
+                    throw SiteError(step: "loading templates", path: dir + "/" + f, message: "cannot read")
+                }
+                do { try lib.register(text, named: String(f.dropLast(9))) } catch {
+                    throw SiteError(step: "parsing template", path: dir + "/" + f, message: "\(error)")
+                }
+            }
+        }
+        library = lib
+        staticDir = templates + "/static"
+        self.baseURL = baseURL.hasSuffix("/") ? baseURL : baseURL + "/"
+    }
+
+    /// Builds every file in memory, then writes only those whose bytes changed and removes files no longer produced.
+    public func generate(_ input: [SiteServer], into out: String) throws(SiteError) -> SiteReport {
+        let files = try render(input)
+        return try write(files, into: out)
+    }
+
+    // MARK: rendering
+
+    struct ToolRef {
+        var server: SiteServer
+        var serverSlug: String
+        var item: SiteTool
+        var slug: String
+        var path: String { "servers/\(serverSlug)/tools/\(slug).html" }
+    }
+
+    public func render(_ input: [SiteServer]) throws(SiteError) -> [String: [UInt8]] {
+        let servers = input.sorted { $0.name < $1.name }
+        let serverSlugs = Slug.assign(servers.map(\.name))
+        var refs: [ToolRef] = []
+        var refsByServer: [String: [ToolRef]] = [:]
+        for s in servers {
+            let slugs = Slug.assign(s.tools.map(\.tool.name))
+            let rs = s.tools.sorted { $0.tool.name < $1.tool.name }.map { ToolRef(server: s, serverSlug: serverSlugs[s.name]!, item: $0, slug: slugs[$0.tool.name]!) }
+            refsByServer[s.name] = rs
+            refs += rs
+        }
+        var byCategory: [AtlasModel.Category: [Int]] = [:]
+        for (i, r) in refs.enumerated() { byCategory[r.item.verdict.category, default: []].append(i) }
+
+        var files: [String: [UInt8]] = [:]
+        // Tool pages: the bulk of the work, rendered on every core.
+        let pages = UnsafeMutableBufferPointer<[UInt8]>.allocate(capacity: refs.count)
+        pages.initialize(repeating: [])
+        defer { pages.deallocate() }
+        let chunk = 256
+        let chunks = (refs.count + chunk - 1) / chunk
+        nonisolated(unsafe) let shared = pages
+        let allRefs = refs
+        let cats = byCategory
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            for i in (c * chunk)..<min(allRefs.count, (c + 1) * chunk) {
+                shared[i] = Array(self.toolPage(allRefs[i], index: i, refs: allRefs, byCategory: cats).utf8)
+            }
+        }
+        for (i, r) in refs.enumerated() { files[r.path] = pages[i] }
+
+        for s in servers {
+            let slug = serverSlugs[s.name]!
+            let rs = refsByServer[s.name] ?? []
+            let items = rs.map { PolicyItem(server: s.name, tool: $0.item.tool.name, category: $0.item.verdict.category, risk: $0.item.verdict.risk) }
+            files["servers/\(slug)/index.html"] = Array(serverPage(s, refs: rs, items: items).utf8)
+            files["servers/\(slug)/policy.json"] = Array(PolicyExport.render(items, format: .json, description: "").utf8)
+            files["servers/\(slug)/intercept.yaml"] = Array(PolicyExport.render(items, format: .intercept, description: "Starter policy for \(s.name) by ToolAtlas").utf8)
+            files["servers/\(slug)/claude-permissions.json"] = Array(PolicyExport.render(items, format: .claude, description: "").utf8)
+            files["servers/\(slug)/codex.toml"] = Array(PolicyExport.render(items, format: .codex, description: "").utf8)
+            files["api/servers/\(slug).json"] = Array((serverAPI(s, refs: rs).pretty() + "\n").utf8)
+        }
+        try browsePages(servers, serverSlugs: serverSlugs, refs: refs, into: &files)
+        files["index.html"] = Array(indexPage(servers, serverSlugs: serverSlugs, refs: refs).utf8)
+        files["search.html"] = Array(renderPage("search", ["pageTitle": "Search", "pageDescription": "Search tools and servers", "root": ""]).utf8)
+        files["404.html"] = Array(renderPage("notfound", ["pageTitle": "Not found", "pageDescription": "Page not found", "root": "/"]).utf8)
+        files["assets/search-index.js"] = Array(searchIndex(servers, serverSlugs: serverSlugs, refs: refs).utf8)
+        for f in ["style.css", "search.js"] {
+            guard let data = FileManager.default.contents(atPath: staticDir + "/" + f) else {
+                throw SiteError(step: "copying static files", path: staticDir + "/" + f, message: "missing")
+            }
+            files["assets/" + f] = Array(data)
+        }
+        files["api/tools.json"] = Array((toolsAPI(refs).pretty() + "\n").utf8)
+        files["llms.txt"] = Array(llms(servers, serverSlugs: serverSlugs, refs: refs).utf8)
+        files["llms-full.txt"] = Array(llmsFull(refs).utf8)
+        files["robots.txt"] = Array("User-agent: *\nAllow: /\nSitemap: \(baseURL)sitemap.xml\n".utf8)
+        files["sitemap.xml"] = Array(sitemap(files.keys.filter { $0.hasSuffix(".html") && $0 != "404.html" }).utf8)
+        return files
+    }
+
+    func renderPage(_ template: String, _ context: [String: Any]) -> String {
+        library.render(context, withTemplate: template) ?? ""
+    }
+
+    static func riskClass(_ r: RiskLevel) -> String { r.rawValue.lowercased() }
+
+    func toolPage(_ r: ToolRef, index: Int, refs: [ToolRef], byCategory: [AtlasModel.Category: [Int]]) -> String {
+        let t = r.item.tool, v = r.item.verdict
+        let rule = PolicyRule.starter(category: v.category, risk: v.risk)
+        let name = Text.clean(t.name)
+        let policy = PolicyDocument.json(tools: [(t.name, rule)])
+        let limit = rule.ratePerMinute ?? (rule.action == .deny ? 5 : 60)
+        let rateRule = PolicyRule(action: .allow, ratePerMinute: limit, reason: nil, hidden: false)
+        let denyRule = PolicyRule(action: .deny, ratePerMinute: nil, reason: PolicyRule.approvalReason, hidden: false)
+        let params: [[String: Any]] = t.parameters.map { p in
+            ["name": Text.clean(p.name), "type": Text.clean(p.type.isEmpty ? "any" : p.type), "required": p.required ? "yes" : "no",
+             "description": Text.clean(p.description), "enumText": Text.clean(p.enumValues.prefix(20).joined(separator: ", ")),
+             "defaultValue": p.defaultValue.map(Text.clean) ?? ""]
+        }
+        let a = t.annotations
+        func show(_ b: Bool?, _ def: String) -> String { b.map { "\($0)" } ?? "not declared (\(def) by default)" }
+        let writes = v.category != .read
+        let annotations: [[String: Any]] = [
+            ["hint": "readOnlyHint", "declared": show(a.readOnlyHint, "false"), "ours": writes ? "false: \(v.category.rawValue) changes state" : "true: it only reads"],
+            ["hint": "destructiveHint", "declared": show(a.destructiveHint, "true"), "ours": v.category == .destructive ? "true" : "false"],
+            ["hint": "idempotentHint", "declared": show(a.idempotentHint, "false"), "ours": "not judged"],
+            ["hint": "openWorldHint", "declared": show(a.openWorldHint, "true"), "ours": "not judged"],
+        ]
+        var related: [[String: Any]] = []
+        if let same = byCategory[v.category], same.count > 1 {
+            let start = Int(UInt64(Hashing.fnv1a64Hex(r.server.name + "/" + t.name), radix: 16)! % UInt64(same.count))
+            var k = 0
+            while related.count < 5 && k < same.count {
+                let o = refs[same[(start + k) % same.count]]
+                k += 1
+                if o.server.name == r.server.name { continue }
+                related.append(["url": "../../\(o.serverSlug)/tools/\(o.slug).html", "name": Text.clean(o.item.tool.name),
+                                "server": Text.clean(o.server.name), "risk": o.item.verdict.risk.rawValue])
+            }
+        }
+        let lead = Text.clean(Text.firstSentence(t.description))
+        let what = lead.isEmpty ? "The server does not describe it." : lead
+        var faq: [[String: String]] = [
+            ["q": "What does \(name) do?", "a": "\(what) ToolAtlas files it under \(v.category.rawValue): \(categoryMeaning(v.category))"],
+            ["q": "How risky is \(name)?", "a": "\(v.risk.rawValue). \(riskMeaning(v.category, v.risk)) The verdict comes from the rules listed above, with \(v.confidence.rawValue) confidence."],
+            ["q": "What does the starter policy do with \(name)?", "a": rule.summary],
+            ["q": "Can I rate-limit \(name)?", "a": rule.action == .allow
+                ? "Yes. The starter rule " + (rule.ratePerMinute.map { "already limits it to \($0) calls per minute" } ?? "allows it without a limit; the snippet above adds a limit of \(limit) calls per minute") + "."
+                : "It is denied by the starter policy. If you decide to allow it, the snippet above limits it to \(limit) calls per minute."],
+            ["q": "How do I block \(name) completely?", "a": "Give it action deny, as in the snippet above, or leave it out of the tools list: the policy denies every tool it does not list."],
+            ["q": "Which server provides \(name)?", "a": "The \(Text.clean(r.server.name)) server" + (r.server.package.map { ", package \(Text.clean($0))" } ?? "") + "."],
+        ]
+        if !r.item.findings.isEmpty {
+            faq.append(["q": "Is there anything suspicious in its definition?", "a": "Yes: " + r.item.findings.map { Text.clean($0.title) }.joined(separator: "; ") + "."])
+        }
+        let ctx: [String: Any] = [
+            "pageTitle": "\(name) (\(Text.clean(r.server.name)))", "pageDescription": "\(name): \(v.category.rawValue), \(v.risk.rawValue) risk. \(lead)",
+            "root": "../../../", "name": name, "title": Text.clean(t.title ?? ""), "server": Text.clean(r.server.name),
+            "package": Text.clean(r.server.package ?? ""), "description": Text.clean(t.description.trimmingCharacters(in: .whitespacesAndNewlines)),
+            "category": v.category.rawValue, "risk": v.risk.rawValue, "riskClass": SiteGenerator.riskClass(v.risk), "confidence": v.confidence.rawValue,
+            "hasParams": !params.isEmpty, "params": params, "annotations": annotations,
+            "evidence": v.evidence.map { ["rule": Text.clean($0.rule), "effect": Text.clean($0.effect), "field": Text.clean($0.field), "fragment": Text.clean($0.fragment)] },
+            "hasFindings": !r.item.findings.isEmpty,
+            "findings": r.item.findings.map { ["severity": $0.severity.rawValue, "title": Text.clean($0.title), "rule": $0.rule, "field": $0.field, "fragment": Text.clean($0.fragment)] },
+            "policySummary": rule.summary, "policyJSON": Text.clean(policy.pretty()),
+            "serverToolCount": r.server.tools.count,
+            "rateText": rule.ratePerMinute != nil ? "The starter rule's limit, in both formats:" : "A limit of \(limit) calls per minute, in both formats:",
+            "rateJSON": Text.clean(PolicyDocument.json(tools: [(t.name, rateRule)]).pretty()),
+            "rateYAML": Text.clean(rateYAML(t.name, limit)),
+            "blockJSON": Text.clean(PolicyDocument.json(tools: [(t.name, denyRule)]).pretty()),
+            "blockYAML": Text.clean(blockYAML(t.name)),
+            "hasRelated": !related.isEmpty, "related": related, "faq": faq,
+        ]
+        return renderPage("tool", ctx)
+    }
+
+    func rateYAML(_ tool: String, _ n: Int) -> String {
+        "version: \"1\"\ndefault: deny\ntools:\n  \(PolicyExport.yamlString(tool)):\n    rules:\n      - name: \"\(n) calls per minute\"\n        rate_limit: \(n)/minute"
+    }
+
+    func blockYAML(_ tool: String) -> String {
+        "version: \"1\"\ndefault: deny\ntools:\n  \(PolicyExport.yamlString(tool)):\n    rules:\n      - name: \"block\"\n        action: deny\n        on_deny: \(PolicyExport.yamlString("\(tool) requires human approval"))"
+    }
+
+    func categoryMeaning(_ c: AtlasModel.Category) -> String {
+        switch c {
+        case .read: "it observes state or computes a result without changing anything."
+        case .write: "it creates or changes state, or causes an effect outside the caller."
+        case .execute: "it runs code, commands, queries or processes whose effects the call does not spell out."
+        case .destructive: "it deletes, overwrites or irreversibly alters data or resources, or takes away access."
+        case .financial: "it moves money or commits to spending it."
+        }
+    }
+
+    func riskMeaning(_ c: AtlasModel.Category, _ r: RiskLevel) -> String {
+        let base = c.baseline
+        if r == base { return "That is the usual level for a \(c.rawValue) tool." }
+        return r > base ? "That is above the usual \(base.rawValue) for a \(c.rawValue) tool." : "That is below the usual \(base.rawValue) for a \(c.rawValue) tool."
+    }
+
+    func toolRows(_ refs: [ToolRef], prefix: (ToolRef) -> String, serverPrefix: (ToolRef) -> String) -> [[String: Any]] {
+        refs.map { r in
+            let rule = PolicyRule.starter(category: r.item.verdict.category, risk: r.item.verdict.risk)
+            return ["url": prefix(r), "name": Text.clean(r.item.tool.name), "server": Text.clean(r.server.name), "serverURL": serverPrefix(r),
+                    "category": r.item.verdict.category.rawValue, "risk": r.item.verdict.risk.rawValue,
+                    "riskClass": SiteGenerator.riskClass(r.item.verdict.risk),
+                    "policy": rule.action == .deny ? "deny" + (rule.hidden ? ", hidden" : "") : (rule.ratePerMinute.map { "allow, \($0)/min" } ?? "allow")]
+        }
+    }
+
+    func serverPage(_ s: SiteServer, refs: [ToolRef], items: [PolicyItem]) -> String {
+        var catCounts: [[String: Any]] = []
+        for c in AtlasModel.Category.allCases.reversed() {
+            let n = refs.filter { $0.item.verdict.category == c }.count
+            if n > 0 { catCounts.append(["label": c.rawValue, "count": n]) }
+        }
+        var riskCounts: [[String: Any]] = []
+        for k in RiskLevel.allCases.reversed() {
+            let n = refs.filter { $0.item.verdict.risk == k }.count
+            if n > 0 { riskCounts.append(["label": k.rawValue, "count": n]) }
+        }
+        var scan: [String: Any]? = nil
+        if let sc = s.scan {
+            scan = ["status": sc.status, "reason": Text.clean(sc.reason ?? ""), "date": Text.dateFormatter.string(from: sc.date), "durationMs": sc.durationMs,
+                    "protocol": sc.era.map { "\($0) era, version \(sc.protocolVersion ?? "unknown")" } ?? "not reached",
+                    "serverInfo": Text.clean([sc.serverName, sc.serverVersion].compactMap { $0 }.joined(separator: " "))]
+        }
+        let ctx: [String: Any] = [
+            "pageTitle": Text.clean(s.name), "pageDescription": "\(refs.count) tools of the \(Text.clean(s.name)) MCP server, classified, with a starter policy.",
+            "root": "../../", "name": Text.clean(s.name), "description": Text.clean(s.description ?? ""), "package": Text.clean(s.package ?? ""),
+            "launch": Text.clean(s.launch), "transport": s.transport, "scan": scan as Any, "toolCount": refs.count,
+            "categoryCounts": catCounts, "riskCounts": riskCounts, "showServer": false,
+            "rows": toolRows(refs, prefix: { "tools/\($0.slug).html" }, serverPrefix: { _ in "index.html" }),
+            "hasFindings": !s.findings.isEmpty,
+            "findings": s.findings.map { ["severity": $0.severity.rawValue, "title": Text.clean($0.title), "rule": $0.rule, "fragment": Text.clean($0.fragment)] },
+            "policyJSON": Text.clean(PolicyExport.json(items).pretty()),
+            "hasChanges": !s.changes.isEmpty,
+            "changes": s.changes.map { ["date": Text.dateFormatter.string(from: $0.date), "tool": Text.clean($0.tool), "kind": $0.kind, "detail": Text.clean($0.detail)] },
+        ]
+        return renderPage("server", ctx)
+    }
+
+    func browsePages(_ servers: [SiteServer], serverSlugs: [String: String], refs: [ToolRef], into files: inout [String: [UInt8]]) throws(SiteError) {
+        let toolURL: (ToolRef) -> String = { "../servers/\($0.serverSlug)/tools/\($0.slug).html" }
+        let serverURL: (ToolRef) -> String = { "../servers/\($0.serverSlug)/index.html" }
+        var catLinks: [[String: Any]] = []
+        for c in AtlasModel.Category.allCases.reversed() {
+            let rs = refs.filter { $0.item.verdict.category == c }
+            let slug = c.rawValue.lowercased()
+            catLinks.append(["url": "\(slug).html", "label": c.rawValue, "count": rs.count])
+            files["categories/\(slug).html"] = Array(renderPage("list", [
+                "pageTitle": "\(c.rawValue) tools", "pageDescription": "Every \(c.rawValue) tool in the catalogue", "root": "../",
+                "heading": "\(c.rawValue) tools", "intro": "\(rs.count) tools whose purpose is that \(categoryMeaning(c))",
+                "hasRows": !rs.isEmpty, "showServer": true, "rows": toolRows(rs, prefix: toolURL, serverPrefix: serverURL)]).utf8)
+        }
+        files["categories/index.html"] = Array(renderPage("list", [
+            "pageTitle": "Categories", "pageDescription": "Tools by category", "root": "../", "heading": "Tools by category",
+            "links": ["items": catLinks]]).utf8)
+        var riskLinks: [[String: Any]] = []
+        for k in RiskLevel.allCases.reversed() {
+            let rs = refs.filter { $0.item.verdict.risk == k }
+            let slug = k.rawValue.lowercased()
+            riskLinks.append(["url": "\(slug).html", "label": k.rawValue, "count": rs.count])
+            files["risk/\(slug).html"] = Array(renderPage("list", [
+                "pageTitle": "\(k.rawValue) risk tools", "pageDescription": "Every \(k.rawValue) risk tool in the catalogue", "root": "../",
+                "heading": "\(k.rawValue) risk tools", "intro": "\(rs.count) tools.",
+                "hasRows": !rs.isEmpty, "showServer": true, "rows": toolRows(rs, prefix: toolURL, serverPrefix: serverURL)]).utf8)
+        }
+        files["risk/index.html"] = Array(renderPage("list", [
+            "pageTitle": "Risk levels", "pageDescription": "Tools by risk level", "root": "../", "heading": "Tools by risk level",
+            "links": ["items": riskLinks]]).utf8)
+        let rows: [[String: Any]] = servers.map { s in
+            ["url": "\(serverSlugs[s.name]!)/index.html", "name": Text.clean(s.name), "status": s.scan?.status ?? "not scanned", "toolCount": s.tools.count,
+             "highest": s.tools.map(\.verdict.risk).max()?.rawValue ?? "none"]
+        }
+        files["servers/index.html"] = Array(renderPage("list", [
+            "pageTitle": "Servers", "pageDescription": "Every scanned MCP server", "root": "../", "heading": "Servers",
+            "intro": "\(servers.count) servers.", "serverTable": ["servers": rows]]).utf8)
+    }
+
+    func indexPage(_ servers: [SiteServer], serverSlugs: [String: String], refs: [ToolRef]) -> String {
+        let cats = AtlasModel.Category.allCases.reversed().map { c in (c.rawValue, refs.filter { $0.item.verdict.category == c }.count) }
+        let risks = RiskLevel.allCases.reversed().map { k in (k.rawValue, refs.filter { $0.item.verdict.risk == k }.count) }
+        let ok = servers.filter { $0.scan?.status == "ok" }.count
+        let failed = servers.filter { $0.scan != nil && $0.scan?.status != "ok" }.count
+        let findings = servers.reduce(0) { $0 + $1.findings.count + $1.tools.reduce(0) { $0 + $1.findings.count } }
+        let ctx: [String: Any] = [
+            "pageTitle": "Catalogue", "pageDescription": "\(refs.count) MCP tools on \(servers.count) servers, classified by category and risk.",
+            "root": "", "serverCount": servers.count, "toolCount": refs.count, "okCount": ok, "failedCount": failed, "findingCount": findings,
+            "categoryChart": Chart.bars(title: "Tools by category", cats), "riskChart": Chart.bars(title: "Tools by risk level", risks),
+            "categories": cats.map { ["url": "categories/\($0.0.lowercased()).html", "label": $0.0, "count": $0.1] },
+            "risks": risks.map { ["url": "risk/\($0.0.lowercased()).html", "label": $0.0, "count": $0.1] },
+            "servers": servers.map { ["url": "servers/\(serverSlugs[$0.name]!)/index.html", "name": Text.clean($0.name), "toolCount": $0.tools.count,
+                                      "status": $0.scan?.status ?? "not scanned"] },
+        ]
+        return renderPage("index", ctx)
+    }
+
+    func searchIndex(_ servers: [SiteServer], serverSlugs: [String: String], refs: [ToolRef]) -> String {
+        var entries: [JSONValue] = servers.map { s in
+            ["k": "server", "n": .string(s.name), "s": .string(s.name), "c": "", "r": "", "d": .string(String((s.description ?? "").prefix(160))),
+             "u": .string("servers/\(serverSlugs[s.name]!)/index.html")]
+        }
+        for r in refs {
+            entries.append(["k": "tool", "n": .string(r.item.tool.name), "s": .string(r.server.name), "c": .string(r.item.verdict.category.rawValue),
+                            "r": .string(r.item.verdict.risk.rawValue), "d": .string(Text.firstSentence(r.item.tool.description)), "u": .string(r.path)])
+        }
+        var out = "window.TOOLATLAS_INDEX = "
+        out += JSONValue.array(entries).canonical()
+        return out + ";\n"
+    }
+
+    func toolsAPI(_ refs: [ToolRef]) -> JSONValue {
+        ["schema_version": .int(Int64(SiteGenerator.apiSchemaVersion)),
+         "tools": .array(refs.map { r in
+             ["server": .string(r.server.name), "name": .string(r.item.tool.name), "category": .string(r.item.verdict.category.rawValue),
+              "risk": .string(r.item.verdict.risk.rawValue), "confidence": .string(r.item.verdict.confidence.rawValue),
+              "findings": .int(Int64(r.item.findings.count)), "url": .string(r.path)]
+         })]
+    }
+
+    func serverAPI(_ s: SiteServer, refs: [ToolRef]) -> JSONValue {
+        var scan: JSONValue = .null
+        if let sc = s.scan {
+            scan = ["status": .string(sc.status), "reason": sc.reason.map(JSONValue.string) ?? .null, "era": sc.era.map(JSONValue.string) ?? .null,
+                    "protocol_version": sc.protocolVersion.map(JSONValue.string) ?? .null, "date": .string(Text.dateFormatter.string(from: sc.date))]
+        }
+        return ["schema_version": .int(Int64(SiteGenerator.apiSchemaVersion)), "name": .string(s.name), "package": s.package.map(JSONValue.string) ?? .null,
+                "scan": scan,
+                "tools": .array(refs.map { r in
+                    let v = r.item.verdict
+                    return ["name": .string(r.item.tool.name), "category": .string(v.category.rawValue), "risk": .string(v.risk.rawValue),
+                            "confidence": .string(v.confidence.rawValue), "definition": r.item.tool.raw,
+                            "evidence": .array(v.evidence.map { ["rule": .string($0.rule), "field": .string($0.field), "fragment": .string($0.fragment), "effect": .string($0.effect)] }),
+                            "findings": .array(r.item.findings.map { ["rule": .string($0.rule), "severity": .string($0.severity.rawValue), "fragment": .string($0.fragment)] }),
+                            "policy": PolicyRule.starter(category: v.category, risk: v.risk).jsonRule]
+                })]
+    }
+
+    func llms(_ servers: [SiteServer], serverSlugs: [String: String], refs: [ToolRef]) -> String {
+        var o = "# ToolAtlas\n\n> \(refs.count) MCP tools on \(servers.count) servers, each with a category (Read, Write, Execute, Destructive, Financial), a risk level (Low, Medium, High, Critical) and a starter policy.\n\n"
+        o += "- [All tools with their labels](\(baseURL)llms-full.txt)\n- [JSON API](\(baseURL)api/tools.json)\n\n## Servers\n\n"
+        for s in servers { o += "- [\(oneLine(s.name))](\(baseURL)servers/\(serverSlugs[s.name]!)/index.html): \(s.tools.count) tools\n" }
+        return o
+    }
+
+    func llmsFull(_ refs: [ToolRef]) -> String {
+        var o = "# ToolAtlas: every tool with its label\n\n"
+        for r in refs {
+            o += "- \(oneLine(r.server.name)) / \(oneLine(r.item.tool.name)): \(r.item.verdict.category.rawValue), \(r.item.verdict.risk.rawValue) risk. \(oneLine(Text.firstSentence(r.item.tool.description)))\n"
+        }
+        return o
+    }
+
+    func oneLine(_ s: String) -> String {
+        Text.clean(s).replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\r", with: " ")
+    }
+
+    func sitemap(_ paths: [String]) -> String {
+        var o = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n"
+        for p in paths.sorted() {
+            let loc = baseURL + p
+            o += "<url><loc>\(loc.replacingOccurrences(of: "&", with: "&amp;"))</loc></url>\n"
+        }
+        return o + "</urlset>\n"
+    }
+
+    // MARK: writing
+
+    func write(_ files: [String: [UInt8]], into out: String) throws(SiteError) -> SiteReport {
+        let fm = FileManager.default
+        var report = SiteReport()
+        report.pages = files.keys.filter { $0.hasSuffix(".html") }.count
+        if fm.fileExists(atPath: out) {
+            let contents = (try? fm.contentsOfDirectory(atPath: out)) ?? []
+            if !contents.isEmpty && !fm.fileExists(atPath: out + "/" + SiteGenerator.marker) {
+                throw SiteError(step: "writing the site", path: out, message: "folder is not empty and was not made by ToolAtlas; choose another --out")
+            }
+        }
+        do {
+            try fm.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try Data("ToolAtlas writes and prunes this folder.\n".utf8).write(to: URL(fileURLWithPath: out + "/" + SiteGenerator.marker))
+        } catch { throw SiteError(step: "writing the site", path: out, message: "\(error)") }
+        var dirs = Set<String>()
+        for path in files.keys.sorted() {
+            let full = out + "/" + path
+            let dir = (full as NSString).deletingLastPathComponent
+            let bytes = files[path]!
+            if let old = fm.contents(atPath: full), old.count == bytes.count, Array(old) == bytes { report.unchanged += 1; continue }
+            do {
+                if !dirs.contains(dir) { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true); dirs.insert(dir) }
+                try Data(bytes).write(to: URL(fileURLWithPath: full), options: .atomic)
+            } catch { throw SiteError(step: "writing", path: full, message: "\(error)") }
+            report.written += 1
+        }
+        // Remove what this build no longer produces.
+        if let walker = fm.enumerator(atPath: out) {
+            var stale: [String] = []
+            while let p = walker.nextObject() as? String {
+                var isDir: ObjCBool = false
+                if fm.fileExists(atPath: out + "/" + p, isDirectory: &isDir), !isDir.boolValue, files[p] == nil, p != SiteGenerator.marker { stale.append(p) }
+            }
+            for p in stale { try? fm.removeItem(atPath: out + "/" + p); report.removed += 1 }
+        }
+        return report
+    }
+}
+
+/// Bar charts as inline SVG, drawn from counts only (no untrusted text reaches them).
+enum Chart {
+    static func bars(title: String, _ data: [(String, Int)]) -> String {
+        let maxV = max(1, data.map(\.1).max() ?? 1)
+        let rowH = 28, labelW = 110, barW = 360, width = labelW + barW + 70
+        var s = "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-label=\"\(title)\" width=\"\(width)\" height=\"\(data.count * rowH + 8)\" viewBox=\"0 0 \(width) \(data.count * rowH + 8)\">"
+        s += "<title>\(title)</title>"
+        let colors = ["#7a0010", "#b34700", "#8a6d00", "#0b5394", "#0f5132"]
+        for (i, (label, v)) in data.enumerated() {
+            let y = i * rowH + 4
+            let w = v == 0 ? 0 : max(2, v * barW / maxV)
+            s += "<text x=\"0\" y=\"\(y + 18)\" font-size=\"14\" fill=\"#1a1a1a\">\(label)</text>"
+            s += "<rect x=\"\(labelW)\" y=\"\(y + 4)\" width=\"\(w)\" height=\"18\" fill=\"\(colors[i % colors.count])\"></rect>"
+            s += "<text x=\"\(labelW + w + 6)\" y=\"\(y + 18)\" font-size=\"14\" fill=\"#1a1a1a\">\(v)</text>"
+        }
+        return s + "</svg>"
+    }
+}

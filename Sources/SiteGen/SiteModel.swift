@@ -1,0 +1,118 @@
+import AtlasModel
+import Foundation
+
+/// What the site is built from: one entry per server, with its last scan and its classified tools.
+public struct SiteServer: Sendable {
+    public var name: String
+    public var title: String?
+    public var description: String?
+    public var package: String?
+    public var launch: String
+    public var transport: String
+    public var scan: SiteScan?
+    public var tools: [SiteTool]
+    public var changes: [SiteChange]
+    public var findings: [Finding]
+    public init(name: String, title: String?, description: String?, package: String?, launch: String, transport: String, scan: SiteScan?,
+                tools: [SiteTool], changes: [SiteChange], findings: [Finding]) {
+        self.name = name; self.title = title; self.description = description; self.package = package; self.launch = launch
+        self.transport = transport; self.scan = scan; self.tools = tools; self.changes = changes; self.findings = findings
+    }
+}
+
+public struct SiteScan: Sendable {
+    public var status: String
+    public var reason: String?
+    public var era: String?
+    public var protocolVersion: String?
+    public var serverName: String?
+    public var serverVersion: String?
+    public var date: Date
+    public var durationMs: Int
+    public init(status: String, reason: String?, era: String?, protocolVersion: String?, serverName: String?, serverVersion: String?, date: Date, durationMs: Int) {
+        self.status = status; self.reason = reason; self.era = era; self.protocolVersion = protocolVersion
+        self.serverName = serverName; self.serverVersion = serverVersion; self.date = date; self.durationMs = durationMs
+    }
+}
+
+public struct SiteTool: Sendable {
+    public var tool: Tool
+    public var verdict: Verdict
+    public var findings: [Finding]
+    public init(tool: Tool, verdict: Verdict, findings: [Finding]) { self.tool = tool; self.verdict = verdict; self.findings = findings }
+}
+
+public struct SiteChange: Sendable {
+    public var date: Date
+    public var tool: String
+    public var kind: String
+    public var detail: String
+    public init(date: Date, tool: String, kind: String, detail: String) { self.date = date; self.tool = tool; self.kind = kind; self.detail = detail }
+}
+
+/// File and URL names from untrusted names: a safe alphabet, bounded length, and a hash suffix wherever two names would meet.
+public enum Slug {
+    public static func base(_ s: String) -> String {
+        var out = ""
+        var dash = false
+        for u in s.unicodeScalars {
+            let c = Character(u)
+            if u.isASCII && (c.isLetter || c.isNumber) {
+                out.append(Character(String(c).lowercased())); dash = false
+            } else if !dash && !out.isEmpty { out.append("-"); dash = true }
+            if out.count >= 64 { break }
+        }
+        while out.hasSuffix("-") { out.removeLast() }
+        return out.isEmpty ? "x" : out
+    }
+
+    /// Unique slugs for a set of names: a name keeps its plain slug unless another name shares it; then each
+    /// of them gets a hash of its exact name appended, whatever order the names came in.
+    public static func assign(_ names: [String]) -> [String: String] {
+        var groups: [String: [String]] = [:]
+        for n in Set(names) { groups[base(n), default: []].append(n) }
+        var out: [String: String] = [:]
+        for (b, ns) in groups {
+            for n in ns { out[n] = ns.count == 1 ? b : b + "-" + String(Hashing.fnv1a64Hex(n).prefix(8)) }
+        }
+        return out
+    }
+}
+
+enum Text {
+    /// Characters XML 1.0 forbids (most C0 controls, U+FFFE/U+FFFF) become U+FFFD, so any text can go into a page.
+    static func clean(_ s: String) -> String {
+        guard s.unicodeScalars.contains(where: bad) else { return s }
+        var out = String.UnicodeScalarView()
+        for u in s.unicodeScalars { out.append(bad(u) ? "\u{FFFD}" : u) }
+        return String(out)
+    }
+
+    static func bad(_ u: Unicode.Scalar) -> Bool {
+        (u.value < 0x20 && u.value != 0x09 && u.value != 0x0A && u.value != 0x0D) || u.value == 0xFFFE || u.value == 0xFFFF
+    }
+
+    static func firstSentence(_ s: String) -> String {
+        let t = s.trimmingCharacters(in: .whitespacesAndNewlines)
+        var end = t.endIndex
+        if let r = t.range(of: ". ") { end = t.index(after: r.lowerBound) }
+        if let n = t.firstIndex(of: "\n"), n < end { end = n }
+        let first = String(t[..<end])
+        return first.count > 240 ? String(first.prefix(237)) + "…" : first
+    }
+
+    static let dateFormatter: DateFormatter = {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
+        return f
+    }()
+    static let dayFormatter: DateFormatter = {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyy-MM-dd"
+        return f
+    }()
+}

@@ -1,0 +1,352 @@
+import AtlasModel
+import Foundation
+import GRDB
+
+/// Why the database could not do what was asked, with the file.
+public struct StoreError: Error, CustomStringConvertible, Sendable {
+    public var path: String
+    public var message: String
+    public var description: String { "\(path): \(message)" }
+}
+
+/// A stored scan: what happened when one server was scanned once.
+public struct StoredScan: Sendable {
+    public var id: Int64
+    public var server: String
+    public var startedAt: Date
+    public var durationMs: Int
+    public var status: ScanStatus
+    public var reason: String?
+    public var era: String?
+    public var protocolVersion: String?
+    public var serverInfo: JSONValue?
+    public var instructions: String?
+    public var toolCount: Int
+    public var stderrTail: String
+}
+
+/// One change between two scans of a server.
+public struct ToolChange: Sendable, Hashable {
+    public enum Kind: String, Sendable { case added, removed, changed }
+    public var scanID: Int64
+    public var server: String
+    public var tool: String
+    public var kind: Kind
+    public var detail: String
+    public var at: Date
+}
+
+/// A classified tool as stored.
+public struct StoredTool: Sendable {
+    public var server: String
+    public var tool: Tool
+    public var hash: String
+    public var verdict: Verdict?
+    public var findings: [Finding]
+}
+
+/// SQLite through GRDB: servers, scans, tool definitions per scan, verdicts, findings and changes, with history.
+/// Every write is one transaction, so a crash or a full disk leaves the last good state.
+public final class Store: Sendable {
+    public static let schemaVersion = 1
+    let db: DatabaseQueue
+    public let path: String
+
+    public init(path: String) throws(StoreError) {
+        self.path = path
+        do {
+            var config = Configuration()
+            config.busyMode = .timeout(10)
+            config.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA journal_mode = WAL")
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            }
+            db = try DatabaseQueue(path: path, configuration: config)
+            try Store.migrator.migrate(db)
+        } catch {
+            throw StoreError(path: path, message: "cannot open the database: \(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE servers (
+                    name TEXT PRIMARY KEY, title TEXT, description TEXT, version TEXT, package TEXT,
+                    source TEXT NOT NULL, launch TEXT NOT NULL, notes TEXT);
+                CREATE TABLE scans (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, server TEXT NOT NULL REFERENCES servers(name),
+                    started_at REAL NOT NULL, duration_ms INTEGER NOT NULL, status TEXT NOT NULL, reason TEXT,
+                    era TEXT, protocol_version TEXT, server_info TEXT, capabilities TEXT, instructions TEXT,
+                    pages INTEGER NOT NULL, pagination_note TEXT, junk_lines INTEGER NOT NULL, stderr_tail TEXT NOT NULL,
+                    tool_errors TEXT NOT NULL, prompts TEXT NOT NULL, resources TEXT NOT NULL, tool_count INTEGER NOT NULL);
+                CREATE INDEX scans_by_server ON scans(server, id);
+                CREATE TABLE tools (
+                    scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE, server TEXT NOT NULL, name TEXT NOT NULL,
+                    definition TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (scan_id, name));
+                CREATE TABLE verdicts (
+                    server TEXT NOT NULL, tool TEXT NOT NULL, hash TEXT NOT NULL, category TEXT NOT NULL, risk TEXT NOT NULL,
+                    confidence TEXT NOT NULL, evidence TEXT NOT NULL, rules TEXT NOT NULL, PRIMARY KEY (server, tool));
+                CREATE TABLE findings (
+                    server TEXT NOT NULL, tool TEXT, rule TEXT NOT NULL, severity TEXT NOT NULL, title TEXT NOT NULL,
+                    field TEXT NOT NULL, fragment TEXT NOT NULL);
+                CREATE INDEX findings_by_server ON findings(server);
+                CREATE TABLE changes (
+                    scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE, server TEXT NOT NULL, tool TEXT NOT NULL,
+                    kind TEXT NOT NULL, detail TEXT NOT NULL);
+                """)
+        }
+        return m
+    }
+
+    func write<T>(_ what: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
+        do { return try db.write(body) } catch { throw StoreError(path: path, message: "\(what) failed, nothing was written: \(error)") }
+    }
+
+    func read<T>(_ what: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
+        do { return try db.read(body) } catch { throw StoreError(path: path, message: "\(what) failed: \(error)") }
+    }
+
+    static func json(_ v: some Encodable) -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? e.encode(v)) ?? Data("null".utf8), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ t: T.Type, _ s: String?) -> T? {
+        guard let s else { return nil }
+        return try? JSONDecoder().decode(T.self, from: Data(s.utf8))
+    }
+
+    // MARK: servers
+
+    public func upsert(servers entries: [ServerEntry]) throws(StoreError) {
+        try write("saving the catalogue") { db in
+            for e in entries { try Store.upsert(e, db) }
+        }
+    }
+
+    static func upsert(_ e: ServerEntry, _ db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO servers(name, title, description, version, package, source, launch, notes) VALUES (?,?,?,?,?,?,?,?)
+            ON CONFLICT(name) DO UPDATE SET title=excluded.title, description=excluded.description, version=excluded.version,
+              package=excluded.package, source=excluded.source, launch=excluded.launch, notes=excluded.notes
+            """, arguments: [e.name, e.title, e.description, e.version, e.package, e.source, json(e.launch), e.notes])
+    }
+
+    public func servers() throws(StoreError) -> [ServerEntry] {
+        try read("reading servers") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM servers ORDER BY name").map { r in
+                ServerEntry(name: r["name"], title: r["title"], description: r["description"], version: r["version"], package: r["package"],
+                            source: r["source"], launch: Store.decode(LaunchPlan.self, r["launch"]) ?? LaunchPlan(), notes: r["notes"])
+            }
+        }
+    }
+
+    // MARK: scans
+
+    /// Stores one finished scan with its tools and the changes since the server's previous scan that had tools, in one transaction.
+    @discardableResult
+    public func record(_ entry: ServerEntry, _ r: ScanResult) throws(StoreError) -> Int64 {
+        try write("saving the scan of \(entry.name)") { db in
+            try Store.upsert(entry, db)
+            let previous = try Store.lastScanWithTools(server: entry.name, db)
+            try db.execute(sql: """
+                INSERT INTO scans(server, started_at, duration_ms, status, reason, era, protocol_version, server_info, capabilities,
+                  instructions, pages, pagination_note, junk_lines, stderr_tail, tool_errors, prompts, resources, tool_count)
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                """, arguments: [entry.name, r.startedAt.timeIntervalSince1970, r.durationMs, r.status.rawValue, r.reason, r.era, r.protocolVersion,
+                                 r.serverInfo?.canonical(), r.capabilities?.canonical(), r.instructions, r.pages, r.paginationNote, r.junkLines,
+                                 r.stderrTail, Store.json(r.toolErrors), Store.json(r.prompts), Store.json(r.resources), r.tools.count])
+            let id = db.lastInsertedRowID
+            var seen = Set<String>()
+            for t in r.tools where seen.insert(t.name).inserted {
+                try db.execute(sql: "INSERT INTO tools(scan_id, server, name, definition, hash) VALUES (?,?,?,?,?)",
+                               arguments: [id, entry.name, t.name, t.raw.canonical(), t.definitionHash])
+            }
+            if let prev = previous, !r.tools.isEmpty {
+                let old = try Store.tools(scan: prev, db)
+                for c in Drift.changes(old: old, new: r.tools) {
+                    try db.execute(sql: "INSERT INTO changes(scan_id, server, tool, kind, detail) VALUES (?,?,?,?,?)",
+                                   arguments: [id, entry.name, c.tool, c.kind.rawValue, c.detail])
+                }
+            }
+            return id
+        }
+    }
+
+    static func lastScanWithTools(server: String, _ db: Database) throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT id FROM scans WHERE server = ? AND tool_count > 0 ORDER BY id DESC LIMIT 1", arguments: [server])
+    }
+
+    static func tools(scan: Int64, _ db: Database) throws -> [Tool] {
+        try Row.fetchAll(db, sql: "SELECT definition FROM tools WHERE scan_id = ? ORDER BY name", arguments: [scan]).compactMap { row in
+            guard let v = try? JSONValue.parse(row["definition"] as String) else { return nil }
+            return try? Tool(json: v)
+        }
+    }
+
+    /// The latest scan of every server, by server name.
+    public func latestScans() throws(StoreError) -> [StoredScan] {
+        try read("reading scans") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM scans WHERE id IN (SELECT max(id) FROM scans GROUP BY server) ORDER BY server").map(Store.scan)
+        }
+    }
+
+    public func scans(server: String) throws(StoreError) -> [StoredScan] {
+        try read("reading scans") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM scans WHERE server = ? ORDER BY id", arguments: [server]).map(Store.scan)
+        }
+    }
+
+    static func scan(_ r: Row) -> StoredScan {
+        StoredScan(id: r["id"], server: r["server"], startedAt: Date(timeIntervalSince1970: r["started_at"]), durationMs: r["duration_ms"],
+                   status: ScanStatus(rawValue: r["status"]) ?? .crashed, reason: r["reason"], era: r["era"], protocolVersion: r["protocol_version"],
+                   serverInfo: (r["server_info"] as String?).flatMap { try? JSONValue.parse($0) }, instructions: r["instructions"],
+                   toolCount: r["tool_count"], stderrTail: r["stderr_tail"])
+    }
+
+    /// Servers whose latest scan ended ok; `--resume` skips these.
+    public func serversDone() throws(StoreError) -> Set<String> {
+        try read("reading scans") { db in
+            Set(try String.fetchAll(db, sql: "SELECT server FROM scans WHERE id IN (SELECT max(id) FROM scans GROUP BY server) AND status = 'ok'"))
+        }
+    }
+
+    /// The current tool list of each server: from its latest scan that returned tools.
+    public func currentTools() throws(StoreError) -> [String: [(tool: Tool, hash: String)]] {
+        try read("reading tools") { db in
+            var out: [String: [(Tool, String)]] = [:]
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT t.server, t.definition, t.hash FROM tools t
+                WHERE t.scan_id IN (SELECT max(id) FROM scans WHERE tool_count > 0 GROUP BY server)
+                ORDER BY t.server, t.name
+                """)
+            for row in rows {
+                guard let v = try? JSONValue.parse(row["definition"] as String), let t = try? Tool(json: v) else { continue }
+                out[row["server"], default: []].append((t, row["hash"]))
+            }
+            return out
+        }
+    }
+
+    public func changes(server: String) throws(StoreError) -> [ToolChange] {
+        try read("reading changes") { db in
+            try Row.fetchAll(db, sql: """
+                SELECT c.*, s.started_at FROM changes c JOIN scans s ON s.id = c.scan_id WHERE c.server = ? ORDER BY c.scan_id, c.tool
+                """, arguments: [server]).map { r in
+                ToolChange(scanID: r["scan_id"], server: r["server"], tool: r["tool"], kind: ToolChange.Kind(rawValue: r["kind"]) ?? .changed,
+                           detail: r["detail"], at: Date(timeIntervalSince1970: r["started_at"]))
+            }
+        }
+    }
+
+    // MARK: verdicts
+
+    /// Replaces the verdicts and findings of one server.
+    public func saveClassification(server: String, _ items: [(tool: Tool, hash: String, verdict: Verdict, rules: [String], findings: [Finding])],
+                                   serverFindings: [Finding] = []) throws(StoreError) {
+        try write("saving verdicts for \(server)") { db in
+            try db.execute(sql: "DELETE FROM verdicts WHERE server = ?", arguments: [server])
+            try db.execute(sql: "DELETE FROM findings WHERE server = ?", arguments: [server])
+            for i in items {
+                try db.execute(sql: "INSERT OR REPLACE INTO verdicts(server, tool, hash, category, risk, confidence, evidence, rules) VALUES (?,?,?,?,?,?,?,?)",
+                               arguments: [server, i.tool.name, i.hash, i.verdict.category.rawValue, i.verdict.risk.rawValue,
+                                           i.verdict.confidence.rawValue, Store.json(i.verdict.evidence), Store.json(i.rules)])
+                for f in i.findings { try Store.insert(f, server: server, db) }
+            }
+            for f in serverFindings { try Store.insert(f, server: server, db) }
+        }
+    }
+
+    static func insert(_ f: Finding, server: String, _ db: Database) throws {
+        try db.execute(sql: "INSERT INTO findings(server, tool, rule, severity, title, field, fragment) VALUES (?,?,?,?,?,?,?)",
+                       arguments: [server, f.tool, f.rule, f.severity.rawValue, f.title, f.field, f.fragment])
+    }
+
+    /// Every current tool with its stored verdict and findings, by server.
+    public func classifiedTools() throws(StoreError) -> [String: [StoredTool]] {
+        let current = try currentTools()
+        return try read("reading verdicts") { db in
+            var verdicts: [String: Verdict] = [:]
+            for r in try Row.fetchAll(db, sql: "SELECT * FROM verdicts") {
+                guard let c = AtlasModel.Category(rawValue: r["category"]), let k = RiskLevel(rawValue: r["risk"]) else { continue }
+                verdicts[(r["server"] as String) + "\u{0}" + (r["tool"] as String)] = Verdict(
+                    category: c, risk: k, confidence: Confidence(rawValue: r["confidence"]) ?? .low,
+                    evidence: Store.decode([Evidence].self, r["evidence"]) ?? [])
+            }
+            var findings: [String: [Finding]] = [:]
+            for r in try Row.fetchAll(db, sql: "SELECT * FROM findings ORDER BY server, tool, rule, field, fragment") {
+                let f = Finding(rule: r["rule"], severity: Severity(rawValue: r["severity"]) ?? .info, title: r["title"], tool: r["tool"],
+                                field: r["field"], fragment: r["fragment"])
+                findings[(r["server"] as String) + "\u{0}" + (f.tool ?? ""), default: []].append(f)
+            }
+            var out: [String: [StoredTool]] = [:]
+            for (server, tools) in current {
+                out[server] = tools.map { t in
+                    let key = server + "\u{0}" + t.tool.name
+                    return StoredTool(server: server, tool: t.tool, hash: t.hash, verdict: verdicts[key], findings: findings[key] ?? [])
+                }
+            }
+            return out
+        }
+    }
+
+    /// Findings about a server as a whole (its instructions, shadowing across servers).
+    public func serverFindings() throws(StoreError) -> [String: [Finding]] {
+        try read("reading findings") { db in
+            var out: [String: [Finding]] = [:]
+            for r in try Row.fetchAll(db, sql: "SELECT * FROM findings WHERE tool IS NULL ORDER BY server, rule, fragment") {
+                out[r["server"], default: []].append(Finding(rule: r["rule"], severity: Severity(rawValue: r["severity"]) ?? .info, title: r["title"],
+                                                            tool: nil, field: r["field"], fragment: r["fragment"]))
+            }
+            return out
+        }
+    }
+}
+
+/// What changed in a server's tool list between two scans.
+public enum Drift {
+    public struct Change: Sendable, Hashable {
+        public var tool: String
+        public var kind: ToolChange.Kind
+        public var detail: String
+    }
+
+    public static func changes(old: [Tool], new: [Tool]) -> [Change] {
+        let o = Dictionary(old.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let n = Dictionary(new.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        var out: [Change] = []
+        for name in Set(o.keys).union(n.keys).sorted() {
+            switch (o[name], n[name]) {
+            case (nil, .some): out.append(Change(tool: name, kind: .added, detail: "new tool"))
+            case (.some, nil): out.append(Change(tool: name, kind: .removed, detail: "no longer listed"))
+            case (.some(let a), .some(let b)) where a.definitionHash != b.definitionHash:
+                out.append(Change(tool: name, kind: .changed, detail: describe(a.raw, b.raw)))
+            default: break
+            }
+        }
+        return out
+    }
+
+    /// A readable diff: which top-level fields changed, with the old and new description when that is one of them.
+    static func describe(_ a: JSONValue, _ b: JSONValue) -> String {
+        let ao = a.objectValue ?? [:], bo = b.objectValue ?? [:]
+        var parts: [String] = []
+        for k in Set(ao.keys).union(bo.keys).sorted() where ao[k] != bo[k] {
+            if k == "description" {
+                parts.append("description: \"\(ao[k]?.stringValue?.prefix(200) ?? "")\" → \"\(bo[k]?.stringValue?.prefix(200) ?? "")\"")
+            } else if let ap = ao[k]?["properties"]?.objectValue, let bp = bo[k]?["properties"]?.objectValue {
+                let added = Set(bp.keys).subtracting(ap.keys).sorted(), removed = Set(ap.keys).subtracting(bp.keys).sorted()
+                var s = "\(k) changed"
+                if !added.isEmpty { s += "; parameters added: " + added.joined(separator: ", ") }
+                if !removed.isEmpty { s += "; parameters removed: " + removed.joined(separator: ", ") }
+                parts.append(s)
+            } else {
+                parts.append("\(k) changed")
+            }
+        }
+        return parts.joined(separator: "; ")
+    }
+}
