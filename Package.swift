@@ -51,7 +51,9 @@ let package = Package(
         .executableTarget(name: "fixture-server"),
         .testTarget(name: "ToolAtlasTests", dependencies: [
             "AtlasModel", "MCPClient", "Catalogue", "Crawler", "Classifier", "Store", "SiteGen", "AtlasCore", "CLibXML2",
-        ]),
+            // Built before the tests, which run them as real processes.
+            "toolatlas", "fixture-server",
+        ], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -8,13 +8,13 @@ public struct Crawler: Sendable {
         case finished(ServerEntry, ScanResult)
     }
 
-    public var scanner: Scanner
+    public var scanner: ServerScanner
     public var jobs: Int
 
     /// Two at a time per core suits servers that mostly wait on their interpreter's start-up.
     public static var defaultJobs: Int { max(2, min(8, ProcessInfo.processInfo.activeProcessorCount * 2)) }
 
-    public init(scanner: Scanner = Scanner(), jobs: Int = Crawler.defaultJobs) {
+    public init(scanner: ServerScanner = ServerScanner(), jobs: Int = Crawler.defaultJobs) {
         self.scanner = scanner; self.jobs = max(1, jobs)
     }
 

@@ -42,7 +42,8 @@ public struct Sandbox: Sendable {
 
     /// A fresh private directory for one scan, used as HOME, TMPDIR and working directory.
     public func makeScratch() throws -> String {
-        var template = Array((tempRoot + "/toolatlas-scan-XXXXXX").utf8CString)
+        let root = tempRoot.hasSuffix("/") && tempRoot.count > 1 ? String(tempRoot.dropLast()) : tempRoot
+        var template = Array((root + "/toolatlas-scan-XXXXXX").utf8CString)
         guard let p = mkdtemp(&template) else { throw SandboxError.scratch(String(cString: strerror(errno))) }
         return String(cString: p)
     }

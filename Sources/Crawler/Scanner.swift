@@ -3,7 +3,7 @@ import Foundation
 import MCPClient
 
 /// Scans one server: launches or reaches it under the sandbox, lists its tools, and ends in exactly one status.
-public struct Scanner: Sendable {
+public struct ServerScanner: Sendable {
     public var sandbox: Sandbox
     public var childLimits: ChildLimits
     public var probe: Probe
@@ -42,7 +42,7 @@ public struct Scanner: Sendable {
         let (exe, args) = sandbox.wrap(program: resolved, arguments: Array(plan.argv.dropFirst()))
         let run = await StdioTransport.run(executable: exe, arguments: args, environment: sandbox.environment(for: plan, scratch: scratch),
                                            workingDirectory: scratch, limits: childLimits, probe: probe)
-        return Scanner.result(of: run, server: entry.name, started: started)
+        return ServerScanner.result(of: run, server: entry.name, started: started)
     }
 
     /// Turns what happened into one status and a reason a person can act on.

@@ -25,6 +25,7 @@ struct Options {
     var stderrText: String?
     var requireEnv: [String] = []
     var badTool = false
+    var envToInstructions = false
 }
 
 func parseOptions() -> Options {
@@ -52,13 +53,14 @@ func parseOptions() -> Options {
         case "--stderr": o.stderrText = next()
         case "--require-env": o.requireEnv.append(next())
         case "--bad-tool": o.badTool = true
+        case "--env-to-instructions": o.envToInstructions = true
         case let other: FileHandle.standardError.write(Data("fixture-server: unknown option \(other)\n".utf8)); exit(2)
         }
     }
     return o
 }
 
-let opts = parseOptions()
+var opts = parseOptions()
 signal(SIGPIPE, SIG_IGN)
 
 @MainActor func emit(_ line: String) {
@@ -99,6 +101,11 @@ for i in 0..<opts.generate {
                   "inputSchema": ["type": "object", "properties": ["id": ["type": "string", "description": "Record id"]]]])
 }
 
+if opts.envToInstructions {
+    // Reports what the scanner let through: variable names, and the working and home folders.
+    let env = ProcessInfo.processInfo.environment
+    opts.instructions = "env=" + env.keys.sorted().joined(separator: ",") + " cwd=" + FileManager.default.currentDirectoryPath + " home=" + (env["HOME"] ?? "")
+}
 let serverInfo: [String: Any] = ["name": opts.name, "version": opts.version]
 var capabilities: [String: Any] = ["tools": ["listChanged": false]]
 if opts.pageSize < 0 { capabilities = [:] }

@@ -62,7 +62,7 @@ struct ScanOptions: ParsableArguments {
         limits.deadline = .seconds(timeout)
         var sandbox = Sandbox()
         sandbox.cpuSeconds = timeout + 5
-        let crawler = Crawler(scanner: Scanner(sandbox: sandbox, childLimits: limits), jobs: jobs)
+        let crawler = Crawler(scanner: ServerScanner(sandbox: sandbox, childLimits: limits), jobs: jobs)
         return try await Jobs.scan(entries: entries, store: store, crawler: crawler, resume: resume, progress: progress)
     }
 }

@@ -1,0 +1,35 @@
+import AtlasModel
+import Testing
+
+@Suite("JSON values")
+struct JSONValueTests {
+    @Test("parses nested documents and re-encodes them canonically with sorted keys")
+    func canonical() throws {
+        let v = try JSONValue.parse(#"{"b": [1, 2.5, "x\u00e9\n"], "a": {"z": null, "y": true}}"#)
+        #expect(v.canonical() == #"{"a":{"y":true,"z":null},"b":[1,2.5,"xé\n"]}"#)
+    }
+
+    @Test("reports the byte offset of malformed input", arguments: [#"{"a": }"#, "[1, 2", #""unterminated"#, "{\"a\":1} x", ""])
+    func malformed(_ text: String) {
+        #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse(text) }
+    }
+
+    @Test("refuses hostile nesting instead of overflowing the stack")
+    func depth() {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse(deep) }
+    }
+
+    @Test("escapes markup-significant characters so JSON embedded in HTML stays inert")
+    func escaping() {
+        let v: JSONValue = ["k": "</script><b>&\u{2028}"]
+        #expect(v.canonical() == #"{"k":"\u003c/script\u003e\u003cb\u003e\u0026\u2028"}"#)
+    }
+
+    @Test("decodes surrogate pairs and keeps large integers exact")
+    func unicodeAndIntegers() throws {
+        let v = try JSONValue.parse(#"["\ud83d\ude00", 9007199254740993]"#)
+        #expect(v.arrayValue?[0].stringValue == "😀")
+        #expect(v.arrayValue?[1] == .int(9007199254740993))
+    }
+}

@@ -1,0 +1,79 @@
+import AtlasModel
+import Classifier
+import Foundation
+import Testing
+
+/// Every rule's own examples, one test case per rule: adding a rule file adds a case, with no Swift edit.
+@Suite("Rules")
+struct RuleTests {
+    static let classifier = try! Classifier(directory: Fixtures.rules)
+    static let ruleIDs = classifier.rules.map(\.id).sorted()
+
+    @Test("each rule fires on its match examples and not on its no_match examples", arguments: ruleIDs)
+    func examples(_ id: String) {
+        let rule = Self.classifier.rules.first { $0.id == id }!
+        let failures = RuleExamplesRunner.check(rule, Self.classifier)
+        #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+    }
+
+    static func load(_ yaml: String) -> RuleError? {
+        do { _ = try RuleLoader.parse(yaml: yaml, file: "bad.yaml"); return nil } catch { return error }
+    }
+
+    @Test("a rule file without no_match examples is refused, naming the file, rule and field")
+    func needsBothExamples() {
+        let e = Self.load("id: x\nstage: category\ncategory: Read\nsummary: s\nwhen: {name_verb: [get]}\nexamples:\n  match: [get_x]\n")
+        #expect(e?.description == "bad.yaml: rule x, field examples.no_match: every rule carries at least one example it must not fire on")
+    }
+
+    @Test("an unknown category is refused")
+    func unknownCategory() {
+        let e = Self.load("id: x\nstage: category\ncategory: Other\nsummary: s\nwhen: {name_verb: [get]}\nexamples: {match: [a], no_match: [b]}\n")
+        #expect(e?.field == "category")
+        #expect(e?.message.contains("Other") == true)
+    }
+
+    @Test("a pattern that does not compile is refused")
+    func badRegex() {
+        let e = Self.load("id: x\nstage: finding\nseverity: high\nsummary: s\nwhen: {description_regex: \"([a-\"}\nexamples: {match: [a], no_match: [b]}\n")
+        #expect(e?.field == "when.description_regex")
+    }
+
+    @Test("an unknown condition is refused")
+    func unknownCondition() {
+        let e = Self.load("id: x\nstage: category\ncategory: Read\nsummary: s\nwhen: {name_verbs: [get]}\nexamples: {match: [a], no_match: [b]}\n")
+        #expect(e?.field == "when.name_verbs")
+    }
+
+    @Test("duplicate ids across files are refused")
+    func duplicateIDs() throws {
+        let dir = Fixtures.tempDir("rules")
+        let rule = "id: same\nstage: category\ncategory: Read\nsummary: s\nwhen: {name_verb: [get]}\nexamples: {match: [get_a], no_match: [set_b]}\n"
+        try rule.write(toFile: dir + "/a.yaml", atomically: true, encoding: .utf8)
+        try rule.write(toFile: dir + "/b.yaml", atomically: true, encoding: .utf8)
+        #expect(throws: RuleError.self) { try RuleLoader.load(directory: dir) }
+    }
+
+    @Test("names split the same way whatever their style", arguments: ["deleteFile", "delete_file", "delete-file", "file.delete", "DeleteFile", "files_delete"])
+    func nameStyles(_ name: String) {
+        let r = Self.classifier.classify(Tool(name: name, description: ""))
+        #expect(r.verdict.category == .destructive)
+    }
+
+    @Test("annotations are claims: readOnlyHint on a tool that deletes does not make it Read, and is a finding")
+    func annotationsAreClaims() {
+        let t = Tool(name: "delete_everything", description: "Delete every record in the workspace.",
+                     annotations: ToolAnnotations(readOnlyHint: true))
+        let r = Self.classifier.classify(t)
+        #expect(r.verdict.category == .destructive)
+        #expect(r.findings.contains { $0.rule.hasPrefix("annotation") })
+    }
+
+    @Test("a tool nothing decides is marked low confidence and not treated as safe")
+    func unclear() {
+        let r = Self.classifier.classify(Tool(name: "zx", description: ""))
+        #expect(r.verdict.confidence == .low)
+        #expect(r.verdict.category != .read)
+        #expect(r.verdict.risk >= .medium)
+    }
+}
