@@ -12,7 +12,15 @@ struct Features {
     let leadVerb: (stem: String, text: String)?
     let usable: Bool
 
-    init(tool: Tool, server: String, instructions: String?, lexicon: Set<String>) {
+    /// Imperatives that are rarely nouns, so that one at the end of a name is taken as its action word.
+    static let trailingVerbs: Set<String> = Set(["get", "set", "create", "delete", "update", "add", "remove", "put", "enable", "disable",
+                                                 "clear", "reset", "start", "stop", "toggle", "trigger", "fetch", "read", "write", "send", "resume", "pause"].map(Stemmer.stem))
+
+    /// Lexicon words that open a name as nouns (`status_led_set`), letting a trailing imperative decide.
+    static let nounish: Set<String> = Set(["status", "info", "health", "history", "stats", "metrics", "usage", "version", "schema",
+                                           "record", "recording", "label", "tag", "note", "log", "lighting", "schedule"].map(Stemmer.stem))
+
+    init(tool: Tool, server: String, instructions: String?, lexicon: Set<String>, leadLexicon: Set<String>) {
         let name = Field(name: "name", text: tool.name)
         let lead = Tokenizer.firstSentence(tool.description)
         let params = tool.parameters
@@ -31,10 +39,16 @@ struct Features {
         annotations = tool.annotations
         // The action word: the first known verb of the name, skipping words that only repeat the server's name.
         let serverStems = Set(Tokenizer.tokens(server).map(\.stem)).subtracting(lexicon)
-        nameVerb = name.tokens.first(where: { lexicon.contains($0.stem) && !serverStems.contains($0.stem) })
-            .map { ($0.stem, String(name.text[$0.start..<$0.end])) }
+        let words = name.tokens.filter { !serverStems.contains($0.stem) }
+        var verb = words.first(where: { lexicon.contains($0.stem) })
+        // `camera_led_brightness_get` style: a plain imperative at the end is the action, unless one opens the name.
+        if let last = words.last, words.count > 1, Features.trailingVerbs.contains(last.stem), lexicon.contains(last.stem),
+           !lexicon.contains(words[0].stem) || Features.nounish.contains(words[0].stem) {
+            verb = last
+        }
+        nameVerb = verb.map { ($0.stem, String(name.text[$0.start..<$0.end])) }
         let leadField = f[.lead]!
-        leadVerb = leadField.tokens.prefix(12).first(where: { lexicon.contains($0.stem) })
+        leadVerb = leadField.tokens.prefix(12).first(where: { leadLexicon.contains($0.stem) })
             .map { ($0.stem, String(leadField.text[$0.start..<$0.end])) }
         let nameWords = name.tokens.filter { !serverStems.contains($0.stem) }.count
         usable = nameWords > 0 && (nameVerb != nil || leadField.tokens.count >= 3)
@@ -48,20 +62,23 @@ public struct Classifier: Sendable {
     let riskRules: [Rule]
     let findingRules: [Rule]
     let lexicon: Set<String>
+    let leadLexicon: Set<String>
 
     public init(rules: [Rule]) {
         self.rules = rules
         categoryRules = rules.filter { $0.stage == .category }.sorted { ($0.priority, $0.id) > ($1.priority, $1.id) }
         riskRules = rules.filter { $0.stage == .risk }.sorted { $0.id < $1.id }
         findingRules = rules.filter { $0.stage == .finding }.sorted { $0.id < $1.id }
-        var lex = Set<String>()
+        // The verbs the rules name are the vocabulary for finding a tool's action word.
+        var lex = Set<String>(), lead = Set<String>()
         for r in rules {
             for c in r.when + r.any.flatMap({ $0 }) + r.unless.flatMap({ $0 }) {
                 if case .nameVerb(let v) = c { lex.formUnion(v) }
-                if case .leadVerb(let v) = c { lex.formUnion(v) }
+                if case .leadVerb(let v) = c { lead.formUnion(v) }
             }
         }
         lexicon = lex
+        leadLexicon = lead
     }
 
     public init(directory: String) throws(RuleError) { self.init(rules: try RuleLoader.load(directory: directory)) }
@@ -73,15 +90,19 @@ public struct Classifier: Sendable {
     }
 
     public func classify(_ tool: Tool, server: String = "", instructions: String? = nil) -> Result {
-        let f = Features(tool: tool, server: server, instructions: instructions, lexicon: lexicon)
+        let f = Features(tool: tool, server: server, instructions: instructions, lexicon: lexicon, leadLexicon: leadLexicon)
         var fired: [String] = []
         // Category: the strongest evidence wins; among equally strong evidence, the most severe category.
         var winner: (rule: Rule, evidence: [Hit])? = nil
+        // Every rule is evaluated so that the explanation lists all that fired; the first (strongest) decides.
         for rule in categoryRules {
-            if let w = winner, rule.priority < w.rule.priority { break }
             guard let ev = evaluate(rule, f, category: nil) else { continue }
             fired.append(rule.id)
-            if winner == nil || rule.category! > winner!.rule.category! { winner = (rule, ev) }
+            if let w = winner {
+                if rule.priority == w.rule.priority && rule.category! > w.rule.category! { winner = (rule, ev) }
+            } else {
+                winner = (rule, ev)
+            }
         }
         var evidence: [Evidence] = []
         var category: AtlasModel.Category
@@ -109,7 +130,12 @@ public struct Classifier: Sendable {
         for rule in riskRules {
             guard let ev = evaluate(rule, f, category: category) else { continue }
             fired.append(rule.id)
-            if rule.risk! > start { raises.append((rule, ev)) } else if rule.risk! < start { lowers.append((rule, ev)) }
+            // A rule above the category's baseline raises (never lowers); one at or below it lowers (never raises).
+            if rule.risk! > category.baseline {
+                if rule.risk! > start { raises.append((rule, ev)) }
+            } else if rule.risk! < start {
+                lowers.append((rule, ev))
+            }
         }
         var risk = start
         if !raises.isEmpty && !lowers.isEmpty {
@@ -176,11 +202,15 @@ public struct Classifier: Sendable {
         case .paramNamed(let phrases):
             for p in f.paramNames {
                 for ph in phrases {
-                    if p.stems == ph || (ph.count == 1 && p.stems.contains(ph[0])) || (ph.count > 1 && contains(p.stems, ph)) {
+                    // A one-word phrase names the parameter itself or its last word (`shell_command`, not `max_command_length`).
+                    if p.stems == ph || (ph.count == 1 && p.stems.last == ph[0]) || (ph.count > 1 && contains(p.stems, ph)) {
                         return .some(("parameters", p.name))
                     }
                 }
             }
+            return nil
+        case .paramIs(let names):
+            for p in f.paramNames where names.contains(p.stems) { return .some(("parameters", p.name)) }
             return nil
         case .noParams(let want):
             return (f.paramNames.isEmpty == want) ? .some(nil) : nil

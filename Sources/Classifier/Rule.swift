@@ -12,8 +12,10 @@ enum Condition: Sendable {
     case leadVerb([String])
     /// A phrase occurs in one of the named fields.
     case has(fields: [FieldKind], phrases: [[String]])
-    /// A parameter is named like one of these (whole name, or one of its words).
+    /// A parameter is named like one of these (its whole name, or its last word, or a phrase within it).
     case paramNamed([[String]])
+    /// A parameter's whole name is one of these (`code`, not `currency_code`).
+    case paramIs([[String]])
     /// The tool takes no parameters (true) or some (false).
     case noParams(Bool)
     /// The server declared these annotation values.

@@ -119,6 +119,7 @@ public enum RuleLoader {
             case "name_verb": out.append(.nameVerb(try phrases(value, field: f, err).map { $0.joined(separator: " ") }))
             case "lead_verb": out.append(.leadVerb(try phrases(value, field: f, err).map { $0.joined(separator: " ") }))
             case "param_named": out.append(.paramNamed(try phrases(value, field: f, err)))
+            case "param_is": out.append(.paramIs(try phrases(value, field: f, err)))
             case "no_params":
                 guard let b = value.boolValue else { throw err(f, "expected true or false") }
                 out.append(.noParams(b))
