@@ -20,7 +20,7 @@ struct Features {
     static let nounish: Set<String> = Set(["status", "info", "health", "history", "stats", "metrics", "usage", "version", "schema",
                                            "record", "recording", "label", "tag", "note", "log", "lighting", "schedule"].map(Stemmer.stem))
 
-    init(tool: Tool, server: String, instructions: String?, lexicon: Set<String>, leadLexicon: Set<String>) {
+    init(tool: Tool, server: String, instructions: String?, lexicon: Set<String>, leadLexicon: Set<String>, needsNormalized: Bool) {
         let name = Field(name: "name", text: tool.name)
         let lead = Tokenizer.firstSentence(tool.description)
         let params = tool.parameters
@@ -34,6 +34,10 @@ struct Features {
             .server: Field(name: "server", text: server),
         ]
         if let instructions { f[.instructions] = Field(name: "instructions", text: instructions) }
+        if needsNormalized {
+            let folded = Normalizer.fold([tool.title ?? "", tool.description, f[.paramText]!.text, instructions ?? ""].joined(separator: " \n "))
+            f[.normalized] = Field(name: "definition (normalized)", text: folded, tokens: [])
+        }
         fields = f
         paramNames = params.map { ($0.name, Tokenizer.tokens($0.name).map(\.stem)) }
         annotations = tool.annotations
@@ -43,7 +47,7 @@ struct Features {
         var verb = words.first(where: { lexicon.contains($0.stem) })
         // `camera_led_brightness_get` style: a plain imperative at the end is the action, unless one opens the name.
         if let last = words.last, words.count > 1, Features.trailingVerbs.contains(last.stem), lexicon.contains(last.stem),
-           !lexicon.contains(words[0].stem) || Features.nounish.contains(words[0].stem) {
+           words.dropLast().allSatisfy({ !lexicon.contains($0.stem) || Features.nounish.contains($0.stem) }) {
             verb = last
         }
         nameVerb = verb.map { ($0.stem, String(name.text[$0.start..<$0.end])) }
@@ -63,6 +67,7 @@ public struct Classifier: Sendable {
     let findingRules: [Rule]
     let lexicon: Set<String>
     let leadLexicon: Set<String>
+    let usesNormalized: Bool
 
     public init(rules: [Rule]) {
         self.rules = rules
@@ -71,14 +76,23 @@ public struct Classifier: Sendable {
         findingRules = rules.filter { $0.stage == .finding }.sorted { $0.id < $1.id }
         // The verbs the rules name are the vocabulary for finding a tool's action word.
         var lex = Set<String>(), lead = Set<String>()
-        for r in rules {
-            for c in r.when + r.any.flatMap({ $0 }) + r.unless.flatMap({ $0 }) {
+        // Only category rules' own conditions define action words: a word named in an `unless` or by a risk
+        // or finding rule (`email`) must not turn a noun into a verb.
+        for r in rules where r.stage == .category {
+            for c in r.when + r.any.flatMap({ $0 }) {
                 if case .nameVerb(let v) = c { lex.formUnion(v) }
                 if case .leadVerb(let v) = c { lead.formUnion(v) }
             }
         }
         lexicon = lex
         leadLexicon = lead
+        usesNormalized = rules.contains { r in
+            (r.when + r.any.flatMap { $0 } + r.unless.flatMap { $0 }).contains { c in
+                if case .regex(let kinds, _) = c { return kinds.contains(.normalized) }
+                if case .has(let kinds, _) = c { return kinds.contains(.normalized) }
+                return false
+            }
+        }
     }
 
     public init(directory: String) throws(RuleError) { self.init(rules: try RuleLoader.load(directory: directory)) }
@@ -90,7 +104,7 @@ public struct Classifier: Sendable {
     }
 
     public func classify(_ tool: Tool, server: String = "", instructions: String? = nil) -> Result {
-        let f = Features(tool: tool, server: server, instructions: instructions, lexicon: lexicon, leadLexicon: leadLexicon)
+        let f = Features(tool: tool, server: server, instructions: instructions, lexicon: lexicon, leadLexicon: leadLexicon, needsNormalized: usesNormalized)
         var fired: [String] = []
         // Category: the strongest evidence wins; among equally strong evidence, the most severe category.
         var winner: (rule: Rule, evidence: [Hit])? = nil

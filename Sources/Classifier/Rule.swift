@@ -30,6 +30,9 @@ enum Condition: Sendable {
 
 enum FieldKind: String, Sendable, CaseIterable {
     case name, title, lead, description, params, paramText = "param_text", server, instructions
+    /// Title, description, parameter descriptions and instructions, folded: compatibility forms, look-alike letters mapped
+    /// to Latin, invisible characters dropped, white space collapsed, lower case. Hidden payloads cannot dodge a pattern here.
+    case normalized
 }
 
 /// A rule as loaded from one file in rules/.

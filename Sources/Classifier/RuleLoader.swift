@@ -166,6 +166,7 @@ public enum RuleLoader {
         case "text": return [.name, .title, .description]
         case "any": return [.name, .title, .description, .params, .paramText]
         case "head": return [.name, .title, .lead]
+        case "all": return [.title, .description, .paramText, .instructions]
         default:
             guard let k = FieldKind(rawValue: s) else { throw err(f, "unknown field \(s)") }
             return [k]

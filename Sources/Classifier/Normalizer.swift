@@ -1,0 +1,45 @@
+import Foundation
+
+/// Folds text so that disguised instructions match plain patterns: NFKC, look-alike letters to Latin,
+/// invisible and formatting characters removed, white space collapsed, lower case.
+public enum Normalizer {
+    /// Cyrillic and Greek letters that render like Latin ones, the usual material of homoglyph payloads.
+    static let confusables: [Unicode.Scalar: Character] = {
+        let pairs: [(UInt32, Character)] = [
+            (0x0430, "a"), (0x0435, "e"), (0x043E, "o"), (0x0440, "p"), (0x0441, "c"), (0x0443, "y"), (0x0445, "x"), (0x0456, "i"),
+            (0x0455, "s"), (0x0458, "j"), (0x04CF, "l"), (0x0501, "d"), (0x051B, "q"), (0x051D, "w"), (0x0410, "a"), (0x0412, "b"),
+            (0x0415, "e"), (0x041A, "k"), (0x041C, "m"), (0x041D, "h"), (0x041E, "o"), (0x0420, "p"), (0x0421, "c"), (0x0422, "t"),
+            (0x0425, "x"), (0x0406, "i"), (0x0405, "s"), (0x03BF, "o"), (0x03B1, "a"), (0x03B5, "e"), (0x03B9, "i"), (0x03BA, "k"),
+            (0x03BD, "v"), (0x03C4, "t"), (0x03C1, "p"), (0x0391, "a"), (0x0392, "b"), (0x0395, "e"), (0x0397, "h"), (0x0399, "i"),
+            (0x039A, "k"), (0x039C, "m"), (0x039D, "n"), (0x039F, "o"), (0x03A1, "p"), (0x03A4, "t"), (0x03A5, "y"), (0x03A7, "x"),
+            (0x0131, "i"), (0x0261, "g"),
+        ]
+        var m: [Unicode.Scalar: Character] = [:]
+        for (code, c) in pairs { m[Unicode.Scalar(code)!] = c }
+        return m
+    }()
+
+    /// Zero-width, bidirectional, tag and other invisible format characters.
+    public static func isInvisible(_ u: Unicode.Scalar) -> Bool {
+        switch u.value {
+        case 0x200B...0x200F, 0x202A...0x202E, 0x2060...0x2064, 0x2066...0x2069, 0xFEFF, 0x00AD, 0x034F, 0x180E, 0xE0000...0xE007F: true
+        default: false
+        }
+    }
+
+    public static func fold(_ text: String) -> String {
+        var out = String.UnicodeScalarView()
+        var space = false
+        for u in text.precomposedStringWithCompatibilityMapping.unicodeScalars {
+            if isInvisible(u) { continue }
+            if u.properties.isWhitespace {
+                if !space && !out.isEmpty { out.append(" ") }
+                space = true
+                continue
+            }
+            space = false
+            if let c = confusables[u] { out.append(contentsOf: c.unicodeScalars) } else { out.append(contentsOf: u.properties.lowercaseMapping.unicodeScalars) }
+        }
+        return String(out)
+    }
+}
