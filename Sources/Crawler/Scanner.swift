@@ -92,8 +92,11 @@ public struct ServerScanner: Sendable {
         return r
     }
 
+    /// Judged on the last lines a server wrote (where its fatal error is), not on a whole traceback.
     static func looksLikeMissingCredentials(_ text: String) -> Bool {
-        let t = text.lowercased()
+        let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let t = lines.suffix(3).joined(separator: "\n").lowercased()
+        if ["modulenotfounderror", "importerror", "syntaxerror", "no module named"].contains(where: { t.contains($0) }) { return false }
         return ["api key", "api_key", "apikey", "token", "credential", "unauthorized", "401", "not authenticated", "authentication",
                 "environment variable", "password"].contains { t.contains($0) }
     }

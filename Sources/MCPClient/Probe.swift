@@ -45,25 +45,47 @@ public struct Probe: Sendable {
          "io.modelcontextprotocol/clientInfo": clientInfo]
     }
 
+    static func isModern(_ r: JSONValue) -> Bool {
+        r["supportedVersions"]?.arrayValue?.compactMap(\.stringValue).contains(modernVersion) == true
+    }
+
     public func run(_ session: RPCSession) async -> ProbeOutcome {
         var out = ProbeOutcome()
-        // Modern era.
-        let discover = await session.request("server/discover", params: ["_meta": Probe.modernMeta], timeout: limits.discoverTimeout)
+        // Both eras at once: `server/discover` goes first and `initialize` right behind it, so a server of the
+        // older era that ignores discover costs no time-out. Discover wins when it names the modern version.
+        let initParams: JSONValue = ["protocolVersion": .string(Probe.legacyVersion), "capabilities": [:], "clientInfo": Probe.clientInfo]
+        let limits = self.limits
+        enum Answer: Sendable { case discover(Result<JSONValue, RPCError>), initialize(Result<JSONValue, RPCError>) }
+        var discover: Result<JSONValue, RPCError>? = nil
+        var initialize: Result<JSONValue, RPCError>? = nil
+        await withTaskGroup(of: Answer.self) { group in
+            group.addTask { .discover(await session.request("server/discover", params: ["_meta": Probe.modernMeta], timeout: limits.discoverTimeout)) }
+            try? await Task.sleep(for: .milliseconds(1))
+            group.addTask { .initialize(await session.request("initialize", params: initParams, timeout: limits.requestTimeout)) }
+            while let answer = await group.next() {
+                switch answer {
+                case .discover(let r): discover = r
+                case .initialize(let r): initialize = r
+                }
+                if let d = discover, case .success(let v) = d, Probe.isModern(v) { group.cancelAll(); break }
+                if initialize != nil && discover == nil {
+                    // The older era answered; give discover a moment in case the server speaks both.
+                    group.addTask { try? await Task.sleep(for: .milliseconds(150)); return .discover(.failure(.timeout(method: "server/discover", seconds: 0.15))) }
+                }
+                if discover != nil && initialize != nil { break }
+            }
+            group.cancelAll()
+        }
         var modern = false
-        if case .success(let r) = discover, let versions = r["supportedVersions"]?.arrayValue?.compactMap(\.stringValue),
-           versions.contains(Probe.modernVersion) {
+        if case .success(let r)? = discover, Probe.isModern(r) {
             modern = true
             out.era = "modern"
             out.protocolVersion = Probe.modernVersion
             out.serverInfo = r["serverInfo"] ?? r["_meta"]?["io.modelcontextprotocol/serverInfo"]
             out.capabilities = r["capabilities"]
             out.instructions = r["instructions"]?.stringValue
-        } else if case .failure(.closed(let why)) = discover {
-            out.failure = .closed(why); out.failedStep = "handshake"; return out
-        }
-        if !modern {
-            let params: JSONValue = ["protocolVersion": .string(Probe.legacyVersion), "capabilities": [:], "clientInfo": Probe.clientInfo]
-            switch await session.request("initialize", params: params, timeout: limits.requestTimeout) {
+        } else {
+            switch initialize ?? .failure(.closed("no answer")) {
             case .failure(let e):
                 out.failure = e; out.failedStep = "initialize"; return out
             case .success(let r):
