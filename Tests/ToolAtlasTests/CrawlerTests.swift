@@ -83,7 +83,7 @@ struct CrawlerTests {
         let r = await Self.scanner().scan(Fixtures.fixtureEntry("j", ["--junk", "3"]))
         #expect(r.status == .ok)
         #expect(r.tools.count == 8)
-        #expect(r.junkLines == 6)  // three before each of the two replies (discover, tools/list)
+        #expect(r.junkLines == 9)  // three before each of the three replies (discover, initialize, tools/list)
     }
 
     @Test("an oversized message is dropped without buffering it and the scan goes on")
@@ -156,11 +156,11 @@ struct CrawlerTests {
         #expect(r.status == .ok)
         try await Task.sleep(for: .milliseconds(200))
         #expect(Self.processes(matching: "sleep 600") == 0)
-        let hung = await Self.scanner(deadline: 1).scan(Fixtures.fixtureEntry(marker, ["--grandchild", "--hang"]))
+        let hung = await Self.scanner(deadline: 1).scan(Fixtures.fixtureEntry(marker, ["--grandchild", "--hang", "--name", marker]))
         #expect(hung.status == .timeout)
         try await Task.sleep(for: .milliseconds(200))
         #expect(Self.processes(matching: "sleep 600") == 0)
-        #expect(Self.processes(matching: "fixture-server --tools") == 0)
+        #expect(Self.processes(matching: marker) == 0)
     }
 
     @Test("a batch goes on past broken servers and reports each")
