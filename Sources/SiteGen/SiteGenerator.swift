@@ -193,7 +193,7 @@ public struct SiteGenerator: Sendable {
         let ctx: [String: Any] = [
             "pageTitle": "\(name) (\(Text.clean(r.server.name)))", "pageDescription": "\(name): \(v.category.rawValue), \(v.risk.rawValue) risk. \(lead)",
             "root": "../../../", "name": name, "title": Text.clean(t.title ?? ""), "server": Text.clean(r.server.name),
-            "package": Text.clean(r.server.package ?? ""), "description": Text.clean(t.description.trimmingCharacters(in: .whitespacesAndNewlines)),
+            "package": Text.clean(r.server.package ?? ""), "description": Text.clean(Text.cleandoc(t.description)),
             "category": v.category.rawValue, "risk": v.risk.rawValue, "riskClass": SiteGenerator.riskClass(v.risk), "confidence": v.confidence.rawValue,
             "hasParams": !params.isEmpty, "params": params, "annotations": annotations,
             "evidence": v.evidence.map { ["rule": Text.clean($0.rule), "effect": Text.clean($0.effect), "field": Text.clean($0.field), "fragment": Text.clean($0.fragment)] },

@@ -92,6 +92,18 @@ enum Text {
         (u.value < 0x20 && u.value != 0x09 && u.value != 0x0A && u.value != 0x0D) || u.value == 0xFFFE || u.value == 0xFFFF
     }
 
+    /// A docstring as a person would read it: the common indentation of the lines after the first removed
+    /// (the way Python's inspect.cleandoc does), surrounding blank lines trimmed.
+    static func cleandoc(_ s: String) -> String {
+        var lines = s.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard lines.count > 1 else { return s.trimmingCharacters(in: .whitespacesAndNewlines) }
+        let indents = lines.dropFirst().filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.map { $0.prefix(while: { $0 == " " || $0 == "\t" }).count }
+        let common = indents.min() ?? 0
+        for i in 1..<lines.count { lines[i] = String(lines[i].dropFirst(min(common, lines[i].prefix(while: { $0 == " " || $0 == "\t" }).count))) }
+        lines[0] = lines[0].trimmingCharacters(in: .whitespaces)
+        return lines.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     static func firstSentence(_ s: String) -> String {
         let t = s.trimmingCharacters(in: .whitespacesAndNewlines)
         var end = t.endIndex

@@ -1,0 +1,110 @@
+import AtlasModel
+import Foundation
+import SiteGen
+import Testing
+
+/// The site generator on hostile data, and the generated pages in a real headless browser.
+@Suite("Site")
+struct SiteTests {
+    static func tool(_ name: String, _ description: String = "Get a thing.", category: AtlasModel.Category = .read, risk: RiskLevel = .low) -> SiteTool {
+        SiteTool(tool: Tool(name: name, description: description), verdict: Verdict(category: category, risk: risk, confidence: .high,
+                 evidence: [Evidence(rule: "read-verb-in-name", field: "name", fragment: name, effect: "category Read")]), findings: [])
+    }
+
+    static let hostileNames = [
+        "<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "javascript:alert(1)", "../../etc/passwd", "/absolute/name",
+        String(repeating: "very_long_name_", count: 40), "раypal_get_balance", "get-item", "get_item", "get.item", "GET_ITEM", "nul\u{0}l\u{1}ctl",
+    ]
+
+    static func hostileSite() throws -> [String: [UInt8]] {
+        let server = SiteServer(name: "evil-server", title: nil, description: "<b>bold</b> & \"quoted\"", package: "pypi:evil<script>",
+                                launch: "evil --flag '<x>'", transport: "stdio",
+                                scan: SiteScan(status: "ok", reason: nil, era: "legacy", protocolVersion: "2025-11-25", serverName: "evil</title>",
+                                               serverVersion: "1", date: Date(timeIntervalSince1970: 1_700_000_000), durationMs: 5),
+                                tools: hostileNames.map { tool($0, "Does <script>alert('x')</script> & \"more\" with ]]> and --> inside.") },
+                                changes: [], findings: [])
+        let generator = try SiteGenerator(templates: Fixtures.templates)
+        return try generator.render([server])
+    }
+
+    @Test("hostile names and descriptions render inert, escaped exactly, in well-formed pages")
+    func hostileIsInert() throws {
+        let files = try Self.hostileSite()
+        for (path, bytes) in files where path.hasSuffix(".html") {
+            #expect(XMLCheck.wellFormedError(bytes) == nil, "\(path): \(XMLCheck.wellFormedError(bytes) ?? "")")
+            let html = String(decoding: bytes, as: UTF8.self)
+            #expect(!html.contains("<script>alert"), "\(path) carries a live script tag")
+            #expect(!html.contains("<img src=x"), "\(path) carries a live img tag")
+            #expect(!html.contains("href=\"javascript:"), "\(path) links to javascript:")
+        }
+        let serverPage = String(decoding: files["servers/evil-server/index.html"]!, as: UTF8.self)
+        #expect(serverPage.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
+        #expect(serverPage.contains("&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"))
+        #expect(serverPage.contains("&lt;b&gt;bold&lt;/b&gt; &amp; &quot;quoted&quot;"))
+        #expect(!serverPage.contains("\u{0}"))
+        // JSON embedded for the search script cannot close its script element.
+        let index = String(decoding: files["assets/search-index.js"]!, as: UTF8.self)
+        #expect(!index.contains("</script>"))
+        #expect(index.contains("\\u003cscript\\u003e"))
+    }
+
+    @Test("file names are safe, bounded and unique, even when names collide after slugging")
+    func safeUniquePaths() throws {
+        let files = try Self.hostileSite()
+        let toolPages = files.keys.filter { $0.hasPrefix("servers/evil-server/tools/") }
+        #expect(toolPages.count == Self.hostileNames.count)
+        for p in files.keys {
+            #expect(!p.contains(".."), "\(p)")
+            #expect(!p.hasPrefix("/"), "\(p)")
+            #expect(p.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_./".contains($0)) }, "\(p)")
+            #expect(p.split(separator: "/").allSatisfy { $0.count <= 100 }, "\(p)")
+        }
+        // get-item, get_item, get.item and GET_ITEM all slug to get-item: each gets its own page.
+        #expect(toolPages.filter { $0.contains("/get-item-") }.count == 4)
+    }
+
+    @Test("the starter policy shown on a page and its FAQ agree", arguments: [
+        (AtlasModel.Category.read, RiskLevel.low), (.read, .medium), (.write, .high), (.execute, .critical), (.destructive, .critical), (.financial, .high),
+    ])
+    func faqAgreesWithPolicy(_ label: (AtlasModel.Category, RiskLevel)) throws {
+        let server = SiteServer(name: "s", title: nil, description: nil, package: nil, launch: "s", transport: "stdio", scan: nil,
+                                tools: [Self.tool("the_tool", category: label.0, risk: label.1)], changes: [], findings: [])
+        let html = String(decoding: try SiteGenerator(templates: Fixtures.templates).render([server])["servers/s/tools/the-tool.html"]!, as: UTF8.self)
+        let rule = PolicyRule.starter(category: label.0, risk: label.1)
+        #expect(html.contains(rule.summary))
+        if rule.action == .deny {
+            #expect(html.contains("It is denied by the starter policy"))
+            #expect(html.contains("&quot;action&quot;: &quot;deny&quot;"))
+        } else if let n = rule.ratePerMinute {
+            #expect(html.contains("already limits it to \(n) calls per minute"))
+            #expect(html.contains("&quot;max&quot;: \(n)"))
+        } else {
+            #expect(html.contains("allows it without a limit"))
+            #expect(html.contains("&quot;the_tool&quot;: {}"))
+        }
+    }
+
+    static var chromium: String? {
+        ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    @Test("index, a tool page and a search work in headless Chromium")
+    func browser() throws {
+        let chrome = try #require(Self.chromium, "chromium is not installed (.ci/run installs it)")
+        let site = EndToEndTests.work + "/public"
+        let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--user-data-dir=\(Fixtures.tempDir("chrome"))"]
+        let index = try Fixtures.run(chrome, flags + ["--dump-dom", "file://\(site)/index.html"])
+        #expect(index.out.contains("<h1>ToolAtlas</h1>"))
+        #expect(index.out.contains("<svg class=\"chart\""))
+        let search = try Fixtures.run(chrome, flags + ["--dump-dom", "file://\(site)/search.html?q=luma_get_task"])
+        #expect(search.out.contains("href=\"servers/mcp-luma/tools/luma-get-task.html\""), "search results: \(search.out.suffix(600))")
+        #expect(search.out.contains("result"))
+        let shot = Fixtures.tempDir("shot") + "/tool.png"
+        let r = try Fixtures.run(chrome, flags + ["--screenshot=\(shot)", "--window-size=1280,900", "file://\(site)/servers/mcp-luma/tools/luma-get-task.html"])
+        #expect(r.status == 0)
+        let png = try #require(FileManager.default.contents(atPath: shot))
+        #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
+        // A blank 1280x900 page compresses to a few kilobytes; the tool page with its text is far larger.
+        #expect(png.count > 30_000, "screenshot looks blank (\(png.count) bytes)")
+    }
+}
