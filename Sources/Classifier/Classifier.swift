@@ -1,95 +1,215 @@
 import AtlasModel
 import Foundation
 
-typealias Hit = (field: String, fragment: String)
+/// What made a condition hold, resolved to text only for the rules whose evidence is shown.
+enum Hit {
+    case tokens(FieldKind, Range<Int>)
+    case nameVerb, leadVerb
+    case param(Int)
+    case text(String, String)
+}
+
+/// A condition with its words turned into vocabulary numbers.
+enum Compiled {
+    case nameVerb(Bitset), leadVerb(Bitset)
+    case has([FieldKind], [[Int32]])
+    case paramNamed([[Int32]]), paramIs([[Int32]])
+    case noParams(Bool), annotation([String: Bool]), categoryIs([AtlasModel.Category])
+    case regex([FieldKind], NSRegularExpression)
+    case unusable(Bool)
+}
+
+final class CompiledRule: @unchecked Sendable {
+    let rule: Rule
+    let when: [Compiled]
+    let any: [[Compiled]]
+    let unless: [[Compiled]]
+    /// Word sets of which the definition must hold at least one word each, or the rule cannot fire: a cheap test
+    /// that lets most rules be skipped without evaluating a single condition.
+    let needs: [Bitset]
+
+    init(rule: Rule, when: [Compiled], any: [[Compiled]], unless: [[Compiled]], size: Int) {
+        self.rule = rule; self.when = when; self.any = any; self.unless = unless
+        func words(_ c: Compiled) -> Bitset? {
+            switch c {
+            case .nameVerb(let b), .leadVerb(let b): return b
+            case .has(_, let p), .paramNamed(let p), .paramIs(let p):
+                var b = Bitset(size: size)
+                for ph in p { if let first = ph.first { b.insert(first) } }
+                return b
+            default: return nil
+            }
+        }
+        var needs = when.compactMap(words)
+        // Every `any` group needs its own words; the rule needs the words of at least one group.
+        let groups = any.map { g in g.compactMap(words).first }
+        if !groups.isEmpty, groups.allSatisfy({ $0 != nil }) {
+            var b = Bitset(size: size)
+            for g in groups { b.formUnion(g!) }
+            needs.append(b)
+        }
+        self.needs = needs
+    }
+
+    @inline(__always) func mayFire(_ present: Bitset) -> Bool {
+        for n in needs where !n.intersects(present) { return false }
+        return true
+    }
+}
 
 /// The parts of one definition the rules look at, cut into words once.
 struct Features {
     let fields: [FieldKind: Field]
-    let paramNames: [(name: String, stems: [String])]
+    let paramNames: [(name: String, ids: [Int32])]
     let annotations: ToolAnnotations
-    let nameVerb: (stem: String, text: String)?
-    let leadVerb: (stem: String, text: String)?
+    let nameVerb: Token?
+    let leadVerb: Token?
     let usable: Bool
+    /// Every vocabulary word anywhere in the definition (name, title, description, parameters).
+    let present: Bitset
 
     /// Imperatives that are rarely nouns, so that one at the end of a name is taken as its action word.
-    static let trailingVerbs: Set<String> = Set(["get", "set", "create", "delete", "update", "add", "remove", "put", "enable", "disable",
-                                                 "clear", "reset", "start", "stop", "toggle", "trigger", "fetch", "read", "write", "send", "resume", "pause"].map(Stemmer.stem))
+    static let trailingVerbs = ["get", "set", "create", "delete", "update", "add", "remove", "put", "enable", "disable",
+                                "clear", "reset", "start", "stop", "toggle", "trigger", "fetch", "read", "write", "send", "resume", "pause"]
 
     /// Lexicon words that open a name as nouns (`status_led_set`), letting a trailing imperative decide.
-    static let nounish: Set<String> = Set(["status", "info", "health", "history", "stats", "metrics", "usage", "version", "schema",
-                                           "record", "recording", "label", "tag", "note", "log", "lighting", "schedule"].map(Stemmer.stem))
+    static let nounish = ["status", "info", "health", "history", "stats", "metrics", "usage", "version", "schema",
+                          "record", "recording", "label", "tag", "note", "log", "lighting", "schedule"]
 
-    init(tool: Tool, server: String, instructions: String?, lexicon: Set<String>, leadLexicon: Set<String>, needsNormalized: Bool) {
-        let name = Field(name: "name", text: tool.name)
+    init(tool: Tool, server: String, instructions: String?, c: Classifier) {
+        let v = c.vocabulary
+        let name = Field(name: "name", text: tool.name, vocabulary: v)
+        let description = Field(name: "description", text: tool.description, vocabulary: v)
         let lead = Tokenizer.firstSentence(tool.description)
+        let leadEnd = tool.description.utf8.count - tool.description.drop(while: { $0.isWhitespace }).utf8.count + lead.utf8.count
         let params = tool.parameters
+        let paramText = params.map { ([$0.description] + $0.enumValues).joined(separator: " ") }.joined(separator: " \n ")
         var f: [FieldKind: Field] = [
             .name: name,
-            .title: Field(name: "title", text: tool.title ?? ""),
-            .lead: Field(name: "description", text: lead),
-            .description: Field(name: "description", text: tool.description),
-            .params: Field(name: "parameters", text: params.map(\.name).joined(separator: " ")),
-            .paramText: Field(name: "parameter descriptions", text: params.map { ([$0.description] + $0.enumValues).joined(separator: " ") }.joined(separator: " \n ")),
-            .server: Field(name: "server", text: server),
+            .title: Field(name: "title", text: tool.title ?? "", vocabulary: v),
+            .lead: Field(name: "description", prefixOf: description, bytes: leadEnd),
+            .description: description,
+            .params: Field(name: "parameters", text: params.map(\.name).joined(separator: " "), vocabulary: v),
+            .paramText: Field(name: "parameter descriptions", text: paramText, vocabulary: v),
+            .server: Field(name: "server", text: server, vocabulary: v),
         ]
-        if let instructions { f[.instructions] = Field(name: "instructions", text: instructions) }
-        if needsNormalized {
-            let folded = Normalizer.fold([tool.title ?? "", tool.description, f[.paramText]!.text, instructions ?? ""].joined(separator: " \n "))
-            f[.normalized] = Field(name: "definition (normalized)", text: folded, tokens: [])
+        if let instructions { f[.instructions] = Field(name: "instructions", text: instructions, vocabulary: v) }
+        if c.usesNormalized {
+            let folded = Normalizer.fold([tool.title ?? "", tool.description, paramText, instructions ?? ""].joined(separator: " \n "))
+            f[.normalized] = Field(name: "definition (normalized)", rawText: folded)
         }
         fields = f
-        paramNames = params.map { ($0.name, Tokenizer.tokens($0.name).map(\.stem)) }
+        paramNames = params.map { p in
+            var ids: [Int32] = []
+            Tokenizer.scan(p.name) { h, _, _ in ids.append(v.id(hash: h)) }
+            return (p.name, ids)
+        }
         annotations = tool.annotations
         // The action word: the first known verb of the name, skipping words that only repeat the server's name.
-        let serverStems = Set(Tokenizer.tokens(server).map(\.stem)).subtracting(lexicon)
-        let words = name.tokens.filter { !serverStems.contains($0.stem) }
-        var verb = words.first(where: { lexicon.contains($0.stem) })
+        // Words of the server's name (`luma` in luma_get_task) are skipped unless they are action words themselves.
+        var serverWords = Set<UInt64>()
+        Tokenizer.scan(server) { h, _, _ in serverWords.insert(h) }
+        var nameHashes: [UInt64] = []
+        Tokenizer.scan(tool.name) { h, _, _ in nameHashes.append(h) }
+        let words = name.tokens.enumerated().filter { (k, t) in c.lexicon.contains(t.id) || !serverWords.contains(nameHashes[k]) }.map(\.element)
+        var verb = words.first(where: { c.lexicon.contains($0.id) })
         // `camera_led_brightness_get` style: a plain imperative at the end is the action, unless one opens the name.
-        if let last = words.last, words.count > 1, Features.trailingVerbs.contains(last.stem), lexicon.contains(last.stem),
-           words.dropLast().allSatisfy({ !lexicon.contains($0.stem) || Features.nounish.contains($0.stem) }) {
+        if let last = words.last, words.count > 1, c.trailing.contains(last.id), c.lexicon.contains(last.id),
+           words.dropLast().allSatisfy({ !c.lexicon.contains($0.id) || c.nounish.contains($0.id) }) {
             verb = last
         }
-        nameVerb = verb.map { ($0.stem, String(name.text[$0.start..<$0.end])) }
+        nameVerb = verb
         let leadField = f[.lead]!
-        leadVerb = leadField.tokens.prefix(12).first(where: { leadLexicon.contains($0.stem) })
-            .map { ($0.stem, String(leadField.text[$0.start..<$0.end])) }
-        let nameWords = name.tokens.filter { !serverStems.contains($0.stem) }.count
-        usable = nameWords > 0 && (nameVerb != nil || leadField.tokens.count >= 3)
+        leadVerb = leadField.tokens.prefix(12).first(where: { c.leadLexicon.contains($0.id) })
+        usable = !words.isEmpty && (nameVerb != nil || leadField.tokens.count >= 3)
+        var present = Bitset(size: v.count)
+        for field in f.values { present.formUnion(field.bits) }
+        for p in paramNames { for id in p.ids { present.insert(id) } }
+        self.present = present
+    }
+
+    func resolve(_ h: Hit) -> (field: String, fragment: String) {
+        switch h {
+        case .tokens(let k, let r): let field = fields[k]!; return (field.name, field.quote(r))
+        case .nameVerb: let n = fields[.name]!; let t = nameVerb!; return ("name", n.quote(n.tokens.firstIndex(where: { $0.start == t.start })!..<(n.tokens.firstIndex(where: { $0.start == t.start })! + 1)))
+        case .leadVerb:
+            let l = fields[.lead]!; let t = leadVerb!
+            let i = l.tokens.firstIndex(where: { $0.start == t.start })!
+            return ("description", l.quote(i..<(i + 1)))
+        case .param(let i): return ("parameters", paramNames[i].name)
+        case .text(let field, let fragment): return (field, fragment)
+        }
     }
 }
 
 /// Decides category, risk, evidence and findings from the rules in rules/. Pure: no I/O after loading.
-public struct Classifier: Sendable {
+public struct Classifier: @unchecked Sendable {
     public let rules: [Rule]
-    let categoryRules: [Rule]
-    let riskRules: [Rule]
-    let findingRules: [Rule]
-    let lexicon: Set<String>
-    let leadLexicon: Set<String>
+    let categoryRules: [CompiledRule]
+    let riskRules: [CompiledRule]
+    let findingRules: [CompiledRule]
+    let vocabulary: Vocabulary
+    let lexicon: Bitset
+    let leadLexicon: Bitset
+    let trailing: Bitset
+    let nounish: Bitset
     let usesNormalized: Bool
 
     public init(rules: [Rule]) {
         self.rules = rules
-        categoryRules = rules.filter { $0.stage == .category }.sorted { ($0.priority, $0.id) > ($1.priority, $1.id) }
-        riskRules = rules.filter { $0.stage == .risk }.sorted { $0.id < $1.id }
-        findingRules = rules.filter { $0.stage == .finding }.sorted { $0.id < $1.id }
-        // The verbs the rules name are the vocabulary for finding a tool's action word.
-        var lex = Set<String>(), lead = Set<String>()
-        // Only category rules' own conditions define action words: a word named in an `unless` or by a risk
-        // or finding rule (`email`) must not turn a noun into a verb.
-        for r in rules where r.stage == .category {
-            for c in r.when + r.any.flatMap({ $0 }) {
-                if case .nameVerb(let v) = c { lex.formUnion(v) }
-                if case .leadVerb(let v) = c { lead.formUnion(v) }
+        var vocab = Vocabulary()
+        // Number every word first, so that every bitset has its final size.
+        for r in rules {
+            for c in r.when + r.any.flatMap({ $0 }) + r.unless.flatMap({ $0 }) {
+                switch c {
+                case .nameVerb(let v), .leadVerb(let v): for w in v { _ = vocab.add(w) }
+                case .has(_, let p), .paramNamed(let p), .paramIs(let p): for ph in p { for w in ph { _ = vocab.add(w) } }
+                default: break
+                }
             }
         }
+        let trailingIDs = Features.trailingVerbs.map { vocab.add(Stemmer.stem($0)) }
+        let nounishIDs = Features.nounish.map { vocab.add(Stemmer.stem($0)) }
+        let size = vocab.count
+        let v = vocab
+        func words(_ phrases: [[String]]) -> [[Int32]] { phrases.map { $0.map { v.id($0) } } }
+        func compile(_ c: Condition) -> Compiled {
+            switch c {
+            case .nameVerb(let w): return .nameVerb(Bitset(size: size, w.map { v.id($0) }))
+            case .leadVerb(let w): return .leadVerb(Bitset(size: size, w.map { v.id($0) }))
+            case .has(let k, let p): return .has(k, words(p))
+            case .paramNamed(let p): return .paramNamed(words(p))
+            case .paramIs(let p): return .paramIs(words(p))
+            case .noParams(let b): return .noParams(b)
+            case .annotation(let a): return .annotation(a)
+            case .categoryIs(let cs): return .categoryIs(cs)
+            case .regex(let k, let r): return .regex(k, r)
+            case .unusable(let b): return .unusable(b)
+            }
+        }
+        func build(_ r: Rule) -> CompiledRule {
+            CompiledRule(rule: r, when: r.when.map(compile), any: r.any.map { $0.map(compile) }, unless: r.unless.map { $0.map(compile) }, size: size)
+        }
+        categoryRules = rules.filter { $0.stage == .category }.sorted { ($0.priority, $0.id) > ($1.priority, $1.id) }.map(build)
+        riskRules = rules.filter { $0.stage == .risk }.sorted { $0.id < $1.id }.map(build)
+        findingRules = rules.filter { $0.stage == .finding }.sorted { $0.id < $1.id }.map(build)
+        // Only category rules' own conditions define action words: a word named in an `unless` or by a risk
+        // or finding rule (`email`) must not turn a noun into a verb.
+        var lex = Bitset(size: size), lead = Bitset(size: size)
+        for r in categoryRules {
+            for c in r.when + r.any.flatMap({ $0 }) {
+                if case .nameVerb(let b) = c { for i in 0..<Int32(size) where b.contains(i) { lex.insert(i) } }
+                if case .leadVerb(let b) = c { for i in 0..<Int32(size) where b.contains(i) { lead.insert(i) } }
+            }
+        }
+        vocabulary = vocab
         lexicon = lex
         leadLexicon = lead
+        trailing = Bitset(size: size, trailingIDs)
+        nounish = Bitset(size: size, nounishIDs)
         usesNormalized = rules.contains { r in
             (r.when + r.any.flatMap { $0 } + r.unless.flatMap { $0 }).contains { c in
                 if case .regex(let kinds, _) = c { return kinds.contains(.normalized) }
-                if case .has(let kinds, _) = c { return kinds.contains(.normalized) }
                 return false
             }
         }
@@ -104,18 +224,18 @@ public struct Classifier: Sendable {
     }
 
     public func classify(_ tool: Tool, server: String = "", instructions: String? = nil) -> Result {
-        let f = Features(tool: tool, server: server, instructions: instructions, lexicon: lexicon, leadLexicon: leadLexicon, needsNormalized: usesNormalized)
+        let f = Features(tool: tool, server: server, instructions: instructions, c: self)
         var fired: [String] = []
         // Category: the strongest evidence wins; among equally strong evidence, the most severe category.
-        var winner: (rule: Rule, evidence: [Hit])? = nil
+        var winner: (rule: CompiledRule, evidence: [Hit])? = nil
         // Every rule is evaluated so that the explanation lists all that fired; the first (strongest) decides.
-        for rule in categoryRules {
-            guard let ev = evaluate(rule, f, category: nil) else { continue }
-            fired.append(rule.id)
+        for cr in categoryRules {
+            guard let ev = evaluate(cr, f, category: nil) else { continue }
+            fired.append(cr.rule.id)
             if let w = winner {
-                if rule.priority == w.rule.priority && rule.category! > w.rule.category! { winner = (rule, ev) }
+                if cr.rule.priority == w.rule.rule.priority && cr.rule.category! > w.rule.rule.category! { winner = (cr, ev) }
             } else {
-                winner = (rule, ev)
+                winner = (cr, ev)
             }
         }
         var evidence: [Evidence] = []
@@ -123,10 +243,10 @@ public struct Classifier: Sendable {
         var start: RiskLevel
         var confidence: Confidence
         if let w = winner {
-            category = w.rule.category!
-            start = w.rule.risk ?? category.baseline
-            confidence = w.rule.priority >= 60 ? .high : .medium
-            evidence = w.evidence.map { Evidence(rule: w.rule.id, field: $0.field, fragment: $0.fragment, effect: "category \(category.rawValue)") }
+            category = w.rule.rule.category!
+            start = w.rule.rule.risk ?? category.baseline
+            confidence = w.rule.rule.priority >= 60 ? .high : .medium
+            evidence = w.evidence.map { f.resolve($0) }.map { Evidence(rule: w.rule.rule.id, field: $0.field, fragment: $0.fragment, effect: "category \(category.rawValue)") }
         } else {
             category = .write
             start = RiskLevel.medium
@@ -141,8 +261,9 @@ public struct Classifier: Sendable {
         // Risk: modifiers that plainly hold; a raise and a lower together cancel.
         var raises: [(Rule, [Hit])] = []
         var lowers: [(Rule, [Hit])] = []
-        for rule in riskRules {
-            guard let ev = evaluate(rule, f, category: category) else { continue }
+        for cr in riskRules {
+            let rule = cr.rule
+            guard let ev = evaluate(cr, f, category: category) else { continue }
             fired.append(rule.id)
             // A rule above the category's baseline raises (never lowers); one at or below it lowers (never raises).
             if rule.risk! > category.baseline {
@@ -153,20 +274,22 @@ public struct Classifier: Sendable {
         }
         var risk = start
         if !raises.isEmpty && !lowers.isEmpty {
-            for (r, ev) in raises + lowers { evidence += ev.map { Evidence(rule: r.id, field: $0.field, fragment: $0.fragment, effect: "cancelled: a raise and a lower both hold") } }
+            for (r, ev) in raises + lowers { evidence += ev.map { f.resolve($0) }.map { Evidence(rule: r.id, field: $0.field, fragment: $0.fragment, effect: "cancelled: a raise and a lower both hold") } }
         } else if let top = raises.max(by: { $0.0.risk! < $1.0.risk! }) {
             risk = top.0.risk!
-            evidence += top.1.map { Evidence(rule: top.0.id, field: $0.field, fragment: $0.fragment, effect: "risk \(risk.rawValue)") }
+            evidence += top.1.map { f.resolve($0) }.map { Evidence(rule: top.0.id, field: $0.field, fragment: $0.fragment, effect: "risk \(risk.rawValue)") }
         } else if let bottom = lowers.min(by: { $0.0.risk! < $1.0.risk! }) {
             risk = bottom.0.risk!
-            evidence += bottom.1.map { Evidence(rule: bottom.0.id, field: $0.field, fragment: $0.fragment, effect: "risk \(risk.rawValue)") }
+            evidence += bottom.1.map { f.resolve($0) }.map { Evidence(rule: bottom.0.id, field: $0.field, fragment: $0.fragment, effect: "risk \(risk.rawValue)") }
         }
         let verdict = Verdict(category: category, risk: risk, confidence: confidence, evidence: evidence)
         // Findings see the verdict, so that annotations can be checked against it.
         var findings: [Finding] = []
-        for rule in findingRules {
-            guard let ev = evaluate(rule, f, category: category) else { continue }
+        for cr in findingRules {
+            let rule = cr.rule
+            guard let hits = evaluate(cr, f, category: category) else { continue }
             fired.append(rule.id)
+            let ev = hits.map { f.resolve($0) }
             let first = ev.first(where: { !$0.fragment.isEmpty }) ?? ev.first
             findings.append(Finding(rule: rule.id, severity: rule.severity!, title: rule.summary, tool: tool.name,
                                     field: first?.field ?? "definition", fragment: first?.fragment ?? ""))
@@ -174,9 +297,10 @@ public struct Classifier: Sendable {
         return Result(verdict: verdict, findings: findings, firedRules: fired)
     }
 
-    /// Whether a rule fires, with the evidence of each condition that held.
-    func evaluate(_ rule: Rule, _ f: Features, category: AtlasModel.Category?) -> [(field: String, fragment: String)]? {
-        var ev: [(field: String, fragment: String)] = []
+    /// Whether a rule fires, with what made each condition hold.
+    func evaluate(_ rule: CompiledRule, _ f: Features, category: AtlasModel.Category?) -> [Hit]? {
+        guard rule.mayFire(f.present) else { return nil }
+        var ev: [Hit] = []
         for c in rule.when {
             guard let e = check(c, f, category) else { return nil }
             if let e { ev.append(e) }
@@ -184,7 +308,7 @@ public struct Classifier: Sendable {
         if !rule.any.isEmpty {
             var matched = false
             for group in rule.any {
-                var gev: [(field: String, fragment: String)] = []
+                var gev: [Hit] = []
                 var ok = true
                 for c in group {
                     guard let e = check(c, f, category) else { ok = false; break }
@@ -198,33 +322,33 @@ public struct Classifier: Sendable {
         return ev
     }
 
-    /// nil: the condition does not hold. .some(nil): it holds with nothing to quote. .some(e): it holds, quoting e.
-    func check(_ c: Condition, _ f: Features, _ category: AtlasModel.Category?) -> (field: String, fragment: String)?? {
+    /// nil: the condition does not hold. .some(nil): it holds with nothing to quote. .some(h): it holds because of h.
+    func check(_ c: Compiled, _ f: Features, _ category: AtlasModel.Category?) -> Hit?? {
         switch c {
         case .nameVerb(let verbs):
-            guard let v = f.nameVerb, verbs.contains(v.stem) else { return nil }
-            return .some(("name", v.text))
+            guard let v = f.nameVerb, verbs.contains(v.id) else { return nil }
+            return .some(.nameVerb)
         case .leadVerb(let verbs):
-            guard f.nameVerb == nil, let v = f.leadVerb, verbs.contains(v.stem) else { return nil }
-            return .some(("description", v.text))
+            guard f.nameVerb == nil, let v = f.leadVerb, verbs.contains(v.id) else { return nil }
+            return .some(.leadVerb)
         case .has(let kinds, let phrases):
             for k in kinds {
                 guard let field = f.fields[k] else { continue }
-                for p in phrases { if let r = field.find(p) { return .some((field.name, field.quote(r))) } }
+                for p in phrases { if let r = field.find(p) { return .some(.tokens(k, r)) } }
             }
             return nil
         case .paramNamed(let phrases):
-            for p in f.paramNames {
+            for (i, p) in f.paramNames.enumerated() {
                 for ph in phrases {
                     // A one-word phrase names the parameter itself or its last word (`shell_command`, not `max_command_length`).
-                    if p.stems == ph || (ph.count == 1 && p.stems.last == ph[0]) || (ph.count > 1 && contains(p.stems, ph)) {
-                        return .some(("parameters", p.name))
+                    if p.ids == ph || (ph.count == 1 && p.ids.last == ph[0]) || (ph.count > 1 && contains(p.ids, ph)) {
+                        return .some(.param(i))
                     }
                 }
             }
             return nil
         case .paramIs(let names):
-            for p in f.paramNames where names.contains(p.stems) { return .some(("parameters", p.name)) }
+            for (i, p) in f.paramNames.enumerated() where names.contains(p.ids) { return .some(.param(i)) }
             return nil
         case .noParams(let want):
             return (f.paramNames.isEmpty == want) ? .some(nil) : nil
@@ -239,7 +363,7 @@ public struct Classifier: Sendable {
                 }
                 if have != v { return nil }
             }
-            return .some(("annotations", want.keys.sorted().map { "\($0): \(want[$0]!)" }.joined(separator: ", ")))
+            return .some(.text("annotations", want.keys.sorted().map { "\($0): \(want[$0]!)" }.joined(separator: ", ")))
         case .categoryIs(let cats):
             guard let category, cats.contains(category) else { return nil }
             return .some(nil)
@@ -248,7 +372,7 @@ public struct Classifier: Sendable {
                 guard let field = f.fields[k], !field.text.isEmpty else { continue }
                 let ns = field.text as NSString
                 if let m = re.firstMatch(in: field.text, range: NSRange(location: 0, length: ns.length)) {
-                    return .some((field.name, String(ns.substring(with: m.range).prefix(160))))
+                    return .some(.text(field.name, String(ns.substring(with: m.range).prefix(160))))
                 }
             }
             return nil
@@ -257,7 +381,7 @@ public struct Classifier: Sendable {
         }
     }
 
-    private func contains(_ hay: [String], _ needle: [String]) -> Bool {
+    private func contains(_ hay: [Int32], _ needle: [Int32]) -> Bool {
         guard needle.count <= hay.count else { return false }
         for i in 0...(hay.count - needle.count) where Array(hay[i..<(i + needle.count)]) == needle { return true }
         return false

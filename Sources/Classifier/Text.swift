@@ -1,39 +1,103 @@
 import AtlasModel
 
-/// One word of a definition: its stem for matching, and where it stands in the original text for quoting.
-struct Token: Sendable {
+/// One word as the tokenizer cuts it: its stem, and where it stands (UTF-8 offsets) in the original text.
+struct RawToken: Sendable {
     var stem: String
-    var start: String.Index
-    var end: String.Index
+    var start: Int
+    var end: Int
 }
 
-/// A field of a definition cut into tokens once, with a set of its stems for fast look-ups.
+/// One word of a definition: the number of its stem in the rules' vocabulary (-1 when no rule uses it), and its place.
+struct Token: Sendable {
+    var id: Int32
+    var start: Int32
+    var end: Int32
+}
+
+/// A set of vocabulary numbers as bits: membership without hashing.
+struct Bitset: Sendable {
+    var words: [UInt64]
+    init(size: Int) { words = Array(repeating: 0, count: max(1, (size + 63) / 64)) }
+    init(size: Int, _ ids: some Sequence<Int32>) {
+        self.init(size: size)
+        for i in ids { insert(i) }
+    }
+    @inline(__always) mutating func insert(_ id: Int32) { if id >= 0 { words[Int(id) >> 6] |= 1 << UInt64(Int(id) & 63) } }
+    @inline(__always) mutating func formUnion(_ o: Bitset) {
+        if o.words.count > words.count { words += Array(repeating: 0, count: o.words.count - words.count) }
+        for k in 0..<o.words.count { words[k] |= o.words[k] }
+    }
+    @inline(__always) func intersects(_ o: Bitset) -> Bool {
+        for k in 0..<min(words.count, o.words.count) where words[k] & o.words[k] != 0 { return true }
+        return false
+    }
+    @inline(__always) func contains(_ id: Int32) -> Bool { id >= 0 && Int(id) >> 6 < words.count && words[Int(id) >> 6] & (1 << UInt64(Int(id) & 63)) != 0 }
+}
+
+/// The stems of every word the rules use, numbered; definition words are looked up once each, by a 64-bit hash
+/// of their stem bytes, so that tokenizing allocates no strings.
+struct Vocabulary: Sendable {
+    private(set) var ids: [UInt64: Int32] = [:]
+    var count: Int { ids.count }
+    mutating func add(_ stem: String) -> Int32 {
+        let h = Tokenizer.hash(stem.utf8)
+        if let i = ids[h] { return i }
+        let i = Int32(ids.count)
+        ids[h] = i
+        return i
+    }
+    func id(_ stem: String) -> Int32 { ids[Tokenizer.hash(stem.utf8)] ?? -1 }
+    @inline(__always) func id(hash: UInt64) -> Int32 { ids[hash] ?? -1 }
+}
+
+/// A field of a definition cut into tokens once, with a bitset of the vocabulary words it holds.
 struct Field: Sendable {
     let name: String
     let text: String
     let tokens: [Token]
-    let stems: Set<String>
+    let bits: Bitset
 
-    init(name: String, text: String) {
+    init(name: String, text: String, vocabulary: Vocabulary) {
         self.name = name
         self.text = text
-        self.tokens = Tokenizer.tokens(text)
-        self.stems = Set(tokens.map(\.stem))
+        var bits = Bitset(size: vocabulary.count)
+        var tokens: [Token] = []
+        if !text.isEmpty {
+            Tokenizer.scan(text) { hash, start, end in
+                let id = vocabulary.id(hash: hash)
+                bits.insert(id)
+                tokens.append(Token(id: id, start: Int32(start), end: Int32(end)))
+            }
+        }
+        self.tokens = tokens
+        self.bits = bits
     }
 
-    init(name: String, text: String, tokens: [Token]) {
-        self.name = name; self.text = text; self.tokens = tokens; self.stems = Set(tokens.map(\.stem))
+    /// The same text with only the tokens that end within its first `bytes` bytes (a description's lead).
+    init(name: String, prefixOf other: Field, bytes: Int) {
+        self.name = name
+        self.text = other.text
+        var bits = Bitset(size: other.bits.words.count * 64)
+        var tokens: [Token] = []
+        for t in other.tokens where Int(t.end) <= bytes { tokens.append(t); bits.insert(t.id) }
+        self.tokens = tokens
+        self.bits = bits
     }
 
-    /// The first place `phrase` (a list of stems) occurs, as a range of token positions.
-    func find(_ phrase: [String]) -> Range<Int>? {
-        guard let first = phrase.first, stems.contains(first) else { return nil }
-        if phrase.count == 1 { return tokens.firstIndex(where: { $0.stem == first }).map { $0..<($0 + 1) } }
-        for s in phrase.dropFirst() where !stems.contains(s) { return nil }
+    /// A field that only regular expressions read.
+    init(name: String, rawText: String) {
+        self.name = name; self.text = rawText; self.tokens = []; self.bits = Bitset(size: 1)
+    }
+
+    /// The first place `phrase` occurs, as a range of token positions.
+    func find(_ phrase: [Int32]) -> Range<Int>? {
+        guard let first = phrase.first, bits.contains(first) else { return nil }
+        if phrase.count == 1 { return tokens.firstIndex(where: { $0.id == first }).map { $0..<($0 + 1) } }
+        for s in phrase.dropFirst() where !bits.contains(s) { return nil }
         var i = 0
         while i + phrase.count <= tokens.count {
             var ok = true
-            for (k, p) in phrase.enumerated() where tokens[i + k].stem != p { ok = false; break }
+            for (k, p) in phrase.enumerated() where tokens[i + k].id != p { ok = false; break }
             if ok { return i..<(i + phrase.count) }
             i += 1
         }
@@ -41,60 +105,70 @@ struct Field: Sendable {
     }
 
     func quote(_ r: Range<Int>) -> String {
-        String(text[tokens[r.lowerBound].start..<tokens[r.upperBound - 1].end])
+        let utf8 = text.utf8
+        return String(decoding: Array(utf8)[Int(tokens[r.lowerBound].start)..<Int(tokens[r.upperBound - 1].end)], as: UTF8.self)
     }
 }
 
 enum Tokenizer {
     /// Words of any naming style: snake_case, camelCase, kebab-case, dotted, spaced; letters and digits stay together.
-    static func tokens(_ text: String) -> [Token] {
-        var out: [Token] = []
-        var start: String.Index? = nil
-        var prev: Character? = nil
-        var i = text.startIndex
-        func flush(_ end: String.Index) {
-            if let s = start {
-                let word = text[s..<end]
-                out.append(Token(stem: Stemmer.stem(word.lowercased()), start: s, end: end))
-            }
-            start = nil
-        }
-        while i < text.endIndex {
-            let c = text[i]
-            if c.isLetter || c.isNumber {
-                if let p = prev, start != nil {
-                    // camelCase and HTTPServer boundaries
-                    if p.isLowercase && c.isUppercase { flush(i) }
-                    else if p.isUppercase && c.isUppercase, let n = text.index(i, offsetBy: 1, limitedBy: text.endIndex), n < text.endIndex, text[n].isLowercase { flush(i) }
-                    else if !c.isASCII && !p.isASCII && (c.isLetter && !c.isCased) { flush(i) } // scripts without spaces: one token per character
-                }
-                if start == nil { start = i }
-                prev = c
-            } else {
-                flush(i)
-                prev = nil
-            }
-            i = text.index(after: i)
-        }
-        flush(text.endIndex)
+    static func tokens(_ text: String) -> [RawToken] {
+        var out: [RawToken] = []
+        let utf8 = Array(text.utf8)
+        scan(text) { _, start, end in out.append(RawToken(stem: stemmed(utf8[start..<end]), start: start, end: end)) }
         return out
     }
 
-    /// The lead of a description: its first sentence, or its first 300 characters.
-    static func firstSentence(_ text: String) -> String {
-        let trimmed = text.drop(while: { $0.isWhitespace })
-        var end = trimmed.endIndex
-        var i = trimmed.startIndex
-        var count = 0
-        while i < trimmed.endIndex {
-            let c = trimmed[i]
-            if c == "\n", let n = trimmed.index(i, offsetBy: 1, limitedBy: trimmed.endIndex), n < trimmed.endIndex, trimmed[n] == "\n" || count > 40 { end = i; break }
-            if (c == "." || c == "!" || c == "?" || c == "。"), let n = trimmed.index(i, offsetBy: 1, limitedBy: trimmed.endIndex), n == trimmed.endIndex || trimmed[n].isWhitespace { end = n; break }
-            count += 1
-            if count > 300 { end = i; break }
-            i = trimmed.index(after: i)
+    /// FNV-1a over stem bytes: the key of the vocabulary.
+    @inline(__always) static func hash(_ bytes: some Sequence<UInt8>) -> UInt64 {
+        var h: UInt64 = 0xcbf29ce484222325
+        for b in bytes { h ^= UInt64(b); h = h &* 0x100000001b3 }
+        return h
+    }
+
+    /// Cuts `text` into words and hands each one's stem hash and byte range to `visit`.
+    @inline(__always) static func scan(_ text: String, _ visit: (UInt64, Int, Int) -> Void) {
+        var w = WordScanner(text)
+        while let (h, a, b) = w.next() { visit(h, a, b) }
+    }
+    /// Lower case and stem in one pass for ASCII words; other words go through String.
+    static func stemmed(_ bytes: ArraySlice<UInt8>) -> String {
+        var ascii = true
+        for b in bytes where b >= 0x80 { ascii = false; break }
+        guard ascii else { return Stemmer.stem(String(decoding: bytes, as: UTF8.self).lowercased()) }
+        var w = bytes.map { ($0 >= 0x41 && $0 <= 0x5A) ? $0 + 32 : $0 }
+        if w.count > 3 { Stemmer.stemBytes(&w) }
+        return String(decoding: w, as: UTF8.self)
+    }
+
+    static func lower(_ bytes: ArraySlice<UInt8>) -> String {
+        if bytes.allSatisfy({ $0 < 0x80 }) {
+            return String(decoding: bytes.map { ($0 >= 0x41 && $0 <= 0x5A) ? $0 + 32 : $0 }, as: UTF8.self)
         }
-        return String(trimmed[..<end])
+        return String(decoding: bytes, as: UTF8.self).lowercased()
+    }
+
+    /// The lead of a description: its first sentence, or its first 300 characters (scanned as bytes).
+    static func firstSentence(_ text: String) -> String {
+        let u = Array(text.utf8)
+        var i = 0
+        while i < u.count, u[i] == 0x20 || u[i] == 0x0A || u[i] == 0x0D || u[i] == 0x09 { i += 1 }
+        let begin = i
+        var end = u.count
+        var chars = 0
+        while i < u.count {
+            let b = u[i]
+            if b == 0x0A, i + 1 < u.count, u[i + 1] == 0x0A || chars > 40 { end = i; break }
+            if b == 0x2E || b == 0x21 || b == 0x3F {
+                if i + 1 == u.count || u[i + 1] == 0x20 || u[i + 1] == 0x0A || u[i + 1] == 0x0D || u[i + 1] == 0x09 { end = i + 1; break }
+            }
+            // 。 (E3 80 82) ends a sentence too.
+            if b == 0xE3, i + 2 < u.count, u[i + 1] == 0x80, u[i + 2] == 0x82 { end = i + 3; break }
+            if b & 0xC0 != 0x80 { chars += 1 }
+            if chars > 300 { end = i; break }
+            i += 1
+        }
+        return String(decoding: u[begin..<end], as: UTF8.self)
     }
 }
 
@@ -104,17 +178,118 @@ enum Stemmer {
     static func stem(_ w: String) -> String {
         var s = Array(w.utf8)
         guard s.count > 3, s.allSatisfy({ $0 < 0x80 }) else { return w }
-        func ends(_ suffix: String) -> Bool { let u = Array(suffix.utf8); return s.count > u.count && Array(s.suffix(u.count)) == u }
-        if ends("ies") && s.count > 4 { s.removeLast(3); s.append(UInt8(ascii: "y")) }
-        else if ends("sses") { s.removeLast(2) }
-        else if ends("s") && !ends("ss") && !ends("us") && !ends("is") { s.removeLast() }
-        if s.count > 5 && ends("ing") { s.removeLast(3); undouble(&s) }
-        else if s.count > 4 && ends("ed") && !ends("eed") { s.removeLast(2); undouble(&s) }
-        if s.count > 3, s.last == UInt8(ascii: "e") { s.removeLast() }
+        stemBytes(&s)
         return String(decoding: s, as: UTF8.self)
     }
 
+    /// Stems lower-case ASCII bytes in place.
+    static func stemBytes(_ s: inout [UInt8]) {
+        @inline(__always) func ends(_ a: UInt8) -> Bool { s.count > 1 && s[s.count - 1] == a }
+        @inline(__always) func ends(_ a: UInt8, _ b: UInt8) -> Bool { s.count > 2 && s[s.count - 2] == a && s[s.count - 1] == b }
+        @inline(__always) func ends(_ a: UInt8, _ b: UInt8, _ c: UInt8) -> Bool {
+            s.count > 3 && s[s.count - 3] == a && s[s.count - 2] == b && s[s.count - 1] == c
+        }
+        let e: UInt8 = 0x65, i: UInt8 = 0x69, d: UInt8 = 0x64, g: UInt8 = 0x67, n: UInt8 = 0x6E, u: UInt8 = 0x75, y: UInt8 = 0x79
+        let S: UInt8 = 0x73
+        if s.count > 4 && ends(i, e, S) { s.removeLast(3); s.append(y) }
+        else if s.count > 4 && s[s.count - 4] == S && ends(S, e, S) { s.removeLast(2) }
+        else if ends(S) && !ends(S, S) && !ends(u, S) && !ends(i, S) { s.removeLast() }
+        if s.count > 5 && ends(i, n, g) { s.removeLast(3); undouble(&s) }
+        else if s.count > 4 && ends(e, d) && !ends(e, e, d) { s.removeLast(2); undouble(&s) }
+        if s.count > 3, s[s.count - 1] == e { s.removeLast() }
+    }
+
     private static func undouble(_ s: inout [UInt8]) {
-        if s.count > 2, s[s.count - 1] == s[s.count - 2], !"lsz".utf8.contains(s[s.count - 1]) { s.removeLast() }
+        if s.count > 2, s[s.count - 1] == s[s.count - 2], s[s.count - 1] != 0x6C, s[s.count - 1] != 0x73, s[s.count - 1] != 0x7A { s.removeLast() }
+    }
+}
+
+/// Cuts text into words: UTF-8 bytes with an ASCII fast path that allocates nothing per word (the stem is hashed from
+/// a reused buffer); scripts written without spaces give one token per character.
+struct WordScanner {
+    private let utf8: [UInt8]
+    private let n: Int
+    private var i = 0
+    private var start = -1
+    private var ascii = true
+    private var prev: UInt8 = 0 // 0 none, 1 lower, 2 upper, 3 digit, 4 other letter
+    private var scratch: [UInt8] = []
+    private var pending: (UInt64, Int, Int)? = nil
+
+    init(_ text: String) {
+        var u = Array(text.utf8)
+        u.append(0x20)
+        utf8 = u
+        n = u.count - 1
+        scratch.reserveCapacity(32)
+    }
+
+    /// The word from `start` to `end`, or nil when none is open.
+    private mutating func cut(_ end: Int) -> (UInt64, Int, Int)? {
+        defer { start = -1; ascii = true }
+        guard start >= 0 else { return nil }
+        if ascii {
+            scratch.removeAll(keepingCapacity: true)
+            for k in start..<end { let b = utf8[k]; scratch.append((b >= 0x41 && b <= 0x5A) ? b + 32 : b) }
+            if scratch.count > 3 { Stemmer.stemBytes(&scratch) }
+            return (Tokenizer.hash(scratch), start, end)
+        }
+        return (Tokenizer.hash(Stemmer.stem(String(decoding: utf8[start..<end], as: UTF8.self).lowercased()).utf8), start, end)
+    }
+
+    mutating func next() -> (UInt64, Int, Int)? {
+        if let p = pending { pending = nil; return p }
+        while i < n {
+            let b = utf8[i]
+            if b < 0x80 {
+                let cls: UInt8 = (b >= 0x61 && b <= 0x7A) ? 1 : (b >= 0x41 && b <= 0x5A) ? 2 : (b >= 0x30 && b <= 0x39) ? 3 : 0
+                if cls == 0 {
+                    prev = 0
+                    i += 1
+                    if let w = cut(i - 1) { return w }
+                    continue
+                }
+                var word: (UInt64, Int, Int)? = nil
+                if start >= 0 {
+                    if prev == 1 && cls == 2 { word = cut(i) }
+                    else if prev == 2 && cls == 2 {
+                        let nb = utf8[i + 1]
+                        if nb >= 0x61 && nb <= 0x7A { word = cut(i) }
+                    }
+                }
+                if start < 0 { start = i }
+                prev = cls
+                i += 1
+                if let word { return word }
+                continue
+            }
+            // A multi-byte scalar.
+            var len = 1
+            if b >= 0xF0 { len = 4 } else if b >= 0xE0 { len = 3 } else if b >= 0xC0 { len = 2 }
+            len = min(len, n - i)
+            let scalar = String(decoding: utf8[i..<(i + len)], as: UTF8.self).unicodeScalars.first ?? " "
+            let v = scalar.value
+            let unspaced = (0x3040...0x30FF).contains(v) || (0x3400...0x9FFF).contains(v) || (0xAC00...0xD7AF).contains(v)
+                || (0xF900...0xFAFF).contains(v) || (0x0E00...0x0E7F).contains(v)
+            let at = i
+            i += len
+            if unspaced {
+                let before = cut(at)
+                start = at
+                ascii = false
+                prev = 0
+                let one = cut(at + len)
+                if let before { pending = one; return before }
+                if let one { return one }
+            } else if scalar.properties.isAlphabetic || scalar.properties.numericType != nil {
+                if start < 0 { start = at }
+                ascii = false
+                prev = 4
+            } else {
+                prev = 0
+                if let w = cut(at) { return w }
+            }
+        }
+        return cut(n)
     }
 }

@@ -16,6 +16,7 @@ public struct SiteReport: Sendable {
     public var unchanged = 0
     public var removed = 0
     public var pages = 0
+    public init() {}
 }
 
 /// Renders the whole static site from the site model with the templates in site-gen/.

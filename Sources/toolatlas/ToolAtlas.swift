@@ -14,7 +14,7 @@ struct ToolAtlas: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "toolatlas",
         abstract: "Scan MCP server catalogues, classify every tool by category and risk, and publish pages and starter policies.",
-        subcommands: [Build.self, Scan.self, Classify.self, Site.self, Policy.self, CatalogueCommand.self, Rules.self, Explain.self, Findings.self])
+        subcommands: [Build.self, Scan.self, Classify.self, Site.self, Policy.self, CatalogueCommand.self, Rules.self, Explain.self, Findings.self, BenchCommand.self])
 }
 
 struct StoreOptions: ParsableArguments {
@@ -281,6 +281,36 @@ struct Findings: AsyncParsableCommand {
         if let failOn {
             guard let level = Severity(rawValue: failOn) else { throw ValidationError("--fail-on takes info, low, medium, high or critical") }
             if all.contains(where: { $0.1.severity >= level }) { throw ExitCode(1) }
+        }
+    }
+}
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Print speed and memory figures (classify, site, scan, parse).")
+    @Argument(help: "classify, site, scan or parse.") var what: String
+    @Option(help: "Labelled corpus whose tools are repeated.") var corpus = "../shared/corpus/tools.jsonl"
+    @Option(help: "The rules folder.") var rules: String?
+    @Option(help: "The templates folder.") var templates: String?
+    @Option(help: "How many tools (classify, site).") var tools = 31_000
+    @Option(help: "How many servers (site, scan).") var servers = 4_600
+    @Option(help: "Tools per server (scan).") var toolsPerServer = 50
+    @Option(help: "Concurrent scans (scan).") var jobs = 4
+    @Option(help: "Size in bytes (parse).") var bytes = 1_000_000
+    @Option(help: "Scratch folder (site).") var work = NSTemporaryDirectory() + "toolatlas-bench"
+
+    func run() async throws {
+        switch what {
+        case "classify": print(try Bench.classify(corpus: corpus, rules: rules ?? RuleLoader.defaultRulesPath(), count: tools), terminator: "")
+        case "site": print(try Bench.site(corpus: corpus, rules: rules ?? RuleLoader.defaultRulesPath(),
+                                          templates: templates ?? SiteGenerator.defaultTemplatesPath(), count: tools, servers: servers, work: work), terminator: "")
+        case "scan":
+            let sandbox = Sandbox()
+            guard let fixture = sandbox.resolve("fixture-server") else { throw ValidationError("fixture-server is not built next to toolatlas") }
+            let toolsFile = work + "-empty-tools.json"
+            try "{\"tools\": []}".write(toFile: toolsFile, atomically: true, encoding: .utf8)
+            print(try await Bench.scan(fixture: fixture, toolsFile: toolsFile, servers: servers, tools: toolsPerServer, jobs: jobs), terminator: "")
+        case "parse": print(try Bench.parse(bytes: bytes), terminator: "")
+        default: throw ValidationError("bench takes classify, site, scan or parse")
         }
     }
 }
