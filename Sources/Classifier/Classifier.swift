@@ -17,6 +17,9 @@ enum Compiled {
     case noParams(Bool), annotation([String: Bool]), categoryIs([AtlasModel.Category])
     case regex([FieldKind], NSRegularExpression)
     case unusable(Bool)
+    case contains([FieldKind], [[UInt8]])
+    case longToken(Int)
+    case nonASCII(Bool)
 }
 
 final class CompiledRule: @unchecked Sendable {
@@ -58,8 +61,11 @@ final class CompiledRule: @unchecked Sendable {
 }
 
 /// The parts of one definition the rules look at, cut into words once.
-struct Features {
-    let fields: [FieldKind: Field]
+final class Features {
+    private(set) var fields: [FieldKind: Field]
+    /// When the definition is plain ASCII its folded text has the same words as its fields: the folded text is
+    /// then only built if a pattern must read it.
+    private var foldParts: [String]? = nil
     let paramNames: [(name: String, ids: [Int32])]
     let annotations: ToolAnnotations
     let nameVerb: Token?
@@ -95,8 +101,12 @@ struct Features {
         ]
         if let instructions { f[.instructions] = Field(name: "instructions", text: instructions, vocabulary: v) }
         if c.usesNormalized {
-            let folded = Normalizer.fold([tool.title ?? "", tool.description, paramText, instructions ?? ""].joined(separator: " \n "))
-            f[.normalized] = Field(name: "definition (normalized)", rawText: folded)
+            let parts = [tool.title ?? "", tool.description, paramText, instructions ?? ""]
+            if parts.allSatisfy({ $0.utf8.allSatisfy { $0 < 0x80 } }) {
+                foldParts = parts
+            } else {
+                f[.normalized] = Field(name: "definition (normalized)", text: Normalizer.fold(parts.joined(separator: " \n ")), vocabulary: v)
+            }
         }
         fields = f
         paramNames = params.map { p in
@@ -126,6 +136,24 @@ struct Features {
         for field in f.values { present.formUnion(field.bits) }
         for p in paramNames { for id in p.ids { present.insert(id) } }
         self.present = present
+    }
+
+    /// The fields a condition on `kind` reads: the folded field, or for plain ASCII the fields it would be folded from.
+    func fields(for kind: FieldKind) -> [Field] {
+        if let field = fields[kind] { return [field] }
+        guard kind == .normalized, foldParts != nil else { return [] }
+        return [FieldKind.title, .description, .paramText, .instructions].compactMap { fields[$0] }
+    }
+
+    /// The folded field with its text, built on first use (kept apart: it has no words, only text for patterns).
+    private var foldedText: Field? = nil
+    func normalizedField(_ v: Vocabulary) -> Field? {
+        if let field = fields[.normalized] { return field }
+        if let foldedText { return foldedText }
+        guard let parts = foldParts else { return nil }
+        let field = Field(name: "definition (normalized)", rawText: Normalizer.fold(parts.joined(separator: " \n ")))
+        foldedText = field
+        return field
     }
 
     func resolve(_ h: Hit) -> (field: String, fragment: String) {
@@ -185,6 +213,9 @@ public struct Classifier: @unchecked Sendable {
             case .categoryIs(let cs): return .categoryIs(cs)
             case .regex(let k, let r): return .regex(k, r)
             case .unusable(let b): return .unusable(b)
+            case .contains(let k, let lits): return .contains(k, lits.map { Array($0.utf8) })
+            case .longToken(let n): return .longToken(n)
+            case .nonASCII(let b): return .nonASCII(b)
             }
         }
         func build(_ r: Rule) -> CompiledRule {
@@ -333,8 +364,13 @@ public struct Classifier: @unchecked Sendable {
             return .some(.leadVerb)
         case .has(let kinds, let phrases):
             for k in kinds {
-                guard let field = f.fields[k] else { continue }
-                for p in phrases { if let r = field.find(p) { return .some(.tokens(k, r)) } }
+                if let field = f.fields[k] {
+                    for p in phrases { if let r = field.find(p) { return .some(.tokens(k, r)) } }
+                } else {
+                    for field in f.fields(for: k) {
+                        for p in phrases { if let r = field.find(p) { return .some(.text(field.name, field.quote(r))) } }
+                    }
+                }
             }
             return nil
         case .paramNamed(let phrases):
@@ -369,7 +405,7 @@ public struct Classifier: @unchecked Sendable {
             return .some(nil)
         case .regex(let kinds, let re):
             for k in kinds {
-                guard let field = f.fields[k], !field.text.isEmpty else { continue }
+                guard let field = k == .normalized ? f.normalizedField(vocabulary) : f.fields[k], !field.text.isEmpty else { continue }
                 let ns = field.text as NSString
                 if let m = re.firstMatch(in: field.text, range: NSRange(location: 0, length: ns.length)) {
                     return .some(.text(field.name, String(ns.substring(with: m.range).prefix(160))))
@@ -378,7 +414,45 @@ public struct Classifier: @unchecked Sendable {
             return nil
         case .unusable(let want):
             return (!f.usable == want) ? .some(nil) : nil
+        case .contains(let kinds, let literals):
+            for k in kinds {
+                guard let field = k == .normalized ? f.normalizedField(vocabulary) : f.fields[k], !field.text.isEmpty else { continue }
+                let bytes = Array(field.text.utf8)
+                for lit in literals where Classifier.find(lit, in: bytes) { return .some(.text(field.name, String(decoding: lit, as: UTF8.self))) }
+            }
+            return nil
+        case .nonASCII(let want):
+            let has = [FieldKind.title, .description, .paramText, .instructions].contains { k in f.fields[k]?.text.utf8.contains(where: { $0 >= 0x80 }) == true }
+            return has == want ? .some(nil) : nil
+        case .longToken(let n):
+            // The longest run of letters, digits and base64 punctuation, measured on bytes (camelCase does not cut it).
+            for k in [FieldKind.title, .description, .paramText, .instructions] {
+                guard let field = f.fields[k] else { continue }
+                let bytes = Array(field.text.utf8)
+                var run = 0, start = 0
+                for (i, b) in bytes.enumerated() {
+                    let word = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2B || b == 0x2F || b == 0x3D
+                    if word { if run == 0 { start = i }; run += 1 } else { run = 0 }
+                    if run >= n { return .some(.text(field.name, String(decoding: bytes[start..<min(start + 60, bytes.count)], as: UTF8.self))) }
+                }
+            }
+            return nil
         }
+    }
+
+    static func find(_ needle: [UInt8], in hay: [UInt8]) -> Bool {
+        guard let first = needle.first, needle.count <= hay.count else { return false }
+        var i = 0
+        let last = hay.count - needle.count
+        while i <= last {
+            if hay[i] == first {
+                var k = 1
+                while k < needle.count && hay[i + k] == needle[k] { k += 1 }
+                if k == needle.count { return true }
+            }
+            i += 1
+        }
+        return false
     }
 
     private func contains(_ hay: [Int32], _ needle: [Int32]) -> Bool {

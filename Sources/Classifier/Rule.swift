@@ -26,6 +26,12 @@ enum Condition: Sendable {
     case regex(fields: [FieldKind], NSRegularExpression)
     /// The lead of the description starts the tool's purpose with a negation or it is empty: no usable words at all.
     case unusable(Bool)
+    /// A literal string occurs in one of the fields (exact bytes; for characters and markers, not words).
+    case contains(fields: [FieldKind], [String])
+    /// The title, description, parameter descriptions or instructions hold a character outside ASCII.
+    case nonASCII(Bool)
+    /// Some word in the title, description, parameter descriptions or instructions is at least this many bytes long.
+    case longToken(Int)
 }
 
 enum FieldKind: String, Sendable, CaseIterable {

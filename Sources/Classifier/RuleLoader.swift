@@ -136,6 +136,12 @@ public enum RuleLoader {
                     m[k] = bb
                 }
                 out.append(.annotation(m))
+            case "non_ascii":
+                guard let b = value.boolValue else { throw err(f, "expected true or false") }
+                out.append(.nonASCII(b))
+            case "long_token":
+                guard let n = value.intValue, n > 0 else { throw err(f, "expected a positive number of bytes") }
+                out.append(.longToken(n))
             case "category_is":
                 var cats: [AtlasModel.Category] = []
                 for c in value.arrayValue ?? [value] {
@@ -150,6 +156,10 @@ public enum RuleLoader {
                     do { out.append(.regex(fields: fields, try NSRegularExpression(pattern: pattern, options: [.caseInsensitive]))) } catch {
                         throw err(f, "pattern does not compile: \(error)")
                     }
+                } else if key.hasSuffix("_contains") {
+                    let literals = (value.arrayValue ?? [value]).compactMap(\.stringValue)
+                    if literals.isEmpty || literals.contains(where: \.isEmpty) { throw err(f, "expected a list of non-empty strings") }
+                    out.append(.contains(fields: try fieldKinds(String(key.dropLast(9)), f, err), literals))
                 } else if key.hasSuffix("_has") {
                     out.append(.has(fields: try fieldKinds(String(key.dropLast(4)), f, err), phrases: try phrases(value, field: f, err)))
                 } else {
@@ -157,7 +167,17 @@ public enum RuleLoader {
                 }
             }
         }
-        return out
+        // Cheap look-ups first, regular expressions last: a rule stops at its first condition that fails.
+        return out.sorted { cost($0) < cost($1) }
+    }
+
+    static func cost(_ c: Condition) -> Int {
+        switch c {
+        case .regex: 3
+        case .contains, .longToken, .nonASCII: 2
+        case .has, .paramNamed, .paramIs: 1
+        default: 0
+        }
     }
 
     /// `name`, `lead`, `text` (name, title and description), `any` (text plus parameters) and the other field names.
