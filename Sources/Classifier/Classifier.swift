@@ -425,13 +425,13 @@ public struct Classifier: @unchecked Sendable {
             let has = [FieldKind.title, .description, .paramText, .instructions].contains { k in f.fields[k]?.text.utf8.contains(where: { $0 >= 0x80 }) == true }
             return has == want ? .some(nil) : nil
         case .longToken(let n):
-            // The longest run of letters, digits and base64 punctuation, measured on bytes (camelCase does not cut it).
+            // The longest run of letters and digits, measured on bytes (camelCase does not cut it).
             for k in [FieldKind.title, .description, .paramText, .instructions] {
                 guard let field = f.fields[k] else { continue }
                 let bytes = Array(field.text.utf8)
                 var run = 0, start = 0
                 for (i, b) in bytes.enumerated() {
-                    let word = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2B || b == 0x2F || b == 0x3D
+                    let word = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
                     if word { if run == 0 { start = i }; run += 1 } else { run = 0 }
                     if run >= n { return .some(.text(field.name, String(decoding: bytes[start..<min(start + 60, bytes.count)], as: UTF8.self))) }
                 }

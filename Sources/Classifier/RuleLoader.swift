@@ -153,7 +153,9 @@ public enum RuleLoader {
                 if key.hasSuffix("_regex") {
                     let fields = try fieldKinds(String(key.dropLast(6)), f, err)
                     guard let pattern = value.stringValue else { throw err(f, "expected a pattern string") }
-                    do { out.append(.regex(fields: fields, try NSRegularExpression(pattern: pattern, options: [.caseInsensitive]))) } catch {
+                    // Folded text is lower case already; case-insensitive matching would only slow it down.
+                    let options: NSRegularExpression.Options = fields == [.normalized] ? [] : [.caseInsensitive]
+                    do { out.append(.regex(fields: fields, try NSRegularExpression(pattern: pattern, options: options))) } catch {
                         throw err(f, "pattern does not compile: \(error)")
                     }
                 } else if key.hasSuffix("_contains") {
@@ -161,7 +163,13 @@ public enum RuleLoader {
                     if literals.isEmpty || literals.contains(where: \.isEmpty) { throw err(f, "expected a list of non-empty strings") }
                     out.append(.contains(fields: try fieldKinds(String(key.dropLast(9)), f, err), literals))
                 } else if key.hasSuffix("_has") {
-                    out.append(.has(fields: try fieldKinds(String(key.dropLast(4)), f, err), phrases: try phrases(value, field: f, err)))
+                    let kinds = try fieldKinds(String(key.dropLast(4)), f, err)
+                    // A list of lists is several conditions on the same field, all of which must hold.
+                    if let lists = value.arrayValue, !lists.isEmpty, lists.allSatisfy({ $0.arrayValue != nil }) {
+                        for (i, list) in lists.enumerated() { out.append(.has(fields: kinds, phrases: try phrases(list, field: "\(f)[\(i)]", err))) }
+                    } else {
+                        out.append(.has(fields: kinds, phrases: try phrases(value, field: f, err)))
+                    }
                 } else {
                     throw err(f, "unknown condition")
                 }
