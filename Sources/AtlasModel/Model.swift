@@ -135,7 +135,19 @@ public struct Tool: Sendable, Hashable {
                 annotations: ToolAnnotations = ToolAnnotations(), raw: JSONValue? = nil) {
         self.name = name; self.title = title; self.description = description; self.inputSchema = inputSchema
         self.annotations = annotations
-        self.raw = raw ?? .object(["name": .string(name), "description": .string(description), "inputSchema": inputSchema])
+        if let raw {
+            self.raw = raw
+        } else {
+            var o: [String: JSONValue] = ["name": .string(name), "description": .string(description), "inputSchema": inputSchema]
+            if let title { o["title"] = .string(title) }
+            var a: [String: JSONValue] = [:]
+            if let v = annotations.readOnlyHint { a["readOnlyHint"] = .bool(v) }
+            if let v = annotations.destructiveHint { a["destructiveHint"] = .bool(v) }
+            if let v = annotations.idempotentHint { a["idempotentHint"] = .bool(v) }
+            if let v = annotations.openWorldHint { a["openWorldHint"] = .bool(v) }
+            if !a.isEmpty { o["annotations"] = .object(a) }
+            self.raw = .object(o)
+        }
     }
 
     public enum DecodeError: Error, CustomStringConvertible, Sendable {
