@@ -4,8 +4,9 @@ import Foundation
 /// Bounds on one server's conversation.
 public struct ProbeLimits: Sendable {
     public var requestTimeout: Duration = .seconds(20)
-    /// `server/discover` gets a shorter wait: a server of the older era may ignore it.
-    public var discoverTimeout: Duration = .seconds(4)
+    /// How long `server/discover` may take. A server of the older era that ignores it costs nothing: `initialize`
+    /// is in flight beside it, and its answer ends the wait.
+    public var discoverTimeout: Duration = .seconds(20)
     public var maxPages = 200
     public var maxTools = 50_000
     public init() {}
@@ -68,7 +69,7 @@ public struct Probe: Sendable {
                 case .initialize(let r): initialize = r
                 }
                 if let d = discover, case .success(let v) = d, Probe.isModern(v) { group.cancelAll(); break }
-                if initialize != nil && discover == nil {
+                if case .success? = initialize, discover == nil {
                     // The older era answered; give discover a moment in case the server speaks both.
                     group.addTask { try? await Task.sleep(for: .milliseconds(150)); return .discover(.failure(.timeout(method: "server/discover", seconds: 0.15))) }
                 }

@@ -113,7 +113,7 @@ public enum StdioTransport {
                     }
                     group.cancelAll()
                     await group.waitForAll()
-                    killer.cancel()
+                    _ = killer  // left running: it kills whatever of the group ignored SIGTERM
                     return outcome
                 }
             }
