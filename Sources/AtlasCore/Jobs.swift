@@ -3,6 +3,9 @@ import Catalogue
 import Classifier
 import Crawler
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import SiteGen
 import Store
 
@@ -85,9 +88,19 @@ public enum JobError: Error, CustomStringConvertible {
 
 /// The jobs behind the commands. Each works alone on the database.
 public enum Jobs {
-    /// Reads a catalogue source and records its servers; problems are returned, not fatal.
-    public static func importCatalogue(_ path: String, store: Store) throws -> CatalogueLoad {
-        let load = try CatalogueReader.load(path: path)
+    /// Reads a catalogue source and records its servers; problems are returned, not fatal. An http(s) address is read
+    /// as the MCP Registry's API, page by page; entries it reports deleted are marked so.
+    public static func importCatalogue(_ source: String, store: Store, search: String? = nil, updatedSince: String? = nil) async throws -> CatalogueLoad {
+        if source.hasPrefix("https://") || source.hasPrefix("http://") {
+            let sync = await RegistryClient.sync(base: source, search: search, updatedSince: updatedSince, fetch: HTTPGet.data)
+            var load = CatalogueLoad()
+            load.entries = sync.entries
+            load.problems = sync.problems
+            try store.upsert(servers: sync.entries)
+            try store.markDeleted(sync.deleted)
+            return load
+        }
+        let load = try CatalogueReader.load(path: source)
         try store.upsert(servers: load.entries)
         return load
     }
@@ -225,5 +238,23 @@ public enum Shadowing {
             }
         }
         return out
+    }
+}
+
+/// Plain GETs of registry pages (whole JSON documents; nothing streams), with a time limit and a size cap.
+enum HTTPGet {
+    static let session: URLSession = {
+        let c = URLSessionConfiguration.ephemeral
+        c.timeoutIntervalForRequest = 30
+        c.timeoutIntervalForResource = 120
+        return URLSession(configuration: c)
+    }()
+
+    static func data(_ url: URL) async throws -> Data {
+        let (data, response) = try await session.data(from: url)
+        guard let http = response as? HTTPURLResponse else { throw JobError.message("\(url): not an HTTP response") }
+        guard (200..<300).contains(http.statusCode) else { throw JobError.message("\(url): HTTP \(http.statusCode)") }
+        guard data.count <= 64 << 20 else { throw JobError.message("\(url): page larger than 64 MiB") }
+        return data
     }
 }

@@ -49,16 +49,27 @@ public struct LaunchPlan: Sendable, Hashable, Codable {
     public var headers: [String: String]
     /// Things a person should know about this plan: placeholder secrets, unresolved variables.
     public var notes: [String]
+    /// A PyPI package to install into a cached environment before launch; argv[0] is then its console script.
+    public var pypi: PyPIPackage?
+
+    public struct PyPIPackage: Sendable, Hashable, Codable {
+        public var name: String
+        public var version: String?
+        public init(name: String, version: String?) { self.name = name; self.version = version }
+        /// `name==version`, or just the name.
+        public var requirement: String { version.map { "\(name)==\($0)" } ?? name }
+    }
 
     public init(transport: Transport = .stdio, argv: [String] = [], environment: [String: String] = [:], url: String? = nil,
-                headers: [String: String] = [:], notes: [String] = []) {
+                headers: [String: String] = [:], notes: [String] = [], pypi: PyPIPackage? = nil) {
         self.transport = transport; self.argv = argv; self.environment = environment
-        self.url = url; self.headers = headers; self.notes = notes
+        self.url = url; self.headers = headers; self.notes = notes; self.pypi = pypi
     }
 
     /// A line a person can read and rerun; values are shell-quoted for display only, never executed through a shell.
     public var displayCommand: String {
         if let url { return "\(transport.rawValue) \(url)" }
+        if let pypi { return "pypi \(pypi.requirement): " + (Array(environment.keys.sorted().map { "\($0)=\(LaunchPlan.quote(environment[$0]!))" }) + argv.map(LaunchPlan.quote)).joined(separator: " ") }
         let env = environment.keys.sorted().map { "\($0)=\(LaunchPlan.quote(environment[$0]!))" }
         return (env + argv.map(LaunchPlan.quote)).joined(separator: " ")
     }
@@ -81,11 +92,13 @@ public struct ServerEntry: Sendable, Hashable, Codable {
     public var source: String
     public var launch: LaunchPlan
     public var notes: String?
+    /// The registry's word on the entry (active, deprecated, deleted), when it came from a registry.
+    public var registryStatus: String?
 
     public init(name: String, title: String? = nil, description: String? = nil, version: String? = nil, package: String? = nil,
-                source: String, launch: LaunchPlan, notes: String? = nil) {
+                source: String, launch: LaunchPlan, notes: String? = nil, registryStatus: String? = nil) {
         self.name = name; self.title = title; self.description = description; self.version = version
-        self.package = package; self.source = source; self.launch = launch; self.notes = notes
+        self.package = package; self.source = source; self.launch = launch; self.notes = notes; self.registryStatus = registryStatus
     }
 }
 

@@ -63,10 +63,22 @@ public enum CatalogueReader {
         if json["format"]?.stringValue?.hasPrefix("toolatlas-catalogue/") == true {
             return try ownFormat(json, source: path, directory: dir)
         }
+        if json["servers"]?.arrayValue != nil {
+            let page = RegistryReader.page(json, source: path)
+            return page.load
+        }
+        if json["name"]?.stringValue != nil && (json["packages"] != nil || json["remotes"] != nil) {
+            var load = CatalogueLoad()
+            switch RegistryReader.entry(json, source: path) {
+            case .success(let e): load.entries.append(e)
+            case .failure(let err): load.problems.append(err)
+            }
+            return load
+        }
         if json["mcpServers"] != nil || json["servers"]?.objectValue != nil || json["mcp"]?["servers"] != nil {
             return try ClientConfigReader.read(json, source: path)
         }
-        throw CatalogueError(source: path, message: "not a catalogue: expected \"format\": \"toolatlas-catalogue/1\", or an \"mcpServers\" / \"servers\" object")
+        throw CatalogueError(source: path, message: "not a catalogue: expected \"format\": \"toolatlas-catalogue/1\", a registry server.json or list page, or an \"mcpServers\" / \"servers\" object")
     }
 
     /// The project's own format: `{"format": "toolatlas-catalogue/1", "servers": [{name, command, args, env, url, ...}]}`.

@@ -7,6 +7,8 @@ public struct ServerScanner: Sendable {
     public var sandbox: Sandbox
     public var childLimits: ChildLimits
     public var probe: Probe
+    /// How long installing a package (PyPI) may take before the scan gives up.
+    public var installTimeout: Duration = .seconds(600)
 
     public init(sandbox: Sandbox = Sandbox(), childLimits: ChildLimits = ChildLimits(), probe: Probe = Probe()) {
         self.sandbox = sandbox; self.childLimits = childLimits; self.probe = probe
@@ -30,7 +32,15 @@ public struct ServerScanner: Sendable {
         guard let program = plan.argv.first, !program.isEmpty else {
             return ScanResult(server: entry.name, status: .refused, reason: "the launch plan has no command", startedAt: started)
         }
-        guard let resolved = sandbox.resolve(program) else {
+        var resolvedProgram = sandbox.resolve(program)
+        if let pypi = plan.pypi {
+            switch await PyPIInstaller.shared.prepare(pypi, script: program, sandbox: sandbox, timeout: installTimeout) {
+            case .success(let path): resolvedProgram = path
+            case .failure(let e):
+                return ScanResult(server: entry.name, status: e.missingRuntime != nil ? .unsupportedRuntime : .crashed, reason: e.message, startedAt: started)
+            }
+        }
+        guard let resolved = resolvedProgram else {
             return ScanResult(server: entry.name, status: .unsupportedRuntime,
                               reason: "\(program) is not installed on this machine (looked in \(sandbox.searchPath.count) PATH folders)", startedAt: started)
         }

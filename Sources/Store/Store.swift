@@ -97,6 +97,12 @@ public final class Store: Sendable {
                     kind TEXT NOT NULL, detail TEXT NOT NULL);
                 """)
         }
+        m.registerMigration("v2") { db in
+            try db.execute(sql: """
+                ALTER TABLE servers ADD COLUMN registry_status TEXT;
+                ALTER TABLE scans ADD COLUMN server_version TEXT;
+                """)
+        }
         return m
     }
 
@@ -129,18 +135,37 @@ public final class Store: Sendable {
 
     static func upsert(_ e: ServerEntry, _ db: Database) throws {
         try db.execute(sql: """
-            INSERT INTO servers(name, title, description, version, package, source, launch, notes) VALUES (?,?,?,?,?,?,?,?)
+            INSERT INTO servers(name, title, description, version, package, source, launch, notes, registry_status) VALUES (?,?,?,?,?,?,?,?,?)
             ON CONFLICT(name) DO UPDATE SET title=excluded.title, description=excluded.description, version=excluded.version,
-              package=excluded.package, source=excluded.source, launch=excluded.launch, notes=excluded.notes
-            """, arguments: [e.name, e.title, e.description, e.version, e.package, e.source, json(e.launch), e.notes])
+              package=excluded.package, source=excluded.source, launch=excluded.launch, notes=excluded.notes, registry_status=excluded.registry_status
+            """, arguments: [e.name, e.title, e.description, e.version, e.package, e.source, json(e.launch), e.notes, e.registryStatus])
     }
 
     public func servers() throws(StoreError) -> [ServerEntry] {
         try read("reading servers") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM servers ORDER BY name").map { r in
+            try Row.fetchAll(db, sql: "SELECT * FROM servers WHERE registry_status IS NULL OR registry_status != 'deleted' ORDER BY name").map { r in
                 ServerEntry(name: r["name"], title: r["title"], description: r["description"], version: r["version"], package: r["package"],
-                            source: r["source"], launch: Store.decode(LaunchPlan.self, r["launch"]) ?? LaunchPlan(), notes: r["notes"])
+                            source: r["source"], launch: Store.decode(LaunchPlan.self, r["launch"]) ?? LaunchPlan(), notes: r["notes"],
+                            registryStatus: r["registry_status"])
             }
+        }
+    }
+
+    /// Entries a registry sync reported deleted: kept with their history, no longer scanned or published.
+    public func markDeleted(_ names: [String]) throws(StoreError) {
+        try write("marking deleted servers") { db in
+            for n in names { try db.execute(sql: "UPDATE servers SET registry_status = 'deleted' WHERE name = ?", arguments: [n]) }
+        }
+    }
+
+    /// Servers whose catalogue version differs from the one their last successful scan saw, or that never scanned ok.
+    public func serversChanged() throws(StoreError) -> Set<String> {
+        try read("reading scans") { db in
+            Set(try String.fetchAll(db, sql: """
+                SELECT s.name FROM servers s WHERE NOT EXISTS (
+                  SELECT 1 FROM scans c WHERE c.server = s.name AND c.status = 'ok' AND c.server_version IS s.version
+                    AND c.id = (SELECT max(id) FROM scans WHERE server = s.name AND status = 'ok'))
+                """))
         }
     }
 
@@ -154,11 +179,11 @@ public final class Store: Sendable {
             let previous = try Store.lastScanWithTools(server: entry.name, db)
             try db.execute(sql: """
                 INSERT INTO scans(server, started_at, duration_ms, status, reason, era, protocol_version, server_info, capabilities,
-                  instructions, pages, pagination_note, junk_lines, stderr_tail, tool_errors, prompts, resources, tool_count)
-                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                  instructions, pages, pagination_note, junk_lines, stderr_tail, tool_errors, prompts, resources, tool_count, server_version)
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                 """, arguments: [entry.name, r.startedAt.timeIntervalSince1970, r.durationMs, r.status.rawValue, r.reason, r.era, r.protocolVersion,
                                  r.serverInfo?.canonical(), r.capabilities?.canonical(), r.instructions, r.pages, r.paginationNote, r.junkLines,
-                                 r.stderrTail, Store.json(r.toolErrors), Store.json(r.prompts), Store.json(r.resources), r.tools.count])
+                                 r.stderrTail, Store.json(r.toolErrors), Store.json(r.prompts), Store.json(r.resources), r.tools.count, entry.version])
             let id = db.lastInsertedRowID
             var seen = Set<String>()
             for t in r.tools where seen.insert(t.name).inserted {

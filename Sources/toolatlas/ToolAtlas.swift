@@ -31,6 +31,7 @@ struct ScanOptions: ParsableArguments {
     @Option(help: "How many servers to scan at once.") var jobs = Crawler.defaultJobs
     @Option(help: "Seconds a server gets from spawn to done.") var timeout = 60
     @Flag(help: "Skip servers whose latest scan ended ok.") var resume = false
+    @Flag(help: "Scan only servers whose catalogue version changed since their last successful scan (or that never scanned ok).") var changed = false
     @Option(name: .customLong("server"), help: "Scan only these servers (repeatable).") var only: [String] = []
     @Flag(help: "Print no progress lines.") var quiet = false
 
@@ -42,16 +43,20 @@ struct ScanOptions: ParsableArguments {
     func run(store: Store, progress: ProgressReporter) async throws -> ScanSummary {
         var entries: [ServerEntry]
         if let catalogue {
-            let load = try Jobs.importCatalogue(catalogue, store: store)
+            let load = try await Jobs.importCatalogue(catalogue, store: store)
             for p in load.problems { progress.note("catalogue: \(p)") }
             entries = load.entries
         } else {
             entries = try store.servers()
             if entries.isEmpty {
-                let load = try Jobs.importCatalogue(CatalogueReader.defaultDemoPath(), store: store)
+                let load = try await Jobs.importCatalogue(CatalogueReader.defaultDemoPath(), store: store)
                 for p in load.problems { progress.note("catalogue: \(p)") }
                 entries = load.entries
             }
+        }
+        if changed {
+            let todo = try store.serversChanged()
+            entries = entries.filter { todo.contains($0.name) }
         }
         if !only.isEmpty {
             let missing = only.filter { n in !entries.contains { $0.name == n } }
@@ -193,9 +198,13 @@ struct CatalogueCommand: AsyncParsableCommand {
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Read a catalogue file or folder, or a client config file, into the database.")
         @OptionGroup var store: StoreOptions
-        @Argument(help: "The source.") var source: String
+        @Argument(help: "A catalogue file or folder, a client config, a registry server.json or saved list page, or a registry address (https://…).")
+        var source: String
+        @Option(help: "With a registry address: only servers matching this search.") var search: String?
+        @Option(help: "With a registry address: only servers updated since this RFC 3339 time (an incremental sync that also sees deletions).")
+        var updatedSince: String?
         func run() async throws {
-            let load = try Jobs.importCatalogue(source, store: try store.store())
+            let load = try await Jobs.importCatalogue(source, store: try store.store(), search: search, updatedSince: updatedSince)
             print("imported \(load.entries.count) servers from \(source)")
             for p in load.problems { print("skipped: \(p)") }
             for e in load.entries where !e.launch.notes.isEmpty { print("\(e.name): " + e.launch.notes.joined(separator: "; ")) }
