@@ -38,8 +38,13 @@ public struct StdioRun: Sendable {
 /// Line-delimited JSON-RPC with a child process: spawned in its own process group, fed through pipes,
 /// bounded in time and bytes, and torn down as a group so no descendant outlives the scan.
 public enum StdioTransport {
+    /// Writing to a child that has died raises SIGPIPE, whose default action ends the whole scanner: ignore it once,
+    /// process-wide, so that the write fails with EPIPE and the scan records a crashed server instead.
+    public static let ignoreSIGPIPE: Void = { signal(SIGPIPE, SIG_IGN); return () }()
+
     public static func run(executable: String, arguments: [String], environment: [String: String], workingDirectory: String,
                            limits: ChildLimits, probe: Probe) async -> StdioRun {
+        _ = ignoreSIGPIPE
         var options = PlatformOptions()
         options.processGroupID = 0
         let config = Configuration(
@@ -52,6 +57,9 @@ public enum StdioTransport {
         do {
             let result = try await Subprocess.run(config, input: .inputWriter, output: .sequence, error: .sequence) { execution in
                 let pgid = execution.processIdentifier.value
+                // The child joins its own group only once it runs: until then a signal to the group reaches nobody,
+                // and a grandchild started later would escape. Wait (briefly) until the group exists.
+                await StdioTransport.awaitOwnGroup(pgid)
                 let (outgoing, outgoingCont) = AsyncStream<String>.makeStream(bufferingPolicy: .unbounded)
                 let session = RPCSession(send: { line in outgoingCont.yield(line) })
                 let writer = execution.standardInputWriter
@@ -133,7 +141,17 @@ public enum StdioTransport {
     }
 
     static func signalGroup(_ pgid: pid_t, _ sig: Int32) {
-        if pgid > 1 { _ = kill(-pgid, sig) }
+        guard pgid > 1 else { return }
+        _ = kill(-pgid, sig)
+        _ = kill(pgid, sig)
+    }
+
+    static func awaitOwnGroup(_ pid: pid_t) async {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while getpgid(pid) != pid && ContinuousClock.now < deadline {
+            if getpgid(pid) == -1 && errno == ESRCH { return }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
     }
 
     /// Waits up to `grace` for every process of the group to be gone, then kills what is left.

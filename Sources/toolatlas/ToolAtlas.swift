@@ -11,6 +11,16 @@ import Store
 
 @main
 struct ToolAtlas: AsyncParsableCommand {
+    static func main() async {
+        _ = StdioTransport.ignoreSIGPIPE
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand { try await asyncCommand.run() } else { try command.run() }
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "toolatlas",
         abstract: "Scan MCP server catalogues, classify every tool by category and risk, and publish pages and starter policies.",
