@@ -3,6 +3,7 @@ import Catalogue
 import Classifier
 import Crawler
 import Foundation
+import MCPClient
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -92,6 +93,7 @@ public enum Jobs {
     /// as the MCP Registry's API, page by page; entries it reports deleted are marked so.
     public static func importCatalogue(_ source: String, store: Store, search: String? = nil, updatedSince: String? = nil) async throws -> CatalogueLoad {
         if source.hasPrefix("https://") || source.hasPrefix("http://") {
+            _ = StdioTransport.ignoreSIGPIPE  // a closed socket must fail a write, not end the process
             let sync = await RegistryClient.sync(base: source, search: search, updatedSince: updatedSince, fetch: HTTPGet.data)
             var load = CatalogueLoad()
             load.entries = sync.entries

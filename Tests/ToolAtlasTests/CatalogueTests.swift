@@ -53,6 +53,32 @@ struct CatalogueTests {
         #expect(sync.problems.contains { $0.location == "page 2" && $0.message.contains("invalid JSON") })
     }
 
+    @Test("toolatlas catalogue import reads the registry API over HTTP from a loopback server, then syncs a deletion")
+    func registryOverHTTP() throws {
+        let dir = Fixtures.tempDir("http")
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", Fixtures.packageRoot + "/Tests/ToolAtlasTests/Fixtures/registry_server.py", dir + "/port"]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { kill(server.processIdentifier, SIGKILL) }
+        var port = ""
+        for _ in 0..<200 where port.isEmpty {
+            port = ((try? String(contentsOfFile: dir + "/port", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            if port.isEmpty { usleep(50_000) }
+        }
+        let base = "http://127.0.0.1:\(port)"
+        let r = try Fixtures.run(Fixtures.toolatlas, ["catalogue", "import", base, "--db", dir + "/a.sqlite"])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out.contains("imported 4 servers"))
+        #expect(r.out.contains("(page 1, servers[2]): entry has no \"name\""))
+        try Store(path: dir + "/a.sqlite").upsert(servers: [ServerEntry(name: "io.github.example/gone", source: "x", launch: LaunchPlan(argv: ["x"]))])
+        let r2 = try Fixtures.run(Fixtures.toolatlas, ["catalogue", "import", base, "--db", dir + "/a.sqlite", "--updated-since", "2026-10-01T00:00:00Z"])
+        #expect(r2.status == 0, "\(r2.err)")
+        #expect(try Store(path: dir + "/a.sqlite").servers().map(\.name) == ["io.github.example/box", "io.github.example/notes", "io.github.example/time", "io.github.example/weather"])
+    }
+
     @Test("a saved list page and a folder of server.json files read the same way")
     func savedPages() throws {
         let load = try CatalogueReader.load(path: Fixtures.packageRoot + "/Tests/ToolAtlasTests/Fixtures/registry")
