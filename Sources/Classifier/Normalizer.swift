@@ -28,48 +28,42 @@ public enum Normalizer {
     }
 
     public static func fold(_ text: String) -> String {
+        var out = Folded(capacity: text.utf8.count)
         // Plain ASCII needs no compatibility mapping: lower case and collapse white space, byte by byte.
         if text.utf8.allSatisfy({ $0 < 0x80 }) {
-            var out: [UInt8] = []
-            out.reserveCapacity(text.utf8.count)
-            var space = false
-            for b in text.utf8 {
-                if b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 || b == 0x0B || b == 0x0C {
-                    if !space && !out.isEmpty { out.append(0x20) }
-                    space = true
-                    continue
-                }
-                space = false
-                out.append((b >= 0x41 && b <= 0x5A) ? b + 32 : b)
-            }
-            return String(decoding: out, as: UTF8.self)
+            for b in text.utf8 { out.ascii(b) }
+            return String(decoding: out.bytes, as: UTF8.self)
         }
-        var out: [UInt8] = []
-        out.reserveCapacity(text.utf8.count)
-        var space = false
         for u in text.precomposedStringWithCompatibilityMapping.unicodeScalars {
-            if u.value < 0x80 {
-                let b = UInt8(u.value)
-                if b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 || b == 0x0B || b == 0x0C {
-                    if !space && !out.isEmpty { out.append(0x20) }
-                    space = true
-                    continue
-                }
-                space = false
-                out.append((b >= 0x41 && b <= 0x5A) ? b + 32 : b)
-                continue
-            }
+            if u.value < 0x80 { out.ascii(UInt8(u.value)); continue }
             if isInvisible(u) { continue }
-            if u.properties.isWhitespace {
-                if !space && !out.isEmpty { out.append(0x20) }
-                space = true
-                continue
-            }
-            space = false
-            if let c = confusables[u] { out.append(contentsOf: c.utf8) } else { out.append(contentsOf: String(u).utf8) }
+            if u.properties.isWhitespace { out.space(); continue }
+            out.other(confusables[u].map { Array($0.utf8) } ?? Array(String(u).utf8))
         }
         // Lower-case what is left outside ASCII in one pass.
-        return String(decoding: out, as: UTF8.self).lowercased()
+        return String(decoding: out.bytes, as: UTF8.self).lowercased()
     }
 
+    /// The folded text being built: one space for any run of white space, ASCII lower-cased.
+    struct Folded {
+        var bytes: [UInt8] = []
+        private var inSpace = false
+        init(capacity: Int) { bytes.reserveCapacity(capacity) }
+
+        mutating func space() {
+            if !inSpace && !bytes.isEmpty { bytes.append(0x20) }
+            inSpace = true
+        }
+
+        mutating func ascii(_ b: UInt8) {
+            if b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 || b == 0x0B || b == 0x0C { space(); return }
+            inSpace = false
+            bytes.append((b >= 0x41 && b <= 0x5A) ? b + 32 : b)
+        }
+
+        mutating func other(_ utf8: [UInt8]) {
+            inSpace = false
+            bytes.append(contentsOf: utf8)
+        }
+    }
 }
