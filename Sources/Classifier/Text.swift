@@ -141,13 +141,6 @@ enum Tokenizer {
         return String(decoding: w, as: UTF8.self)
     }
 
-    static func lower(_ bytes: ArraySlice<UInt8>) -> String {
-        if bytes.allSatisfy({ $0 < 0x80 }) {
-            return String(decoding: bytes.map { ($0 >= 0x41 && $0 <= 0x5A) ? $0 + 32 : $0 }, as: UTF8.self)
-        }
-        return String(decoding: bytes, as: UTF8.self).lowercased()
-    }
-
     /// The lead of a description: its first sentence, or its first 300 characters (scanned as bytes).
     static func firstSentence(_ text: String) -> String {
         let u = Array(text.utf8)
