@@ -149,11 +149,23 @@ public enum Jobs {
         let shadowing = Shadowing.findings(current.mapValues { $0.map(\.tool) })
         for server in current.keys.sorted() {
             let instructions = scans[server]?.instructions
+            // Tools whose definition changed in the server's latest scan that had tools.
+            let changes = try store.changes(server: server)
+            let latest = changes.map(\.scanID).max()
+            let changed = Dictionary(changes.filter { $0.scanID == latest && $0.kind == .changed }.map { ($0.tool, $0.detail) }, uniquingKeysWith: { a, _ in a })
             var items: [(tool: Tool, hash: String, verdict: Verdict, rules: [String], findings: [Finding])] = []
             for t in current[server]! {
                 let r = classifier.classify(t.tool, server: server, instructions: nil)
                 var findings = r.findings
                 findings += shadowing[server]?[t.tool.name] ?? []
+                if let detail = changed[t.tool.name] {
+                    // A definition that changed under the user's feet and now raises findings is the rug pull to look at first.
+                    let flagged = findings.contains { $0.severity >= .medium }
+                    findings.insert(Finding(rule: flagged ? "drift.changed-and-now-flagged" : "drift.changed", severity: flagged ? .critical : .low,
+                                            title: flagged ? "The definition changed since the previous scan and now raises findings: a possible rug pull"
+                                                           : "The definition changed since the previous scan",
+                                            tool: t.tool.name, field: "definition", fragment: String(detail.prefix(300))), at: 0)
+                }
                 items.append((t.tool, t.hash, r.verdict, r.firedRules, findings))
                 summary.tools += 1
                 summary.findings += findings.count

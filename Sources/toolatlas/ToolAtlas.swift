@@ -284,7 +284,11 @@ struct Findings: AsyncParsableCommand {
         var all: [(String, Finding)] = []
         for (s, ts) in try db.classifiedTools() { for t in ts { all += t.findings.map { (s, $0) } } }
         for (s, fs) in try db.serverFindings() { all += fs.map { (s, $0) } }
-        all.sort { ($0.0, $0.1.tool ?? "", $0.1.rule, $0.1.fragment) < ($1.0, $1.1.tool ?? "", $1.1.rule, $1.1.fragment) }
+        // Most severe first (a changed definition that now raises findings is critical), then by place.
+        all.sort {
+            if $0.1.severity != $1.1.severity { return $0.1.severity > $1.1.severity }
+            return ($0.0, $0.1.tool ?? "", $0.1.rule, $0.1.fragment) < ($1.0, $1.1.tool ?? "", $1.1.rule, $1.1.fragment)
+        }
         switch json ? "json" : format {
         case "json":
             print(JSONValue.array(all.map { (s, f) in

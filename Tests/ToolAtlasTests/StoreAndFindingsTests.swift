@@ -28,6 +28,13 @@ struct StoreAndFindingsTests {
         #expect(changes[0].detail.contains("description: \"Adds numbers.\" → \"Adds numbers. <IMPORTANT>"))
         #expect(try store.scans(server: "s").count == 2)
         #expect(try store.currentTools()["s"]?.map(\.tool.name) == ["add", "new"])
+        // Classified, the changed tool that now carries a poisoning payload is raised above every other finding.
+        _ = try Jobs.classify(store: store, classifier: try Classifier(directory: Fixtures.rules))
+        let add = try #require(try store.classifiedTools()["s"]?.first { $0.tool.name == "add" })
+        let top = try #require(add.findings.max { $0.severity < $1.severity })
+        #expect(top.rule == "drift.changed-and-now-flagged")
+        #expect(top.severity == .critical)
+        #expect(try store.classifiedTools()["s"]?.first { $0.tool.name == "new" }?.findings.isEmpty == true)
     }
 
     @Test("a failed scan keeps the last good tool list and records why")
