@@ -302,3 +302,20 @@ public struct ScanResult: Sendable {
         self.pages = 0; self.paginationNote = nil; self.junkLines = 0; self.stderrTail = ""; self.durationMs = 0; self.startedAt = startedAt
     }
 }
+
+/// Finds a folder or file that ships with ToolAtlas (rules/, site-gen/, catalogue/): in the working directory,
+/// or next to the executable or up to five of its parent folders (`.build/debug/toolatlas` in a checkout).
+public enum BundledPath {
+    /// `relative` under the first candidate folder where `marker` (relative to it, default itself) exists;
+    /// the working-directory candidate when none does, so errors name a sensible path.
+    public static func find(_ relative: String, marker: String = "") -> String {
+        let fm = FileManager.default
+        var candidates = [fm.currentDirectoryPath + "/" + relative]
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<5 {
+            candidates.append(dir.path + "/" + relative)
+            dir = dir.deletingLastPathComponent()
+        }
+        return candidates.first(where: { fm.fileExists(atPath: $0 + marker) }) ?? candidates[0]
+    }
+}

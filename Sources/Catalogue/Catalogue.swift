@@ -22,16 +22,7 @@ public struct CatalogueLoad: Sendable {
 /// Reads server lists: the project's own catalogue files and client configuration files.
 public enum CatalogueReader {
     /// The bundled demo catalogue, found next to the working directory or the executable's package.
-    public static func defaultDemoPath() -> String {
-        let fm = FileManager.default
-        var candidates = [fm.currentDirectoryPath + "/catalogue/demo/catalogue.json"]
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<5 {
-            candidates.append(dir.path + "/catalogue/demo/catalogue.json")
-            dir = dir.deletingLastPathComponent()
-        }
-        return candidates.first(where: { fm.fileExists(atPath: $0) }) ?? candidates[0]
-    }
+    public static func defaultDemoPath() -> String { BundledPath.find("catalogue/demo/catalogue.json") }
 
     /// Reads a file or a folder of files; the format is recognised from the content.
     public static func load(path: String) throws(CatalogueError) -> CatalogueLoad {

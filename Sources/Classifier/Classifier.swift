@@ -156,14 +156,16 @@ final class Features {
         return field
     }
 
+    private func quote(_ t: Token, in field: Field) -> String {
+        let i = field.tokens.firstIndex(where: { $0.start == t.start })!
+        return field.quote(i..<(i + 1))
+    }
+
     func resolve(_ h: Hit) -> (field: String, fragment: String) {
         switch h {
         case .tokens(let k, let r): let field = fields[k]!; return (field.name, field.quote(r))
-        case .nameVerb: let n = fields[.name]!; let t = nameVerb!; return ("name", n.quote(n.tokens.firstIndex(where: { $0.start == t.start })!..<(n.tokens.firstIndex(where: { $0.start == t.start })! + 1)))
-        case .leadVerb:
-            let l = fields[.lead]!; let t = leadVerb!
-            let i = l.tokens.firstIndex(where: { $0.start == t.start })!
-            return ("description", l.quote(i..<(i + 1)))
+        case .nameVerb: return ("name", quote(nameVerb!, in: fields[.name]!))
+        case .leadVerb: return ("description", quote(leadVerb!, in: fields[.lead]!))
         case .param(let i): return ("parameters", paramNames[i].name)
         case .text(let field, let fragment): return (field, fragment)
         }

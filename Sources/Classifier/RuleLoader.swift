@@ -4,16 +4,7 @@ import Yams
 
 /// Loads and validates every rule file below a folder: one rule per `.yaml` file.
 public enum RuleLoader {
-    public static func defaultRulesPath() -> String {
-        let fm = FileManager.default
-        var candidates = [fm.currentDirectoryPath + "/rules"]
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<5 {
-            candidates.append(dir.path + "/rules")
-            dir = dir.deletingLastPathComponent()
-        }
-        return candidates.first(where: { fm.fileExists(atPath: $0) }) ?? candidates[0]
-    }
+    public static func defaultRulesPath() -> String { BundledPath.find("rules") }
 
     public static func load(directory: String) throws(RuleError) -> [Rule] {
         guard let walker = FileManager.default.enumerator(atPath: directory) else {

@@ -27,16 +27,7 @@ public struct SiteGenerator: Sendable {
     let staticDir: String
     public var baseURL: String
 
-    public static func defaultTemplatesPath() -> String {
-        let fm = FileManager.default
-        var candidates = [fm.currentDirectoryPath + "/site-gen"]
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<5 {
-            candidates.append(dir.path + "/site-gen")
-            dir = dir.deletingLastPathComponent()
-        }
-        return candidates.first(where: { fm.fileExists(atPath: $0 + "/layouts") }) ?? candidates[0]
-    }
+    public static func defaultTemplatesPath() -> String { BundledPath.find("site-gen", marker: "/layouts") }
 
     public init(templates: String, baseURL: String = "https://toolatlas.example.org/") throws(SiteError) {
         var lib = MustacheLibrary()

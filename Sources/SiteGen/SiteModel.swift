@@ -120,11 +120,4 @@ enum Text {
         f.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
         return f
     }()
-    static let dayFormatter: DateFormatter = {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyy-MM-dd"
-        return f
-    }()
 }
