@@ -15,15 +15,21 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // Value types shared by every stage: entries, tools, verdicts, findings, policies. No dependencies.
         .target(name: "AtlasModel"),
         // System libxml2, for strict XHTML/XSD validation of what we publish.
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
-        // Our own JSON-RPC session over a child's stdio, both protocol eras, bounded and time-limited.
+        // Our own JSON-RPC session over a child's stdio or HTTP (Streamable and legacy SSE), both protocol eras,
+        // bounded and time-limited.
         .target(name: "MCPClient", dependencies: [
             "AtlasModel",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Subprocess", package: "swift-subprocess"),
             .product(name: "SystemPackage", package: "swift-system"),
         ]),

@@ -44,6 +44,8 @@ struct ScanOptions: ParsableArguments {
     @Flag(help: "Scan only servers whose catalogue version changed since their last successful scan (or that never scanned ok).") var changed = false
     @Option(name: .customLong("server"), help: "Scan only these servers (repeatable).") var only: [String] = []
     @Flag(help: "Print no progress lines.") var quiet = false
+    @Flag(help: "Let remote servers at loopback, private, link-local or cloud-metadata addresses be contacted (refused by default).")
+    var allowPrivateAddresses = false
 
     func validate() throws {
         guard jobs >= 1 && jobs <= 256 else { throw ValidationError("--jobs must be between 1 and 256") }
@@ -77,7 +79,9 @@ struct ScanOptions: ParsableArguments {
         limits.deadline = .seconds(timeout)
         var sandbox = Sandbox()
         sandbox.cpuSeconds = timeout + 5
-        let crawler = Crawler(scanner: ServerScanner(sandbox: sandbox, childLimits: limits), jobs: jobs)
+        var scanner = ServerScanner(sandbox: sandbox, childLimits: limits)
+        scanner.addressGuard = AddressGuard(allowPrivate: allowPrivateAddresses)
+        let crawler = Crawler(scanner: scanner, jobs: jobs)
         return try await Jobs.scan(entries: entries, store: store, crawler: crawler, resume: resume, progress: progress)
     }
 }
