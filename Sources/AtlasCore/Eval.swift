@@ -19,6 +19,10 @@ public struct EvalReport: Sendable {
     public var misses: [Miss] = []
     public var predictions: [JSONValue] = []
     public var problems: [String] = []
+    /// Tools of the corpus that raise a finding of medium severity or more, with those findings (rule id and fragment):
+    /// on a corpus of honest servers each one is a false alarm to review.
+    public var flagged: [(id: String, findings: [String])] = []
+    public var flaggedShare: Double { total == 0 ? 0 : Double(flagged.count) / Double(total) }
 
     public var categoryAccuracy: Double { total == 0 ? 0 : Double(categoryCorrect) / Double(total) }
     public var riskAccuracy: Double { total == 0 ? 0 : Double(riskCorrect) / Double(total) }
@@ -32,7 +36,7 @@ public struct EvalReport: Sendable {
         }
         return ["total": .int(Int64(total)), "category_accuracy": .double((categoryAccuracy * 10000).rounded() / 10000),
                 "risk_accuracy": .double((riskAccuracy * 10000).rounded() / 10000), "false_safe": .int(Int64(falseSafe.count)),
-                "confusion": .object(conf)]
+                "tools_with_medium_findings": .int(Int64(flagged.count)), "confusion": .object(conf)]
     }
 
     public var text: String {
@@ -46,6 +50,8 @@ public struct EvalReport: Sendable {
             o += cats.map { String(confusion[e]?[$0] ?? 0).padding(toLength: 12, withPad: " ", startingAt: 0) }.joined() + "\n"
         }
         if !falseSafe.isEmpty { o += "\nfalse-safe tools:\n" + falseSafe.map { "  \($0)" }.joined(separator: "\n") + "\n" }
+        o += String(format: "\ntools with a finding of medium severity or more: %d (%.2f%%)\n", flagged.count, flaggedShare * 100)
+        for f in flagged { o += "  \(f.id): \(f.findings.joined(separator: "; "))\n" }
         return o
     }
 }
@@ -74,6 +80,10 @@ public enum Evaluation {
             if v.risk == r { report.riskCorrect += 1 }
             report.confusion[c, default: [:]][v.category, default: 0] += 1
             if (v.category == .read && c != .read) || (v.risk == .low && r > .low) { report.falseSafe.append(id) }
+            let serious = result.findings.filter { $0.severity >= .medium }
+            if !serious.isEmpty {
+                report.flagged.append((id, serious.map { "\($0.rule) (\($0.severity.rawValue)) \($0.field): \(String($0.fragment.prefix(80)))" }))
+            }
             if keepMisses && (v.category != c || v.risk != r) {
                 report.misses.append(.init(id: id, expected: (c, r), predicted: (v.category, v.risk), rules: result.firedRules))
             }

@@ -316,11 +316,12 @@ public struct Classifier: @unchecked Sendable {
             evidence += bottom.1.map { f.resolve($0) }.map { Evidence(rule: bottom.0.id, field: $0.field, fragment: $0.fragment, effect: "risk \(risk.rawValue)") }
         }
         let verdict = Verdict(category: category, risk: risk, confidence: confidence, evidence: evidence)
-        // Findings see the verdict, so that annotations can be checked against it.
+        // Findings see the verdict, so that annotations can be checked against it; a category no rule decided (the
+        // treatment of unclear tools) is no evidence that a claim is false.
         var findings: [Finding] = []
         for cr in findingRules {
             let rule = cr.rule
-            guard let hits = evaluate(cr, f, category: category) else { continue }
+            guard let hits = evaluate(cr, f, category: winner == nil ? nil : category) else { continue }
             fired.append(rule.id)
             let ev = hits.map { f.resolve($0) }
             let first = ev.first(where: { !$0.fragment.isEmpty }) ?? ev.first

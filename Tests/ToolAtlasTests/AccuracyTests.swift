@@ -19,6 +19,14 @@ struct AccuracyTests {
         #expect(report.falseSafe.count <= 21, "false-safe: \(report.falseSafe.joined(separator: ", "))")
     }
 
+    @Test("findings stay quiet on the honest servers of the corpus: at most 1% of tools with a medium+ finding", .enabled(if: corpusPresent))
+    func benignFindings() throws {
+        let report = try Evaluation.run(corpus: Fixtures.corpus, classifier: try Classifier(directory: Fixtures.rules))
+        #expect(report.flaggedShare <= 0.01, "\(report.flagged.map { "\($0.id): \($0.findings)" }.joined(separator: "\n"))")
+        // The ones that remain are real contradictions between a tool and its annotations.
+        #expect(report.flagged.allSatisfy { $0.findings.allSatisfy { $0.hasPrefix("annotation-") } })
+    }
+
     @Test("--eval --json prints the documented metrics", .enabled(if: corpusPresent))
     func evalJSON() throws {
         let r = try Fixtures.run(Fixtures.toolatlas, ["classify", "--eval", Fixtures.corpus, "--json", "--rules", Fixtures.rules])
