@@ -13,7 +13,6 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
-        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -44,7 +43,6 @@ let package = Package(
         // Policies, page models, templates from site-gen/, sitemap and exports; libxml2 checks.
         .target(name: "SiteGen", dependencies: [
             "AtlasModel", "CLibXML2",
-            .product(name: "Mustache", package: "swift-mustache"),
         ]),
         // The jobs the CLI runs, one function per command, wiring the stages together.
         .target(name: "AtlasCore", dependencies: ["AtlasModel", "Catalogue", "Crawler", "Classifier", "Store", "SiteGen"]),

@@ -38,73 +38,102 @@ public enum JSONValue: Sendable, Hashable {
 
     /// Canonical text: object keys sorted, no insignificant whitespace. Equal values give equal bytes.
     public func canonical() -> String {
-        var out = ""
+        var out: [UInt8] = []
         write(to: &out, pretty: false, indent: 0)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Readable text with sorted keys and two-space indentation; still deterministic.
     public func pretty() -> String {
-        var out = ""
+        var out: [UInt8] = []
         write(to: &out, pretty: true, indent: 0)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
-    private func write(to out: inout String, pretty: Bool, indent: Int) {
+    private static func newline(_ out: inout [UInt8], _ indent: Int) {
+        out.append(0x0A)
+        for _ in 0..<(indent * 2) { out.append(0x20) }
+    }
+
+    private func write(to out: inout [UInt8], pretty: Bool, indent: Int) {
         switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .int(let i): out += String(i)
+        case .null: out += "null".utf8
+        case .bool(let b): out += (b ? "true" : "false").utf8
+        case .int(let i): out += String(i).utf8
         case .double(let d):
-            if d.isFinite, d == d.rounded(), abs(d) < 1e15 { out += String(Int64(d)) } else if d.isFinite { out += String(d) } else { out += "null" }
+            if d.isFinite, d == d.rounded(), abs(d) < 1e15 { out += String(Int64(d)).utf8 } else if d.isFinite { out += String(d).utf8 } else { out += "null".utf8 }
         case .string(let s): JSONValue.writeString(s, to: &out)
         case .array(let a):
-            if a.isEmpty { out += "[]"; return }
-            out += "["
+            if a.isEmpty { out += "[]".utf8; return }
+            out.append(UInt8(ascii: "["))
             for (i, v) in a.enumerated() {
-                if i > 0 { out += "," }
-                if pretty { out += "\n" + String(repeating: "  ", count: indent + 1) }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                if pretty { JSONValue.newline(&out, indent + 1) }
                 v.write(to: &out, pretty: pretty, indent: indent + 1)
             }
-            if pretty { out += "\n" + String(repeating: "  ", count: indent) }
-            out += "]"
+            if pretty { JSONValue.newline(&out, indent) }
+            out.append(UInt8(ascii: "]"))
         case .object(let o):
-            if o.isEmpty { out += "{}"; return }
-            out += "{"
+            if o.isEmpty { out += "{}".utf8; return }
+            out.append(UInt8(ascii: "{"))
             for (i, k) in o.keys.sorted().enumerated() {
-                if i > 0 { out += "," }
-                if pretty { out += "\n" + String(repeating: "  ", count: indent + 1) }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                if pretty { JSONValue.newline(&out, indent + 1) }
                 JSONValue.writeString(k, to: &out)
-                out += pretty ? ": " : ":"
+                out += (pretty ? ": " : ":").utf8
                 o[k]!.write(to: &out, pretty: pretty, indent: indent + 1)
             }
-            if pretty { out += "\n" + String(repeating: "  ", count: indent) }
-            out += "}"
+            if pretty { JSONValue.newline(&out, indent) }
+            out.append(UInt8(ascii: "}"))
         }
     }
 
     /// Escapes a string for JSON, including U+2028/2029 and every control character, so output is safe in any context.
     public static func writeString(_ s: String, to out: inout String) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "<": out += "\\u003c"   // keeps `</script>` and comments inert when JSON is embedded in HTML
-            case ">": out += "\\u003e"
-            case "&": out += "\\u0026"
-            default:
-                if u.value < 0x20 || u.value == 0x2028 || u.value == 0x2029 || u.value == 0x7f {
-                    out += String(format: "\\u%04x", u.value)
+        var bytes: [UInt8] = []
+        writeString(s, to: &bytes)
+        out += String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// The same, into bytes: runs of plain characters are copied at once.
+    public static func writeString(_ s: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var s = s
+        s.withUTF8 { buf in
+            var start = 0
+            var i = 0
+            while i < buf.count {
+                let b = buf[i]
+                var escape: [UInt8]? = nil
+                var width = 1
+                switch b {
+                case UInt8(ascii: "\""): escape = Array("\\\"".utf8)
+                case UInt8(ascii: "\\"): escape = Array("\\\\".utf8)
+                case 0x0A: escape = Array("\\n".utf8)
+                case 0x0D: escape = Array("\\r".utf8)
+                case 0x09: escape = Array("\\t".utf8)
+                // `<`, `>` and `&` too: keeps `</script>` and comments inert when JSON is embedded in HTML.
+                case UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "&"), 0x7F, 0x00..<0x20:
+                    escape = Array("\\u00".utf8) + [JSONValue.hexDigits[Int(b >> 4)], JSONValue.hexDigits[Int(b & 15)]]
+                case 0xE2 where i + 2 < buf.count && buf[i + 1] == 0x80 && (buf[i + 2] == 0xA8 || buf[i + 2] == 0xA9):
+                    escape = Array(("\\u202" + (buf[i + 2] == 0xA8 ? "8" : "9")).utf8)
+                    width = 3
+                default: break
+                }
+                if let escape {
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[start..<i]))
+                    out.append(contentsOf: escape)
+                    i += width
+                    start = i
                 } else {
-                    out.unicodeScalars.append(u)
+                    i += 1
                 }
             }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[start..<buf.count]))
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
     }
 
     public struct ParseError: Error, CustomStringConvertible, Sendable {

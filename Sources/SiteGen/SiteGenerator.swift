@@ -1,6 +1,8 @@
 import AtlasModel
 import Foundation
-import Mustache
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Why the site could not be written, with the step and the path.
 public struct SiteError: Error, CustomStringConvertible, Sendable {
@@ -23,14 +25,14 @@ public struct SiteReport: Sendable {
 public struct SiteGenerator: Sendable {
     public static let apiSchemaVersion = 1
     static let marker = ".toolatlas-site"
-    let library: MustacheLibrary
+    let library: TemplateSet
     let staticDir: String
     public var baseURL: String
 
     public static func defaultTemplatesPath() -> String { BundledPath.find("site-gen", marker: "/layouts") }
 
     public init(templates: String, baseURL: String = "https://toolatlas.example.org/") throws(SiteError) {
-        var lib = MustacheLibrary()
+        var lib = TemplateSet()
         for sub in ["partials", "layouts"] {
             let dir = templates + "/" + sub
             guard let files = try? FileManager.default.contentsOfDirectory(atPath: dir) else {
@@ -92,7 +94,7 @@ public struct SiteGenerator: Sendable {
         let cats = byCategory
         DispatchQueue.concurrentPerform(iterations: chunks) { c in
             for i in (c * chunk)..<min(allRefs.count, (c + 1) * chunk) {
-                shared[i] = Array(self.toolPage(allRefs[i], index: i, refs: allRefs, byCategory: cats).utf8)
+                shared[i] = self.toolPage(allRefs[i], index: i, refs: allRefs, byCategory: cats)
             }
         }
         for (i, r) in refs.enumerated() { files[r.path] = pages[i] }
@@ -101,7 +103,7 @@ public struct SiteGenerator: Sendable {
             let slug = serverSlugs[s.name]!
             let rs = refsByServer[s.name] ?? []
             let items = rs.map { PolicyItem(server: s.name, tool: $0.item.tool.name, category: $0.item.verdict.category, risk: $0.item.verdict.risk) }
-            files["servers/\(slug)/index.html"] = Array(serverPage(s, refs: rs, items: items).utf8)
+            files["servers/\(slug)/index.html"] = serverPage(s, refs: rs, items: items)
             files["servers/\(slug)/policy.json"] = Array(PolicyExport.render(items, format: .json, description: "").utf8)
             files["servers/\(slug)/intercept.yaml"] = Array(PolicyExport.render(items, format: .intercept, description: "Starter policy for \(s.name) by ToolAtlas").utf8)
             files["servers/\(slug)/claude-permissions.json"] = Array(PolicyExport.render(items, format: .claude, description: "").utf8)
@@ -109,9 +111,9 @@ public struct SiteGenerator: Sendable {
             files["api/servers/\(slug).json"] = Array((serverAPI(s, refs: rs).pretty() + "\n").utf8)
         }
         try browsePages(servers, serverSlugs: serverSlugs, refs: refs, into: &files)
-        files["index.html"] = Array(indexPage(servers, serverSlugs: serverSlugs, refs: refs).utf8)
-        files["search.html"] = Array(renderPage("search", ["pageTitle": "Search", "pageDescription": "Search tools and servers", "root": ""]).utf8)
-        files["404.html"] = Array(renderPage("notfound", ["pageTitle": "Not found", "pageDescription": "Page not found", "root": "/"]).utf8)
+        files["index.html"] = indexPage(servers, serverSlugs: serverSlugs, refs: refs)
+        files["search.html"] = renderPage("search", ["pageTitle": "Search", "pageDescription": "Search tools and servers", "root": ""])
+        files["404.html"] = renderPage("notfound", ["pageTitle": "Not found", "pageDescription": "Page not found", "root": "/"])
         files["assets/search-index.js"] = Array(searchIndex(servers, serverSlugs: serverSlugs, refs: refs).utf8)
         for f in ["style.css", "search.js"] {
             guard let data = FileManager.default.contents(atPath: staticDir + "/" + f) else {
@@ -127,13 +129,13 @@ public struct SiteGenerator: Sendable {
         return files
     }
 
-    func renderPage(_ template: String, _ context: [String: Any]) -> String {
-        library.render(context, withTemplate: template) ?? ""
+    func renderPage(_ template: String, _ context: TContext) -> [UInt8] {
+        library.render(template, context)
     }
 
     static func riskClass(_ r: RiskLevel) -> String { r.rawValue.lowercased() }
 
-    func toolPage(_ r: ToolRef, index: Int, refs: [ToolRef], byCategory: [AtlasModel.Category: [Int]]) -> String {
+    func toolPage(_ r: ToolRef, index: Int, refs: [ToolRef], byCategory: [AtlasModel.Category: [Int]]) -> [UInt8] {
         let t = r.item.tool, v = r.item.verdict
         let rule = PolicyRule.starter(category: v.category, risk: v.risk)
         let name = Text.clean(t.name)
@@ -141,21 +143,21 @@ public struct SiteGenerator: Sendable {
         let limit = rule.ratePerMinute ?? (rule.action == .deny ? 5 : 60)
         let rateRule = PolicyRule(action: .allow, ratePerMinute: limit, reason: nil, hidden: false)
         let denyRule = PolicyRule(action: .deny, ratePerMinute: nil, reason: PolicyRule.approvalReason, hidden: false)
-        let params: [[String: Any]] = t.parameters.map { p in
-            ["name": Text.clean(p.name), "type": Text.clean(p.type.isEmpty ? "any" : p.type), "required": p.required ? "yes" : "no",
-             "description": Text.clean(p.description), "enumText": Text.clean(p.enumValues.prefix(20).joined(separator: ", ")),
-             "defaultValue": p.defaultValue.map(Text.clean) ?? ""]
+        let params: [TContext] = t.parameters.map { p in
+            ["name": .text(Text.clean(p.name)), "type": .text(Text.clean(p.type.isEmpty ? "any" : p.type)), "required": p.required ? "yes" : "no",
+             "description": .text(Text.clean(p.description)), "enumText": .text(Text.clean(p.enumValues.prefix(20).joined(separator: ", "))),
+             "defaultValue": .text(p.defaultValue.map(Text.clean) ?? "")]
         }
         let a = t.annotations
         func show(_ b: Bool?, _ def: String) -> String { b.map { "\($0)" } ?? "not declared (\(def) by default)" }
         let writes = v.category != .read
-        let annotations: [[String: Any]] = [
-            ["hint": "readOnlyHint", "declared": show(a.readOnlyHint, "false"), "ours": writes ? "false: \(v.category.rawValue) changes state" : "true: it only reads"],
-            ["hint": "destructiveHint", "declared": show(a.destructiveHint, "true"), "ours": v.category == .destructive ? "true" : "false"],
-            ["hint": "idempotentHint", "declared": show(a.idempotentHint, "false"), "ours": "not judged"],
-            ["hint": "openWorldHint", "declared": show(a.openWorldHint, "true"), "ours": "not judged"],
+        let annotations: [TContext] = [
+            ["hint": "readOnlyHint", "declared": .text(show(a.readOnlyHint, "false")), "ours": .text(writes ? "false: \(v.category.rawValue) changes state" : "true: it only reads")],
+            ["hint": "destructiveHint", "declared": .text(show(a.destructiveHint, "true")), "ours": v.category == .destructive ? "true" : "false"],
+            ["hint": "idempotentHint", "declared": .text(show(a.idempotentHint, "false")), "ours": "not judged"],
+            ["hint": "openWorldHint", "declared": .text(show(a.openWorldHint, "true")), "ours": "not judged"],
         ]
-        var related: [[String: Any]] = []
+        var related: [TContext] = []
         if let same = byCategory[v.category], same.count > 1 {
             let start = Int(UInt64(Hashing.fnv1a64Hex(r.server.name + "/" + t.name), radix: 16)! % UInt64(same.count))
             var k = 0
@@ -163,8 +165,8 @@ public struct SiteGenerator: Sendable {
                 let o = refs[same[(start + k) % same.count]]
                 k += 1
                 if o.server.name == r.server.name { continue }
-                related.append(["url": "../../\(o.serverSlug)/tools/\(o.slug).html", "name": Text.clean(o.item.tool.name),
-                                "server": Text.clean(o.server.name), "risk": o.item.verdict.risk.rawValue])
+                related.append(["url": .text("../../\(o.serverSlug)/tools/\(o.slug).html"), "name": .text(Text.clean(o.item.tool.name)),
+                                "server": .text(Text.clean(o.server.name)), "risk": .text(o.item.verdict.risk.rawValue)])
             }
         }
         let lead = Text.clean(Text.firstSentence(t.description))
@@ -182,23 +184,23 @@ public struct SiteGenerator: Sendable {
         if !r.item.findings.isEmpty {
             faq.append(["q": "Is there anything suspicious in its definition?", "a": "Yes: " + r.item.findings.map { Text.clean($0.title) }.joined(separator: "; ") + "."])
         }
-        let ctx: [String: Any] = [
-            "pageTitle": "\(name) (\(Text.clean(r.server.name)))", "pageDescription": "\(name): \(v.category.rawValue), \(v.risk.rawValue) risk. \(lead)",
-            "root": "../../../", "name": name, "title": Text.clean(t.title ?? ""), "server": Text.clean(r.server.name),
-            "package": Text.clean(r.server.package ?? ""), "description": Text.clean(Text.cleandoc(t.description)),
-            "category": v.category.rawValue, "risk": v.risk.rawValue, "riskClass": SiteGenerator.riskClass(v.risk), "confidence": v.confidence.rawValue,
-            "hasParams": !params.isEmpty, "params": params, "annotations": annotations,
-            "evidence": v.evidence.map { ["rule": Text.clean($0.rule), "effect": Text.clean($0.effect), "field": Text.clean($0.field), "fragment": Text.clean($0.fragment)] },
-            "hasFindings": !r.item.findings.isEmpty,
-            "findings": r.item.findings.map { ["severity": $0.severity.rawValue, "title": Text.clean($0.title), "rule": $0.rule, "field": $0.field, "fragment": Text.clean($0.fragment)] },
-            "policySummary": rule.summary, "policyJSON": Text.clean(policy.pretty()),
-            "serverToolCount": r.server.tools.count,
-            "rateText": rule.ratePerMinute != nil ? "The starter rule's limit, in both formats:" : "A limit of \(limit) calls per minute, in both formats:",
-            "rateJSON": Text.clean(PolicyDocument.json(tools: [(t.name, rateRule)]).pretty()),
-            "rateYAML": Text.clean(rateYAML(t.name, limit)),
-            "blockJSON": Text.clean(PolicyDocument.json(tools: [(t.name, denyRule)]).pretty()),
-            "blockYAML": Text.clean(blockYAML(t.name)),
-            "hasRelated": !related.isEmpty, "related": related, "faq": faq,
+        let ctx: TContext = [
+            "pageTitle": .text("\(name) (\(Text.clean(r.server.name)))"), "pageDescription": .text("\(name): \(v.category.rawValue), \(v.risk.rawValue) risk. \(lead)"),
+            "root": "../../../", "name": .text(name), "title": .text(Text.clean(t.title ?? "")), "server": .text(Text.clean(r.server.name)),
+            "package": .text(Text.clean(r.server.package ?? "")), "description": .text(Text.clean(Text.cleandoc(t.description))),
+            "category": .text(v.category.rawValue), "risk": .text(v.risk.rawValue), "riskClass": .text(SiteGenerator.riskClass(v.risk)),
+            "confidence": .text(v.confidence.rawValue), "hasParams": .flag(!params.isEmpty), "params": .list(params), "annotations": .list(annotations),
+            "evidence": .list(v.evidence.map { ["rule": .text(Text.clean($0.rule)), "effect": .text(Text.clean($0.effect)), "field": .text(Text.clean($0.field)), "fragment": .text(Text.clean($0.fragment))] }),
+            "hasFindings": .flag(!r.item.findings.isEmpty),
+            "findings": .list(r.item.findings.map { ["severity": .text($0.severity.rawValue), "title": .text(Text.clean($0.title)), "rule": .text($0.rule), "field": .text($0.field), "fragment": .text(Text.clean($0.fragment))] }),
+            "policySummary": .text(rule.summary), "policyJSON": .text(Text.clean(policy.pretty())),
+            "serverToolCount": .int(r.server.tools.count),
+            "rateText": .text(rule.ratePerMinute != nil ? "The starter rule's limit, in both formats:" : "A limit of \(limit) calls per minute, in both formats:"),
+            "rateJSON": .text(Text.clean(PolicyDocument.json(tools: [(t.name, rateRule)]).pretty())),
+            "rateYAML": .text(Text.clean(rateYAML(t.name, limit))),
+            "blockJSON": .text(Text.clean(PolicyDocument.json(tools: [(t.name, denyRule)]).pretty())),
+            "blockYAML": .text(Text.clean(blockYAML(t.name))),
+            "hasRelated": .flag(!related.isEmpty), "related": .list(related), "faq": .list(faq.map { $0.mapValues(TValue.text) }),
         ]
         return renderPage("tool", ctx)
     }
@@ -227,100 +229,101 @@ public struct SiteGenerator: Sendable {
         return r > base ? "That is above the usual \(base.rawValue) for a \(c.rawValue) tool." : "That is below the usual \(base.rawValue) for a \(c.rawValue) tool."
     }
 
-    func toolRows(_ refs: [ToolRef], prefix: (ToolRef) -> String, serverPrefix: (ToolRef) -> String) -> [[String: Any]] {
+    func toolRows(_ refs: [ToolRef], prefix: (ToolRef) -> String, serverPrefix: (ToolRef) -> String) -> [TContext] {
         refs.map { r in
             let rule = PolicyRule.starter(category: r.item.verdict.category, risk: r.item.verdict.risk)
-            return ["url": prefix(r), "name": Text.clean(r.item.tool.name), "server": Text.clean(r.server.name), "serverURL": serverPrefix(r),
-                    "category": r.item.verdict.category.rawValue, "risk": r.item.verdict.risk.rawValue,
-                    "riskClass": SiteGenerator.riskClass(r.item.verdict.risk),
-                    "policy": rule.action == .deny ? "deny" + (rule.hidden ? ", hidden" : "") : (rule.ratePerMinute.map { "allow, \($0)/min" } ?? "allow")]
+            return ["url": .text(prefix(r)), "name": .text(Text.clean(r.item.tool.name)), "server": .text(Text.clean(r.server.name)),
+                    "serverURL": .text(serverPrefix(r)), "category": .text(r.item.verdict.category.rawValue), "risk": .text(r.item.verdict.risk.rawValue),
+                    "riskClass": .text(SiteGenerator.riskClass(r.item.verdict.risk)),
+                    "policy": .text(rule.action == .deny ? "deny" + (rule.hidden ? ", hidden" : "") : (rule.ratePerMinute.map { "allow, \($0)/min" } ?? "allow"))]
         }
     }
 
-    func serverPage(_ s: SiteServer, refs: [ToolRef], items: [PolicyItem]) -> String {
-        var catCounts: [[String: Any]] = []
+    func serverPage(_ s: SiteServer, refs: [ToolRef], items: [PolicyItem]) -> [UInt8] {
+        var catCounts: [TContext] = []
         for c in AtlasModel.Category.allCases.reversed() {
             let n = refs.filter { $0.item.verdict.category == c }.count
-            if n > 0 { catCounts.append(["label": c.rawValue, "count": n]) }
+            if n > 0 { catCounts.append(["label": .text(c.rawValue), "count": .int(n)]) }
         }
-        var riskCounts: [[String: Any]] = []
+        var riskCounts: [TContext] = []
         for k in RiskLevel.allCases.reversed() {
             let n = refs.filter { $0.item.verdict.risk == k }.count
-            if n > 0 { riskCounts.append(["label": k.rawValue, "count": n]) }
+            if n > 0 { riskCounts.append(["label": .text(k.rawValue), "count": .int(n)]) }
         }
-        var scan: [String: Any]? = nil
-        if let sc = s.scan {
-            scan = ["status": sc.status, "reason": Text.clean(sc.reason ?? ""), "date": Text.dateFormatter.string(from: sc.date), "durationMs": sc.durationMs,
-                    "protocol": sc.era.map { "\($0) era, version \(sc.protocolVersion ?? "unknown")" } ?? "not reached",
-                    "serverInfo": Text.clean([sc.serverName, sc.serverVersion].compactMap { $0 }.joined(separator: " "))]
-        }
-        let ctx: [String: Any] = [
-            "pageTitle": Text.clean(s.name), "pageDescription": "\(refs.count) tools of the \(Text.clean(s.name)) MCP server, classified, with a starter policy.",
-            "root": "../../", "name": Text.clean(s.name), "description": Text.clean(s.description ?? ""), "package": Text.clean(s.package ?? ""),
-            "launch": Text.clean(s.launch), "transport": s.transport, "scan": scan as Any, "toolCount": refs.count,
-            "categoryCounts": catCounts, "riskCounts": riskCounts, "showServer": false,
-            "rows": toolRows(refs, prefix: { "tools/\($0.slug).html" }, serverPrefix: { _ in "index.html" }),
-            "hasFindings": !s.findings.isEmpty,
-            "findings": s.findings.map { ["severity": $0.severity.rawValue, "title": Text.clean($0.title), "rule": $0.rule, "fragment": Text.clean($0.fragment)] },
-            "policyJSON": Text.clean(PolicyExport.json(items).pretty()),
-            "hasChanges": !s.changes.isEmpty,
-            "changes": s.changes.map { ["date": Text.dateFormatter.string(from: $0.date), "tool": Text.clean($0.tool), "kind": $0.kind, "detail": Text.clean($0.detail)] },
+        var ctx: TContext = [
+            "pageTitle": .text(Text.clean(s.name)), "pageDescription": .text("\(refs.count) tools of the \(Text.clean(s.name)) MCP server, classified, with a starter policy."),
+            "root": "../../", "name": .text(Text.clean(s.name)), "description": .text(Text.clean(s.description ?? "")), "package": .text(Text.clean(s.package ?? "")),
+            "launch": .text(Text.clean(s.launch)), "transport": .text(s.transport), "toolCount": .int(refs.count),
+            "categoryCounts": .list(catCounts), "riskCounts": .list(riskCounts), "showServer": false,
+            "rows": .list(toolRows(refs, prefix: { "tools/\($0.slug).html" }, serverPrefix: { _ in "index.html" })),
+            "hasFindings": .flag(!s.findings.isEmpty),
+            "findings": .list(s.findings.map { ["severity": .text($0.severity.rawValue), "title": .text(Text.clean($0.title)), "rule": .text($0.rule), "fragment": .text(Text.clean($0.fragment))] }),
+            "policyJSON": .text(Text.clean(PolicyExport.json(items).pretty())),
+            "hasChanges": .flag(!s.changes.isEmpty),
+            "changes": .list(s.changes.map { ["date": .text(Text.dateFormatter.string(from: $0.date)), "tool": .text(Text.clean($0.tool)), "kind": .text($0.kind), "detail": .text(Text.clean($0.detail))] }),
         ]
+        if let sc = s.scan {
+            ctx["scan"] = ["status": .text(sc.status), "reason": .text(Text.clean(sc.reason ?? "")), "date": .text(Text.dateFormatter.string(from: sc.date)),
+                           "durationMs": .int(sc.durationMs),
+                           "protocol": .text(sc.era.map { "\($0) era, version \(sc.protocolVersion ?? "unknown")" } ?? "not reached"),
+                           "serverInfo": .text(Text.clean([sc.serverName, sc.serverVersion].compactMap { $0 }.joined(separator: " ")))]
+        }
         return renderPage("server", ctx)
     }
 
     func browsePages(_ servers: [SiteServer], serverSlugs: [String: String], refs: [ToolRef], into files: inout [String: [UInt8]]) throws(SiteError) {
         let toolURL: (ToolRef) -> String = { "../servers/\($0.serverSlug)/tools/\($0.slug).html" }
         let serverURL: (ToolRef) -> String = { "../servers/\($0.serverSlug)/index.html" }
-        var catLinks: [[String: Any]] = []
+        var catLinks: [TContext] = []
         for c in AtlasModel.Category.allCases.reversed() {
             let rs = refs.filter { $0.item.verdict.category == c }
             let slug = c.rawValue.lowercased()
-            catLinks.append(["url": "\(slug).html", "label": c.rawValue, "count": rs.count])
-            files["categories/\(slug).html"] = Array(renderPage("list", [
-                "pageTitle": "\(c.rawValue) tools", "pageDescription": "Every \(c.rawValue) tool in the catalogue", "root": "../",
-                "heading": "\(c.rawValue) tools", "intro": "\(rs.count) tools whose purpose is that \(categoryMeaning(c))",
-                "hasRows": !rs.isEmpty, "showServer": true, "rows": toolRows(rs, prefix: toolURL, serverPrefix: serverURL)]).utf8)
+            catLinks.append(["url": .text("\(slug).html"), "label": .text(c.rawValue), "count": .int(rs.count)])
+            files["categories/\(slug).html"] = renderPage("list", [
+                "pageTitle": .text("\(c.rawValue) tools"), "pageDescription": .text("Every \(c.rawValue) tool in the catalogue"), "root": "../",
+                "heading": .text("\(c.rawValue) tools"), "intro": .text("\(rs.count) tools whose purpose is that \(categoryMeaning(c))"),
+                "hasRows": .flag(!rs.isEmpty), "showServer": true, "rows": .list(toolRows(rs, prefix: toolURL, serverPrefix: serverURL))])
         }
-        files["categories/index.html"] = Array(renderPage("list", [
+        files["categories/index.html"] = renderPage("list", [
             "pageTitle": "Categories", "pageDescription": "Tools by category", "root": "../", "heading": "Tools by category",
-            "links": ["items": catLinks]]).utf8)
-        var riskLinks: [[String: Any]] = []
+            "links": ["items": .list(catLinks)]])
+        var riskLinks: [TContext] = []
         for k in RiskLevel.allCases.reversed() {
             let rs = refs.filter { $0.item.verdict.risk == k }
             let slug = k.rawValue.lowercased()
-            riskLinks.append(["url": "\(slug).html", "label": k.rawValue, "count": rs.count])
-            files["risk/\(slug).html"] = Array(renderPage("list", [
-                "pageTitle": "\(k.rawValue) risk tools", "pageDescription": "Every \(k.rawValue) risk tool in the catalogue", "root": "../",
-                "heading": "\(k.rawValue) risk tools", "intro": "\(rs.count) tools.",
-                "hasRows": !rs.isEmpty, "showServer": true, "rows": toolRows(rs, prefix: toolURL, serverPrefix: serverURL)]).utf8)
+            riskLinks.append(["url": .text("\(slug).html"), "label": .text(k.rawValue), "count": .int(rs.count)])
+            files["risk/\(slug).html"] = renderPage("list", [
+                "pageTitle": .text("\(k.rawValue) risk tools"), "pageDescription": .text("Every \(k.rawValue) risk tool in the catalogue"), "root": "../",
+                "heading": .text("\(k.rawValue) risk tools"), "intro": .text("\(rs.count) tools."),
+                "hasRows": .flag(!rs.isEmpty), "showServer": true, "rows": .list(toolRows(rs, prefix: toolURL, serverPrefix: serverURL))])
         }
-        files["risk/index.html"] = Array(renderPage("list", [
+        files["risk/index.html"] = renderPage("list", [
             "pageTitle": "Risk levels", "pageDescription": "Tools by risk level", "root": "../", "heading": "Tools by risk level",
-            "links": ["items": riskLinks]]).utf8)
-        let rows: [[String: Any]] = servers.map { s in
-            ["url": "\(serverSlugs[s.name]!)/index.html", "name": Text.clean(s.name), "status": s.scan?.status ?? "not scanned", "toolCount": s.tools.count,
-             "highest": s.tools.map(\.verdict.risk).max()?.rawValue ?? "none"]
+            "links": ["items": .list(riskLinks)]])
+        let rows: [TContext] = servers.map { s in
+            ["url": .text("\(serverSlugs[s.name]!)/index.html"), "name": .text(Text.clean(s.name)), "status": .text(s.scan?.status ?? "not scanned"),
+             "toolCount": .int(s.tools.count), "highest": .text(s.tools.map(\.verdict.risk).max()?.rawValue ?? "none")]
         }
-        files["servers/index.html"] = Array(renderPage("list", [
+        files["servers/index.html"] = renderPage("list", [
             "pageTitle": "Servers", "pageDescription": "Every scanned MCP server", "root": "../", "heading": "Servers",
-            "intro": "\(servers.count) servers.", "serverTable": ["servers": rows]]).utf8)
+            "intro": .text("\(servers.count) servers."), "serverTable": ["servers": .list(rows)]])
     }
 
-    func indexPage(_ servers: [SiteServer], serverSlugs: [String: String], refs: [ToolRef]) -> String {
+    func indexPage(_ servers: [SiteServer], serverSlugs: [String: String], refs: [ToolRef]) -> [UInt8] {
         let cats = AtlasModel.Category.allCases.reversed().map { c in (c.rawValue, refs.filter { $0.item.verdict.category == c }.count) }
         let risks = RiskLevel.allCases.reversed().map { k in (k.rawValue, refs.filter { $0.item.verdict.risk == k }.count) }
         let ok = servers.filter { $0.scan?.status == "ok" }.count
         let failed = servers.filter { $0.scan != nil && $0.scan?.status != "ok" }.count
         let findings = servers.reduce(0) { $0 + $1.findings.count + $1.tools.reduce(0) { $0 + $1.findings.count } }
-        let ctx: [String: Any] = [
-            "pageTitle": "Catalogue", "pageDescription": "\(refs.count) MCP tools on \(servers.count) servers, classified by category and risk.",
-            "root": "", "serverCount": servers.count, "toolCount": refs.count, "okCount": ok, "failedCount": failed, "findingCount": findings,
-            "categoryChart": Chart.bars(title: "Tools by category", cats), "riskChart": Chart.bars(title: "Tools by risk level", risks),
-            "categories": cats.map { ["url": "categories/\($0.0.lowercased()).html", "label": $0.0, "count": $0.1] },
-            "risks": risks.map { ["url": "risk/\($0.0.lowercased()).html", "label": $0.0, "count": $0.1] },
-            "servers": servers.map { ["url": "servers/\(serverSlugs[$0.name]!)/index.html", "name": Text.clean($0.name), "toolCount": $0.tools.count,
-                                      "status": $0.scan?.status ?? "not scanned"] },
+        let ctx: TContext = [
+            "pageTitle": "Catalogue", "pageDescription": .text("\(refs.count) MCP tools on \(servers.count) servers, classified by category and risk."),
+            "root": "", "serverCount": .int(servers.count), "toolCount": .int(refs.count), "okCount": .int(ok), "failedCount": .int(failed),
+            "findingCount": .int(findings),
+            "categoryChart": .text(Chart.bars(title: "Tools by category", cats)), "riskChart": .text(Chart.bars(title: "Tools by risk level", risks)),
+            "categories": .list(cats.map { ["url": .text("categories/\($0.0.lowercased()).html"), "label": .text($0.0), "count": .int($0.1)] }),
+            "risks": .list(risks.map { ["url": .text("risk/\($0.0.lowercased()).html"), "label": .text($0.0), "count": .int($0.1)] }),
+            "servers": .list(servers.map { ["url": .text("servers/\(serverSlugs[$0.name]!)/index.html"), "name": .text(Text.clean($0.name)),
+                                            "toolCount": .int($0.tools.count), "status": .text($0.scan?.status ?? "not scanned")] }),
         ]
         return renderPage("index", ctx)
     }
@@ -396,7 +399,7 @@ public struct SiteGenerator: Sendable {
 
     // MARK: writing
 
-    func write(_ files: [String: [UInt8]], into out: String) throws(SiteError) -> SiteReport {
+    public func write(_ files: [String: [UInt8]], into out: String) throws(SiteError) -> SiteReport {
         let fm = FileManager.default
         var report = SiteReport()
         report.pages = files.keys.filter { $0.hasSuffix(".html") }.count
@@ -415,10 +418,10 @@ public struct SiteGenerator: Sendable {
             let full = out + "/" + path
             let dir = (full as NSString).deletingLastPathComponent
             let bytes = files[path]!
-            if let old = fm.contents(atPath: full), old.count == bytes.count, Array(old) == bytes { report.unchanged += 1; continue }
+            if SiteGenerator.sameContents(full, bytes) { report.unchanged += 1; continue }
             do {
                 if !dirs.contains(dir) { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true); dirs.insert(dir) }
-                try Data(bytes).write(to: URL(fileURLWithPath: full), options: .atomic)
+                try SiteGenerator.writeFile(full, bytes)
             } catch { throw SiteError(step: "writing", path: full, message: "\(error)") }
             report.written += 1
         }
@@ -432,6 +435,45 @@ public struct SiteGenerator: Sendable {
             for p in stale { try? fm.removeItem(atPath: out + "/" + p); report.removed += 1 }
         }
         return report
+    }
+}
+
+extension SiteGenerator {
+    struct WriteError: Error, CustomStringConvertible {
+        var errno: Int32
+        var description: String { String(cString: strerror(errno)) }
+    }
+
+    /// Whether `path` already holds exactly `bytes` (a size check first, then one read).
+    static func sameContents(_ path: String, _ bytes: [UInt8]) -> Bool {
+        var st = stat()
+        guard stat(path, &st) == 0, Int(st.st_size) == bytes.count else { return false }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var old = [UInt8](repeating: 0, count: bytes.count)
+        var got = 0
+        while got < bytes.count {
+            let n = old.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, bytes.count - got) }
+            if n <= 0 { return false }
+            got += n
+        }
+        return old == bytes
+    }
+
+    /// Writes in place with plain system calls: a site page is rebuilt from the database whenever needed, so the
+    /// temporary-file-and-rename dance (five times slower on this file system) buys nothing. A short write
+    /// (a full disk) is an error that names the file.
+    static func writeFile(_ path: String, _ bytes: [UInt8]) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw WriteError(errno: errno) }
+        defer { close(fd) }
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, bytes.count - done) }
+            if n < 0 { if errno == EINTR { continue }; throw WriteError(errno: errno) }
+            done += n
+        }
     }
 }
 

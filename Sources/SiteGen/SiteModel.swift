@@ -95,22 +95,42 @@ enum Text {
     /// A docstring as a person would read it: the common indentation of the lines after the first removed
     /// (the way Python's inspect.cleandoc does), surrounding blank lines trimmed.
     static func cleandoc(_ s: String) -> String {
-        var lines = s.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        guard lines.count > 1 else { return s.trimmingCharacters(in: .whitespacesAndNewlines) }
-        let indents = lines.dropFirst().filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.map { $0.prefix(while: { $0 == " " || $0 == "\t" }).count }
-        let common = indents.min() ?? 0
-        for i in 1..<lines.count { lines[i] = String(lines[i].dropFirst(min(common, lines[i].prefix(while: { $0 == " " || $0 == "\t" }).count))) }
-        lines[0] = lines[0].trimmingCharacters(in: .whitespaces)
-        return lines.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
+        var lines = s.split(separator: "\n", omittingEmptySubsequences: false)
+        guard lines.count > 1 else { return trim(s) }
+        func indent(_ l: Substring) -> Int { l.utf8.prefix(while: { $0 == 0x20 || $0 == 0x09 }).count }
+        let common = lines.dropFirst().filter { !trim($0, newlines: false).isEmpty }.map(indent).min() ?? 0
+        for i in 1..<lines.count { lines[i] = lines[i].dropFirst(min(common, indent(lines[i]))) }
+        lines[0] = Substring(trim(lines[0], newlines: false))
+        return trim(lines.joined(separator: "\n"))
+    }
+
+    /// White space (and, unless told otherwise, line breaks) removed from both ends, without Foundation's bridging.
+    static func trim(_ s: String, newlines: Bool = true) -> String { trim(Substring(s), newlines: newlines) }
+
+    static func trim(_ s: Substring, newlines: Bool = true) -> String {
+        let scalars = s.unicodeScalars
+        func ws(_ u: Unicode.Scalar) -> Bool {
+            if u.isASCII { return u == " " || u == "\t" || (newlines && (u == "\n" || u == "\r" || u.value == 0x0B || u.value == 0x0C)) }
+            return u.properties.isWhitespace && (newlines || !(u.value == 0x85 || u.value == 0x2028 || u.value == 0x2029))
+        }
+        var a = scalars.startIndex, b = scalars.endIndex
+        while a < b && ws(scalars[a]) { a = scalars.index(after: a) }
+        while b > a && ws(scalars[scalars.index(before: b)]) { b = scalars.index(before: b) }
+        return String(scalars[a..<b])
     }
 
     static func firstSentence(_ s: String) -> String {
-        let t = s.trimmingCharacters(in: .whitespacesAndNewlines)
-        var end = t.endIndex
-        if let r = t.range(of: ". ") { end = t.index(after: r.lowerBound) }
-        if let n = t.firstIndex(of: "\n"), n < end { end = n }
-        let first = String(t[..<end])
-        return first.count > 240 ? String(first.prefix(237)) + "…" : first
+        let t = trim(s)
+        let u = Array(t.utf8)
+        var end = u.count
+        var i = 0
+        while i < u.count {
+            if u[i] == 0x0A { end = i; break }
+            if u[i] == UInt8(ascii: "."), i + 1 < u.count, u[i + 1] == 0x20 { end = i + 1; break }
+            i += 1
+        }
+        let first = String(decoding: u[..<end], as: UTF8.self)
+        return end > 240 && first.count > 240 ? String(first.prefix(237)) + "…" : first
     }
 
     static let dateFormatter: DateFormatter = {
