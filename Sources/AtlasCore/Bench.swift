@@ -90,12 +90,10 @@ public enum Bench {
         let before = usage()
         var report = SiteReport()
         var model: [SiteServer] = []
-        var files: [String: [UInt8]] = [:]
         let tModel = try wall { model = try Jobs.siteModel(store: store) }
-        let tRender = try wall { files = try generator.render(model) }
-        let tWrite = try wall { report = try generator.write(files, into: out) }
-        let first = tModel + tRender + tWrite
-        model = []; files = [:]
+        let tSite = try wall { report = try generator.generate(model, into: out) }
+        let first = tModel + tSite
+        model = []
         let mid = usage()
         // One server changes: one tool's description.
         var changed = byServer[0]
@@ -108,8 +106,8 @@ public enum Bench {
         let second = try wall { report2 = try generator.generate(try Jobs.siteModel(store: store), into: out) }
         let after = usage()
         return String(format: "site: database of %d tools on %d servers filled and classified in %.2f s\n", tools.count, servers, fill)
-            + String(format: "  full build: %d pages, %d files written in %.2f s wall (model %.2f, render %.2f, write %.2f), %.2f s CPU; peak RSS %.1f MiB\n",
-                     report.pages, report.written, first, tModel, tRender, tWrite, mid.cpu - before.cpu, mid.peakRSSMiB)
+            + String(format: "  full build: %d pages, %d files written in %.2f s wall (database %.2f, render and write %.2f), %.2f s CPU; peak RSS %.1f MiB\n",
+                     report.pages, report.written, first, tModel, tSite, mid.cpu - before.cpu, mid.peakRSSMiB)
             + String(format: "  rebuild after one server changed: %d files written, %d unchanged in %.2f s wall, %.2f s CPU; peak RSS %.1f MiB\n",
                      report2.written, report2.unchanged, second, after.cpu - mid.cpu, after.peakRSSMiB)
     }

@@ -195,7 +195,7 @@ public enum Jobs {
                          serverName: s.serverInfo?["name"]?.stringValue, serverVersion: s.serverInfo?["version"]?.stringValue,
                          date: s.startedAt, durationMs: s.durationMs)
             }
-            let items = (tools[e.name] ?? []).compactMap { t in t.verdict.map { SiteTool(tool: t.tool, verdict: $0, findings: t.findings) } }
+            let items = (tools[e.name] ?? []).compactMap { t in t.verdict.map { SiteTool(tool: t.tool, verdict: $0, findings: t.findings, definitionHash: t.hash) } }
             let changes = try store.changes(server: e.name).map { SiteChange(date: $0.at, tool: $0.tool, kind: $0.kind.rawValue, detail: $0.detail) }
             return SiteServer(name: e.name, title: e.title, description: e.description, package: e.package, launch: e.launch.displayCommand,
                               transport: e.launch.transport.rawValue, scan: scan, tools: items, changes: changes, findings: serverFindings[e.name] ?? [])

@@ -213,12 +213,49 @@ public struct Tool: Sendable, Hashable {
 }
 
 public enum Hashing {
-    /// FNV-1a 64-bit as 16 hex digits: stable across runs and platforms (unlike `Hasher`).
-    public static func fnv1a64Hex(_ s: String) -> String {
+    /// FNV-1a 64-bit of a string's UTF-8 bytes.
+    public static func fnv1a64(_ s: String) -> UInt64 {
         var h: UInt64 = 0xcbf29ce484222325
         for b in s.utf8 { h ^= UInt64(b); h = h &* 0x100000001b3 }
-        let hex = String(h, radix: 16)
+        return h
+    }
+
+    /// A fast 64-bit digest of bytes, eight at a time, for telling whether a generated file changed (not for security).
+    public static func digest64(_ bytes: [UInt8]) -> UInt64 {
+        bytes.withUnsafeBytes { raw in
+            var h: UInt64 = 0x9E3779B97F4A7C15 ^ UInt64(raw.count)
+            var i = 0
+            while i + 8 <= raw.count {
+                let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                h = (h ^ (w &* 0xBF58476D1CE4E5B9)).rotatedLeft(27) &* 0x94D049BB133111EB
+                i += 8
+            }
+            while i < raw.count { h = (h ^ UInt64(raw[i])) &* 0x100000001b3; i += 1 }
+            h ^= h >> 31
+            return h &* 0xBF58476D1CE4E5B9 ^ (h >> 29)
+        }
+    }
+
+    /// FNV-1a 64-bit as 16 hex digits: stable across runs and platforms (unlike `Hasher`).
+    public static func fnv1a64Hex(_ s: String) -> String {
+        let hex = String(fnv1a64(s), radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
+
+extension UInt64 {
+    func rotatedLeft(_ n: UInt64) -> UInt64 { (self << n) | (self >> (64 - n)) }
+}
+
+/// FNV-1a over a sequence of strings, each followed by a separator byte so that ("ab", "c") and ("a", "bc") differ.
+public struct Fingerprint: Sendable {
+    public private(set) var value: UInt64
+    public init(seed: UInt64) { value = 0xcbf29ce484222325 ^ seed }
+    public mutating func add(_ s: String) {
+        var h = value
+        for b in s.utf8 { h ^= UInt64(b); h = h &* 0x100000001b3 }
+        h ^= 0xFF; h = h &* 0x100000001b3
+        value = h
     }
 }
 

@@ -24,8 +24,9 @@ public struct SiteReport: Sendable {
 /// Renders the whole static site from the site model with the templates in site-gen/.
 public struct SiteGenerator: Sendable {
     public static let apiSchemaVersion = 1
-    static let marker = ".toolatlas-site"
     let library: TemplateSet
+    /// Changes whenever a template (or the page format) changes, so that no page is kept from an older look.
+    let templatesDigest: UInt64
     let staticDir: String
     public var baseURL: String
 
@@ -33,6 +34,8 @@ public struct SiteGenerator: Sendable {
 
     public init(templates: String, baseURL: String = "https://toolatlas.example.org/") throws(SiteError) {
         var lib = TemplateSet()
+        var digest = Fingerprint(seed: 0)
+        digest.add(SiteGenerator.pageFormat)
         for sub in ["partials", "layouts"] {
             let dir = templates + "/" + sub
             guard let files = try? FileManager.default.contentsOfDirectory(atPath: dir) else {
@@ -42,91 +45,183 @@ public struct SiteGenerator: Sendable {
                 guard let text = try? String(contentsOfFile: dir + "/" + f, encoding: .utf8) else {
                     throw SiteError(step: "loading templates", path: dir + "/" + f, message: "cannot read")
                 }
+                digest.add(sub + "/" + f); digest.add(text)
                 do { try lib.register(text, named: String(f.dropLast(9))) } catch {
                     throw SiteError(step: "parsing template", path: dir + "/" + f, message: "\(error)")
                 }
             }
         }
         library = lib
+        templatesDigest = digest.value
         staticDir = templates + "/static"
         self.baseURL = baseURL.hasSuffix("/") ? baseURL : baseURL + "/"
     }
 
     /// Builds every file in memory, then writes only those whose bytes changed and removes files no longer produced.
+    /// Writes the site into `out`: only files whose bytes changed are written, tool pages whose inputs did not change
+    /// since the last build are not even rendered, and files this build no longer produces are removed. Pages go
+    /// to disk a chunk at a time, so memory stays flat however large the catalogue.
     public func generate(_ input: [SiteServer], into out: String) throws(SiteError) -> SiteReport {
-        let files = try render(input)
-        return try write(files, into: out)
+        var site = try SiteFolder(out)
+        try produce(input, reuse: { site.canKeep($0, inputs: $1) }) { (o: Output) throws(SiteError) in try site.take(o) }
+        return try site.finish()
     }
 
     // MARK: rendering
 
+    /// A server's data, shared by reference between all its tools' pages instead of copied into each.
+    @dynamicMemberLookup
+    final class Shared<T>: @unchecked Sendable {
+        let value: T
+        init(_ value: T) { self.value = value }
+        subscript<U>(dynamicMember path: KeyPath<T, U>) -> U { value[keyPath: path] }
+    }
+
     struct ToolRef {
-        var server: SiteServer
+        var server: Shared<SiteServer>
         var serverSlug: String
         var item: SiteTool
         var slug: String
         var path: String { "servers/\(serverSlug)/tools/\(slug).html" }
     }
 
+    /// One thing the site holds: a file's bytes, or a tool page kept from the last build because its inputs are the same.
+    enum Output {
+        case file(String, [UInt8], inputs: UInt64)
+        case kept(String, inputs: UInt64)
+    }
+
+    /// Every file of the site, in memory (for tests and small catalogues).
     public func render(_ input: [SiteServer]) throws(SiteError) -> [String: [UInt8]] {
+        var files: [String: [UInt8]] = [:]
+        try produce(input, reuse: { _, _ in false }) { (o: Output) throws(SiteError) in
+            if case .file(let path, let bytes, _) = o { files[path] = bytes }
+        }
+        return files
+    }
+
+    /// Builds the site and hands each file to `emit` as soon as it exists; `reuse` says whether a tool page with
+    /// this fingerprint of its inputs can stay as it is.
+    func produce(_ input: [SiteServer], reuse: (String, UInt64) -> Bool, emit: (Output) throws(SiteError) -> Void) throws(SiteError) {
         let servers = input.sorted { $0.name < $1.name }
         let serverSlugs = Slug.assign(servers.map(\.name))
         var refs: [ToolRef] = []
         var refsByServer: [String: [ToolRef]] = [:]
         for s in servers {
+            let shared = Shared(s)
             let slugs = Slug.assign(s.tools.map(\.tool.name))
-            let rs = s.tools.sorted { $0.tool.name < $1.tool.name }.map { ToolRef(server: s, serverSlug: serverSlugs[s.name]!, item: $0, slug: slugs[$0.tool.name]!) }
+            let rs = s.tools.sorted { $0.tool.name < $1.tool.name }.map { ToolRef(server: shared, serverSlug: serverSlugs[s.name]!, item: $0, slug: slugs[$0.tool.name]!) }
             refsByServer[s.name] = rs
             refs += rs
         }
-        var byCategory: [AtlasModel.Category: [Int]] = [:]
-        for (i, r) in refs.enumerated() { byCategory[r.item.verdict.category, default: []].append(i) }
-
-        var files: [String: [UInt8]] = [:]
-        // Tool pages: the bulk of the work, rendered on every core.
-        let pages = UnsafeMutableBufferPointer<[UInt8]>.allocate(capacity: refs.count)
-        pages.initialize(repeating: [])
-        defer { pages.deallocate() }
-        let chunk = 256
-        let chunks = (refs.count + chunk - 1) / chunk
-        nonisolated(unsafe) let shared = pages
-        let allRefs = refs
-        let cats = byCategory
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            for i in (c * chunk)..<min(allRefs.count, (c + 1) * chunk) {
-                shared[i] = self.toolPage(allRefs[i], index: i, refs: allRefs, byCategory: cats)
+        let related = SiteGenerator.relatedTools(refs)
+        var htmlPaths: [String] = []
+        // Tool pages: fingerprints first (cheap), then only the pages that need it, rendered on every core, a chunk at a time.
+        let chunk = 1024
+        var start = 0
+        while start < refs.count {
+            let range = start..<min(refs.count, start + chunk)
+            start = range.upperBound
+            var todo: [Int] = []
+            var prints: [UInt64] = []
+            for i in range {
+                let fp = toolPageInputs(refs[i], related: related[i].map { refs[$0] })
+                prints.append(fp)
+                if !reuse(refs[i].path, fp) { todo.append(i) }
+            }
+            let pages = UnsafeMutableBufferPointer<[UInt8]>.allocate(capacity: todo.count)
+            pages.initialize(repeating: [])
+            defer { pages.deallocate() }
+            nonisolated(unsafe) let shared = pages
+            let allRefs = refs, work = todo, rel = related
+            DispatchQueue.concurrentPerform(iterations: (work.count + 63) / 64) { c in
+                for k in (c * 64)..<min(work.count, (c + 1) * 64) {
+                    let i = work[k]
+                    shared[k] = self.toolPage(allRefs[i], related: rel[i].map { allRefs[$0] })
+                }
+            }
+            var k = 0
+            for (n, i) in range.enumerated() {
+                htmlPaths.append(refs[i].path)
+                if k < work.count && work[k] == i {
+                    try emit(.file(refs[i].path, pages[k], inputs: prints[n]))
+                    pages[k] = []
+                    k += 1
+                } else {
+                    try emit(.kept(refs[i].path, inputs: prints[n]))
+                }
             }
         }
-        for (i, r) in refs.enumerated() { files[r.path] = pages[i] }
-
+        func put(_ path: String, _ bytes: [UInt8]) throws(SiteError) {
+            if path.hasSuffix(".html") && path != "404.html" { htmlPaths.append(path) }
+            try emit(.file(path, bytes, inputs: 0))
+        }
         for s in servers {
             let slug = serverSlugs[s.name]!
             let rs = refsByServer[s.name] ?? []
             let items = rs.map { PolicyItem(server: s.name, tool: $0.item.tool.name, category: $0.item.verdict.category, risk: $0.item.verdict.risk) }
-            files["servers/\(slug)/index.html"] = serverPage(s, refs: rs, items: items)
-            files["servers/\(slug)/policy.json"] = Array(PolicyExport.render(items, format: .json, description: "").utf8)
-            files["servers/\(slug)/intercept.yaml"] = Array(PolicyExport.render(items, format: .intercept, description: "Starter policy for \(s.name) by ToolAtlas").utf8)
-            files["servers/\(slug)/claude-permissions.json"] = Array(PolicyExport.render(items, format: .claude, description: "").utf8)
-            files["servers/\(slug)/codex.toml"] = Array(PolicyExport.render(items, format: .codex, description: "").utf8)
-            files["api/servers/\(slug).json"] = Array((serverAPI(s, refs: rs).pretty() + "\n").utf8)
+            try put("servers/\(slug)/index.html", serverPage(s, refs: rs, items: items))
+            try put("servers/\(slug)/policy.json", Array(PolicyExport.render(items, format: .json, description: "").utf8))
+            try put("servers/\(slug)/intercept.yaml", Array(PolicyExport.render(items, format: .intercept, description: "Starter policy for \(s.name) by ToolAtlas").utf8))
+            try put("servers/\(slug)/claude-permissions.json", Array(PolicyExport.render(items, format: .claude, description: "").utf8))
+            try put("servers/\(slug)/codex.toml", Array(PolicyExport.render(items, format: .codex, description: "").utf8))
+            try put("api/servers/\(slug).json", Array((serverAPI(s, refs: rs).pretty() + "\n").utf8))
         }
+        var files: [String: [UInt8]] = [:]
         try browsePages(servers, serverSlugs: serverSlugs, refs: refs, into: &files)
-        files["index.html"] = indexPage(servers, serverSlugs: serverSlugs, refs: refs)
-        files["search.html"] = renderPage("search", ["pageTitle": "Search", "pageDescription": "Search tools and servers", "root": ""])
-        files["404.html"] = renderPage("notfound", ["pageTitle": "Not found", "pageDescription": "Page not found", "root": "/"])
-        files["assets/search-index.js"] = Array(searchIndex(servers, serverSlugs: serverSlugs, refs: refs).utf8)
+        for path in files.keys.sorted() { try put(path, files[path]!) }
+        try put("index.html", indexPage(servers, serverSlugs: serverSlugs, refs: refs))
+        try put("search.html", renderPage("search", ["pageTitle": "Search", "pageDescription": "Search tools and servers", "root": ""]))
+        try put("404.html", renderPage("notfound", ["pageTitle": "Not found", "pageDescription": "Page not found", "root": "/"]))
+        try put("assets/search-index.js", Array(searchIndex(servers, serverSlugs: serverSlugs, refs: refs).utf8))
         for f in ["style.css", "search.js"] {
             guard let data = FileManager.default.contents(atPath: staticDir + "/" + f) else {
                 throw SiteError(step: "copying static files", path: staticDir + "/" + f, message: "missing")
             }
-            files["assets/" + f] = Array(data)
+            try put("assets/" + f, Array(data))
         }
-        files["api/tools.json"] = Array((toolsAPI(refs).pretty() + "\n").utf8)
-        files["llms.txt"] = Array(llms(servers, serverSlugs: serverSlugs, refs: refs).utf8)
-        files["llms-full.txt"] = Array(llmsFull(refs).utf8)
-        files["robots.txt"] = Array("User-agent: *\nAllow: /\nSitemap: \(baseURL)sitemap.xml\n".utf8)
-        files["sitemap.xml"] = Array(sitemap(files.keys.filter { $0.hasSuffix(".html") && $0 != "404.html" }).utf8)
-        return files
+        try put("api/tools.json", Array((toolsAPI(refs).pretty() + "\n").utf8))
+        try put("llms.txt", Array(llms(servers, serverSlugs: serverSlugs, refs: refs).utf8))
+        try put("llms-full.txt", Array(llmsFull(refs).utf8))
+        try put("robots.txt", Array("User-agent: *\nAllow: /\nSitemap: \(baseURL)sitemap.xml\n".utf8))
+        try put("sitemap.xml", Array(sitemap(htmlPaths).utf8))
+    }
+
+    /// Up to five tools of the same category on other servers for each tool: its neighbours in a fixed order of
+    /// (server, name) hashes, so adding or removing one tool changes the lists of only a few others.
+    static func relatedTools(_ refs: [ToolRef]) -> [[Int]] {
+        var out = Array(repeating: [Int](), count: refs.count)
+        var byCategory: [AtlasModel.Category: [(UInt64, Int)]] = [:]
+        for (i, r) in refs.enumerated() {
+            byCategory[r.item.verdict.category, default: []].append((Hashing.fnv1a64(r.server.name + "/" + r.item.tool.name), i))
+        }
+        for (_, members) in byCategory {
+            let ring = members.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }.map(\.1)
+            for (pos, i) in ring.enumerated() {
+                var k = 1
+                while out[i].count < 5 && k < ring.count {
+                    let o = ring[(pos + k) % ring.count]
+                    k += 1
+                    if refs[o].server.name != refs[i].server.name { out[i].append(o) }
+                }
+            }
+        }
+        return out
+    }
+
+    /// A fingerprint of everything a tool page shows; bump `pageFormat` when the Swift code that builds pages changes.
+    static let pageFormat = "tool-page/2"
+
+    func toolPageInputs(_ r: ToolRef, related: [ToolRef]) -> UInt64 {
+        var h = Fingerprint(seed: templatesDigest)
+        h.add(r.server.name); h.add(r.server.package ?? ""); h.add(String(r.server.tools.count)); h.add(r.serverSlug); h.add(r.slug)
+        h.add(r.item.definitionHash)
+        let v = r.item.verdict
+        h.add(v.category.rawValue); h.add(v.risk.rawValue); h.add(v.confidence.rawValue)
+        for e in v.evidence { h.add(e.rule); h.add(e.field); h.add(e.fragment); h.add(e.effect) }
+        for f in r.item.findings { h.add(f.rule); h.add(f.severity.rawValue); h.add(f.title); h.add(f.field); h.add(f.fragment) }
+        for o in related { h.add(o.serverSlug); h.add(o.slug); h.add(o.item.tool.name); h.add(o.server.name); h.add(o.item.verdict.risk.rawValue) }
+        return h.value
     }
 
     func renderPage(_ template: String, _ context: TContext) -> [UInt8] {
@@ -135,7 +230,7 @@ public struct SiteGenerator: Sendable {
 
     static func riskClass(_ r: RiskLevel) -> String { r.rawValue.lowercased() }
 
-    func toolPage(_ r: ToolRef, index: Int, refs: [ToolRef], byCategory: [AtlasModel.Category: [Int]]) -> [UInt8] {
+    func toolPage(_ r: ToolRef, related relatedRefs: [ToolRef]) -> [UInt8] {
         let t = r.item.tool, v = r.item.verdict
         let rule = PolicyRule.starter(category: v.category, risk: v.risk)
         let name = Text.clean(t.name)
@@ -157,17 +252,9 @@ public struct SiteGenerator: Sendable {
             ["hint": "idempotentHint", "declared": .text(show(a.idempotentHint, "false")), "ours": "not judged"],
             ["hint": "openWorldHint", "declared": .text(show(a.openWorldHint, "true")), "ours": "not judged"],
         ]
-        var related: [TContext] = []
-        if let same = byCategory[v.category], same.count > 1 {
-            let start = Int(UInt64(Hashing.fnv1a64Hex(r.server.name + "/" + t.name), radix: 16)! % UInt64(same.count))
-            var k = 0
-            while related.count < 5 && k < same.count {
-                let o = refs[same[(start + k) % same.count]]
-                k += 1
-                if o.server.name == r.server.name { continue }
-                related.append(["url": .text("../../\(o.serverSlug)/tools/\(o.slug).html"), "name": .text(Text.clean(o.item.tool.name)),
-                                "server": .text(Text.clean(o.server.name)), "risk": .text(o.item.verdict.risk.rawValue)])
-            }
+        let related: [TContext] = relatedRefs.map { o in
+            ["url": .text("../../\(o.serverSlug)/tools/\(o.slug).html"), "name": .text(Text.clean(o.item.tool.name)),
+             "server": .text(Text.clean(o.server.name)), "risk": .text(o.item.verdict.risk.rawValue)]
         }
         let lead = Text.clean(Text.firstSentence(t.description))
         let what = lead.isEmpty ? "The server does not describe it." : lead
@@ -397,84 +484,6 @@ public struct SiteGenerator: Sendable {
         return o + "</urlset>\n"
     }
 
-    // MARK: writing
-
-    public func write(_ files: [String: [UInt8]], into out: String) throws(SiteError) -> SiteReport {
-        let fm = FileManager.default
-        var report = SiteReport()
-        report.pages = files.keys.filter { $0.hasSuffix(".html") }.count
-        if fm.fileExists(atPath: out) {
-            let contents = (try? fm.contentsOfDirectory(atPath: out)) ?? []
-            if !contents.isEmpty && !fm.fileExists(atPath: out + "/" + SiteGenerator.marker) {
-                throw SiteError(step: "writing the site", path: out, message: "folder is not empty and was not made by ToolAtlas; choose another --out")
-            }
-        }
-        do {
-            try fm.createDirectory(atPath: out, withIntermediateDirectories: true)
-            try Data("ToolAtlas writes and prunes this folder.\n".utf8).write(to: URL(fileURLWithPath: out + "/" + SiteGenerator.marker))
-        } catch { throw SiteError(step: "writing the site", path: out, message: "\(error)") }
-        var dirs = Set<String>()
-        for path in files.keys.sorted() {
-            let full = out + "/" + path
-            let dir = (full as NSString).deletingLastPathComponent
-            let bytes = files[path]!
-            if SiteGenerator.sameContents(full, bytes) { report.unchanged += 1; continue }
-            do {
-                if !dirs.contains(dir) { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true); dirs.insert(dir) }
-                try SiteGenerator.writeFile(full, bytes)
-            } catch { throw SiteError(step: "writing", path: full, message: "\(error)") }
-            report.written += 1
-        }
-        // Remove what this build no longer produces.
-        if let walker = fm.enumerator(atPath: out) {
-            var stale: [String] = []
-            while let p = walker.nextObject() as? String {
-                var isDir: ObjCBool = false
-                if fm.fileExists(atPath: out + "/" + p, isDirectory: &isDir), !isDir.boolValue, files[p] == nil, p != SiteGenerator.marker { stale.append(p) }
-            }
-            for p in stale { try? fm.removeItem(atPath: out + "/" + p); report.removed += 1 }
-        }
-        return report
-    }
-}
-
-extension SiteGenerator {
-    struct WriteError: Error, CustomStringConvertible {
-        var errno: Int32
-        var description: String { String(cString: strerror(errno)) }
-    }
-
-    /// Whether `path` already holds exactly `bytes` (a size check first, then one read).
-    static func sameContents(_ path: String, _ bytes: [UInt8]) -> Bool {
-        var st = stat()
-        guard stat(path, &st) == 0, Int(st.st_size) == bytes.count else { return false }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var old = [UInt8](repeating: 0, count: bytes.count)
-        var got = 0
-        while got < bytes.count {
-            let n = old.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, bytes.count - got) }
-            if n <= 0 { return false }
-            got += n
-        }
-        return old == bytes
-    }
-
-    /// Writes in place with plain system calls: a site page is rebuilt from the database whenever needed, so the
-    /// temporary-file-and-rename dance (five times slower on this file system) buys nothing. A short write
-    /// (a full disk) is an error that names the file.
-    static func writeFile(_ path: String, _ bytes: [UInt8]) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw WriteError(errno: errno) }
-        defer { close(fd) }
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, bytes.count - done) }
-            if n < 0 { if errno == EINTR { continue }; throw WriteError(errno: errno) }
-            done += n
-        }
-    }
 }
 
 /// Bar charts as inline SVG, drawn from counts only (no untrusted text reaches them).

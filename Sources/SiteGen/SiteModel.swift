@@ -39,7 +39,11 @@ public struct SiteTool: Sendable {
     public var tool: Tool
     public var verdict: Verdict
     public var findings: [Finding]
-    public init(tool: Tool, verdict: Verdict, findings: [Finding]) { self.tool = tool; self.verdict = verdict; self.findings = findings }
+    /// The hash of the tool's canonical definition (stored with every scan; computed when not given).
+    public var definitionHash: String
+    public init(tool: Tool, verdict: Verdict, findings: [Finding], definitionHash: String? = nil) {
+        self.tool = tool; self.verdict = verdict; self.findings = findings; self.definitionHash = definitionHash ?? tool.definitionHash
+    }
 }
 
 public struct SiteChange: Sendable {

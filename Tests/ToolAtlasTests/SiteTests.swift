@@ -27,6 +27,44 @@ struct SiteTests {
         return try generator.render([server])
     }
 
+    static func server(_ name: String, _ tools: [SiteTool]) -> SiteServer {
+        SiteServer(name: name, title: nil, description: nil, package: nil, launch: name, transport: "stdio", scan: nil, tools: tools, changes: [], findings: [])
+    }
+
+    @Test("a rebuild renders and writes only what changed, removes what went away, and recovers without its manifest")
+    func incrementalRebuild() throws {
+        let out = Fixtures.tempDir("rebuild") + "/site"
+        let generator = try SiteGenerator(templates: Fixtures.templates)
+        var servers = (0..<6).map { s in Self.server("srv-\(s)", (0..<8).map { Self.tool("get_item_\($0)", "Get item \($0) of server \(s).") }) }
+        let first = try generator.generate(servers, into: out)
+        #expect(first.unchanged == 0 && first.removed == 0)
+        let all = first.written
+        let page = out + "/servers/srv-3/tools/get-item-5.html"
+        let before = try String(contentsOfFile: page, encoding: .utf8)
+
+        let again = try generator.generate(servers, into: out)
+        #expect(again.written == 0 && again.unchanged == all)
+
+        // One description changes and one tool goes away: its page and the server's pages change, no other tool page does.
+        servers[3].tools[5] = Self.tool("get_item_5", "Get item 5, now with its history.")
+        servers[3].tools.remove(at: 7)
+        let third = try generator.generate(servers, into: out)
+        #expect(third.removed == 1)
+        #expect(!FileManager.default.fileExists(atPath: out + "/servers/srv-3/tools/get-item-7.html"))
+        #expect(try String(contentsOfFile: page, encoding: .utf8) != before)
+        #expect(try String(contentsOfFile: page, encoding: .utf8).contains("now with its history"))
+        #expect(third.written < 30, "\(third.written) files written")
+
+        // A page deleted by hand comes back; so does everything when the manifest is lost.
+        try FileManager.default.removeItem(atPath: page)
+        #expect(try generator.generate(servers, into: out).written == 1)
+        try Data("ToolAtlas writes and prunes this folder.\n".utf8).write(to: URL(fileURLWithPath: out + "/.toolatlas-site"))
+        try Data("stale".utf8).write(to: URL(fileURLWithPath: out + "/leftover.html"))
+        let fresh = try generator.generate(servers, into: out)
+        #expect(fresh.removed == 1)
+        #expect(try generator.render(servers).keys.allSatisfy { FileManager.default.fileExists(atPath: out + "/" + $0) })
+    }
+
     @Test("hostile names and descriptions render inert, escaped exactly, in well-formed pages")
     func hostileIsInert() throws {
         let files = try Self.hostileSite()

@@ -1,0 +1,126 @@
+import AtlasModel
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The folder a site is written into, with a manifest of what the last build left there (each file's content digest
+/// and, for tool pages, the fingerprint of their inputs), so that a rebuild reads nothing back and touches only what
+/// changed. The manifest is cleared when a build starts and written when it ends: a build that stops halfway (a full
+/// disk) leaves no manifest to trust, and the next build rewrites everything.
+struct SiteFolder {
+    static let marker = ".toolatlas-site"
+    static let header = "ToolAtlas writes and prunes this folder. Each line: content digest, inputs fingerprint, path."
+
+    let out: String
+    private var old: [String: (content: UInt64, inputs: UInt64)] = [:]
+    private var new: [String: (content: UInt64, inputs: UInt64)] = [:]
+    private let hadManifest: Bool
+    private var dirs = Set<String>()
+    private var report = SiteReport()
+
+    init(_ out: String) throws(SiteError) {
+        self.out = out
+        let fm = FileManager.default
+        let markerPath = out + "/" + SiteFolder.marker
+        if fm.fileExists(atPath: out) {
+            let contents = (try? fm.contentsOfDirectory(atPath: out)) ?? []
+            if !contents.isEmpty && !fm.fileExists(atPath: markerPath) {
+                throw SiteError(step: "writing the site", path: out, message: "folder is not empty and was not made by ToolAtlas; choose another --out")
+            }
+        }
+        var manifest = false
+        if let text = try? String(contentsOfFile: markerPath, encoding: .utf8) {
+            for line in text.split(separator: "\n").dropFirst() {
+                let parts = line.split(separator: "\t", maxSplits: 2)
+                guard parts.count == 3, let c = UInt64(parts[0], radix: 16), let i = UInt64(parts[1], radix: 16) else { continue }
+                old[String(parts[2])] = (c, i)
+                manifest = true
+            }
+        }
+        hadManifest = manifest
+        do {
+            try fm.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try SiteFolder.writeFile(markerPath, Array((SiteFolder.header + "\n").utf8))
+        } catch { throw SiteError(step: "writing the site", path: markerPath, message: "\(error)") }
+    }
+
+    /// Whether a tool page can stay: same inputs as last time, and still on disk.
+    func canKeep(_ path: String, inputs: UInt64) -> Bool {
+        guard inputs != 0, let o = old[path], o.inputs == inputs else { return false }
+        return access(out + "/" + path, F_OK) == 0
+    }
+
+    mutating func take(_ output: SiteGenerator.Output) throws(SiteError) {
+        switch output {
+        case .kept(let path, let inputs):
+            new[path] = (old[path]?.content ?? 0, inputs)
+            report.unchanged += 1
+            report.pages += 1
+        case .file(let path, let bytes, let inputs):
+            let digest = Hashing.digest64(bytes)
+            new[path] = (digest, inputs)
+            if path.hasSuffix(".html") { report.pages += 1 }
+            let full = out + "/" + path
+            if let o = old[path], o.content == digest, access(full, F_OK) == 0 { report.unchanged += 1; return }
+            let dir = (full as NSString).deletingLastPathComponent
+            do {
+                if !dirs.contains(dir) { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true); dirs.insert(dir) }
+                try SiteFolder.writeFile(full, bytes)
+            } catch { throw SiteError(step: "writing", path: full, message: "\(error)") }
+            report.written += 1
+        }
+    }
+
+    /// Removes what this build no longer produces, then records the manifest.
+    mutating func finish() throws(SiteError) -> SiteReport {
+        let fm = FileManager.default
+        var stale: [String] = []
+        if hadManifest {
+            stale = old.keys.filter { new[$0] == nil }
+        } else if let walker = fm.enumerator(atPath: out) {
+            while let p = walker.nextObject() as? String {
+                var isDir: ObjCBool = false
+                if fm.fileExists(atPath: out + "/" + p, isDirectory: &isDir), !isDir.boolValue, new[p] == nil, p != SiteFolder.marker { stale.append(p) }
+            }
+        }
+        for p in stale.sorted() where fm.fileExists(atPath: out + "/" + p) {
+            try? fm.removeItem(atPath: out + "/" + p)
+            report.removed += 1
+        }
+        var text = SiteFolder.header + "\n"
+        for path in new.keys.sorted() {
+            let e = new[path]!
+            text += SiteFolder.hex(e.content) + "\t" + SiteFolder.hex(e.inputs) + "\t" + path + "\n"
+        }
+        do { try SiteFolder.writeFile(out + "/" + SiteFolder.marker, Array(text.utf8)) } catch {
+            throw SiteError(step: "writing the site manifest", path: out + "/" + SiteFolder.marker, message: "\(error)")
+        }
+        return report
+    }
+
+    static func hex(_ v: UInt64) -> String {
+        let h = String(v, radix: 16)
+        return String(repeating: "0", count: 16 - h.count) + h
+    }
+
+    struct WriteError: Error, CustomStringConvertible {
+        var errno: Int32
+        var description: String { String(cString: strerror(errno)) }
+    }
+
+    /// Writes in place with plain system calls: a site file is rebuilt from the database whenever needed, so the
+    /// temporary-file-and-rename dance (five times slower on this file system) buys nothing. A short write
+    /// (a full disk) is an error that names the file.
+    static func writeFile(_ path: String, _ bytes: [UInt8]) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw WriteError(errno: errno) }
+        defer { close(fd) }
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, bytes.count - done) }
+            if n < 0 { if errno == EINTR { continue }; throw WriteError(errno: errno) }
+            done += n
+        }
+    }
+}
