@@ -189,14 +189,15 @@ public enum Jobs {
         let scans = Dictionary(uniqueKeysWithValues: try store.latestScans().map { ($0.server, $0) })
         let tools = try store.classifiedTools()
         let serverFindings = try store.serverFindings()
-        return try entries.map { e in
+        let allChanges = try store.allChanges()
+        return entries.map { e in
             let scan = scans[e.name].map { s in
                 SiteScan(status: s.status.rawValue, reason: s.reason, era: s.era, protocolVersion: s.protocolVersion,
                          serverName: s.serverInfo?["name"]?.stringValue, serverVersion: s.serverInfo?["version"]?.stringValue,
                          date: s.startedAt, durationMs: s.durationMs)
             }
             let items = (tools[e.name] ?? []).compactMap { t in t.verdict.map { SiteTool(tool: t.tool, verdict: $0, findings: t.findings, definitionHash: t.hash) } }
-            let changes = try store.changes(server: e.name).map { SiteChange(date: $0.at, tool: $0.tool, kind: $0.kind.rawValue, detail: $0.detail) }
+            let changes = (allChanges[e.name] ?? []).map { SiteChange(date: $0.at, tool: $0.tool, kind: $0.kind.rawValue, detail: $0.detail) }
             return SiteServer(name: e.name, title: e.title, description: e.description, package: e.package, launch: e.launch.displayCommand,
                               transport: e.launch.transport.rawValue, scan: scan, tools: items, changes: changes, findings: serverFindings[e.name] ?? [])
         }

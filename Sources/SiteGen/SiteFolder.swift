@@ -56,7 +56,7 @@ struct SiteFolder {
         case .kept(let path, let inputs):
             new[path] = (old[path]?.content ?? 0, inputs)
             report.unchanged += 1
-            report.pages += 1
+            if path.hasSuffix(".html") { report.pages += 1 }
         case .file(let path, let bytes, let inputs):
             let digest = Hashing.digest64(bytes)
             new[path] = (digest, inputs)

@@ -159,13 +159,26 @@ public struct SiteGenerator: Sendable {
         for s in servers {
             let slug = serverSlugs[s.name]!
             let rs = refsByServer[s.name] ?? []
+            let paths = ["servers/\(slug)/index.html", "servers/\(slug)/policy.json", "servers/\(slug)/intercept.yaml",
+                         "servers/\(slug)/claude-permissions.json", "servers/\(slug)/codex.toml", "api/servers/\(slug).json"]
+            // A server's own pages show only its own data: when none of it changed, they stay as they are.
+            let fp = serverInputs(s, slug: slug, refs: rs)
+            if paths.allSatisfy({ reuse($0, fp) }) {
+                htmlPaths.append(paths[0])
+                for p in paths { try emit(.kept(p, inputs: fp)) }
+                continue
+            }
             let items = rs.map { PolicyItem(server: s.name, tool: $0.item.tool.name, category: $0.item.verdict.category, risk: $0.item.verdict.risk) }
-            try put("servers/\(slug)/index.html", serverPage(s, refs: rs, items: items))
-            try put("servers/\(slug)/policy.json", Array(PolicyExport.render(items, format: .json, description: "").utf8))
-            try put("servers/\(slug)/intercept.yaml", Array(PolicyExport.render(items, format: .intercept, description: "Starter policy for \(s.name) by ToolAtlas").utf8))
-            try put("servers/\(slug)/claude-permissions.json", Array(PolicyExport.render(items, format: .claude, description: "").utf8))
-            try put("servers/\(slug)/codex.toml", Array(PolicyExport.render(items, format: .codex, description: "").utf8))
-            try put("api/servers/\(slug).json", Array((serverAPI(s, refs: rs).pretty() + "\n").utf8))
+            let bytes: [[UInt8]] = [
+                serverPage(s, refs: rs, items: items),
+                Array(PolicyExport.render(items, format: .json, description: "").utf8),
+                Array(PolicyExport.render(items, format: .intercept, description: "Starter policy for \(s.name) by ToolAtlas").utf8),
+                Array(PolicyExport.render(items, format: .claude, description: "").utf8),
+                Array(PolicyExport.render(items, format: .codex, description: "").utf8),
+                Array((serverAPI(s, refs: rs).pretty() + "\n").utf8),
+            ]
+            htmlPaths.append(paths[0])
+            for (p, b) in zip(paths, bytes) { try emit(.file(p, b, inputs: fp)) }
         }
         var files: [String: [UInt8]] = [:]
         try browsePages(servers, serverSlugs: serverSlugs, refs: refs, into: &files)
@@ -211,6 +224,27 @@ public struct SiteGenerator: Sendable {
 
     /// A fingerprint of everything a tool page shows; bump `pageFormat` when the Swift code that builds pages changes.
     static let pageFormat = "tool-page/2"
+
+    /// A fingerprint of everything a server's own pages and files show.
+    func serverInputs(_ s: SiteServer, slug: String, refs: [ToolRef]) -> UInt64 {
+        var h = Fingerprint(seed: templatesDigest)
+        h.add("server"); h.add(s.name); h.add(slug); h.add(s.title ?? ""); h.add(s.description ?? ""); h.add(s.package ?? "")
+        h.add(s.launch); h.add(s.transport)
+        if let sc = s.scan {
+            for v in [sc.status, sc.reason ?? "", sc.era ?? "", sc.protocolVersion ?? "", sc.serverName ?? "", sc.serverVersion ?? "",
+                      String(sc.date.timeIntervalSince1970), String(sc.durationMs)] { h.add(v) }
+        } else { h.add("not scanned") }
+        for c in s.changes { h.add(String(c.date.timeIntervalSince1970)); h.add(c.tool); h.add(c.kind); h.add(c.detail) }
+        for f in s.findings { h.add(f.rule); h.add(f.severity.rawValue); h.add(f.title); h.add(f.field); h.add(f.fragment) }
+        for r in refs {
+            h.add(r.slug); h.add(r.item.definitionHash)
+            let v = r.item.verdict
+            h.add(v.category.rawValue); h.add(v.risk.rawValue); h.add(v.confidence.rawValue)
+            for e in v.evidence { h.add(e.rule); h.add(e.field); h.add(e.fragment); h.add(e.effect) }
+            for f in r.item.findings { h.add(f.rule); h.add(f.severity.rawValue); h.add(f.fragment) }
+        }
+        return h.value
+    }
 
     func toolPageInputs(_ r: ToolRef, related: [ToolRef]) -> UInt64 {
         var h = Fingerprint(seed: templatesDigest)
@@ -317,7 +351,13 @@ public struct SiteGenerator: Sendable {
     }
 
     func toolRows(_ refs: [ToolRef], prefix: (ToolRef) -> String, serverPrefix: (ToolRef) -> String) -> [TContext] {
-        refs.map { r in
+        toolRows(refs, refs.indices, prefix: prefix, serverPrefix: serverPrefix)
+    }
+
+    /// Rows of the tools at `picked` (indices into `refs`: no copies of the tools themselves).
+    func toolRows<C: Collection<Int>>(_ refs: [ToolRef], _ picked: C, prefix: (ToolRef) -> String, serverPrefix: (ToolRef) -> String) -> [TContext] {
+        picked.map { i in
+            let r = refs[i]
             let rule = PolicyRule.starter(category: r.item.verdict.category, risk: r.item.verdict.risk)
             return ["url": .text(prefix(r)), "name": .text(Text.clean(r.item.tool.name)), "server": .text(Text.clean(r.server.name)),
                     "serverURL": .text(serverPrefix(r)), "category": .text(r.item.verdict.category.rawValue), "risk": .text(r.item.verdict.risk.rawValue),
@@ -362,27 +402,33 @@ public struct SiteGenerator: Sendable {
         let toolURL: (ToolRef) -> String = { "../servers/\($0.serverSlug)/tools/\($0.slug).html" }
         let serverURL: (ToolRef) -> String = { "../servers/\($0.serverSlug)/index.html" }
         var catLinks: [TContext] = []
+        var byCategory: [AtlasModel.Category: [Int]] = [:]
+        var byRisk: [RiskLevel: [Int]] = [:]
+        for (i, r) in refs.enumerated() {
+            byCategory[r.item.verdict.category, default: []].append(i)
+            byRisk[r.item.verdict.risk, default: []].append(i)
+        }
         for c in AtlasModel.Category.allCases.reversed() {
-            let rs = refs.filter { $0.item.verdict.category == c }
+            let rs = byCategory[c] ?? []
             let slug = c.rawValue.lowercased()
             catLinks.append(["url": .text("\(slug).html"), "label": .text(c.rawValue), "count": .int(rs.count)])
             files["categories/\(slug).html"] = renderPage("list", [
                 "pageTitle": .text("\(c.rawValue) tools"), "pageDescription": .text("Every \(c.rawValue) tool in the catalogue"), "root": "../",
                 "heading": .text("\(c.rawValue) tools"), "intro": .text("\(rs.count) tools whose purpose is that \(categoryMeaning(c))"),
-                "hasRows": .flag(!rs.isEmpty), "showServer": true, "rows": .list(toolRows(rs, prefix: toolURL, serverPrefix: serverURL))])
+                "hasRows": .flag(!rs.isEmpty), "showServer": true, "rows": .list(toolRows(refs, rs, prefix: toolURL, serverPrefix: serverURL))])
         }
         files["categories/index.html"] = renderPage("list", [
             "pageTitle": "Categories", "pageDescription": "Tools by category", "root": "../", "heading": "Tools by category",
             "links": ["items": .list(catLinks)]])
         var riskLinks: [TContext] = []
         for k in RiskLevel.allCases.reversed() {
-            let rs = refs.filter { $0.item.verdict.risk == k }
+            let rs = byRisk[k] ?? []
             let slug = k.rawValue.lowercased()
             riskLinks.append(["url": .text("\(slug).html"), "label": .text(k.rawValue), "count": .int(rs.count)])
             files["risk/\(slug).html"] = renderPage("list", [
                 "pageTitle": .text("\(k.rawValue) risk tools"), "pageDescription": .text("Every \(k.rawValue) risk tool in the catalogue"), "root": "../",
                 "heading": .text("\(k.rawValue) risk tools"), "intro": .text("\(rs.count) tools."),
-                "hasRows": .flag(!rs.isEmpty), "showServer": true, "rows": .list(toolRows(rs, prefix: toolURL, serverPrefix: serverURL))])
+                "hasRows": .flag(!rs.isEmpty), "showServer": true, "rows": .list(toolRows(refs, rs, prefix: toolURL, serverPrefix: serverURL))])
         }
         files["risk/index.html"] = renderPage("list", [
             "pageTitle": "Risk levels", "pageDescription": "Tools by risk level", "root": "../", "heading": "Tools by risk level",
@@ -397,8 +443,10 @@ public struct SiteGenerator: Sendable {
     }
 
     func indexPage(_ servers: [SiteServer], serverSlugs: [String: String], refs: [ToolRef]) -> [UInt8] {
-        let cats = AtlasModel.Category.allCases.reversed().map { c in (c.rawValue, refs.filter { $0.item.verdict.category == c }.count) }
-        let risks = RiskLevel.allCases.reversed().map { k in (k.rawValue, refs.filter { $0.item.verdict.risk == k }.count) }
+        var catCount: [AtlasModel.Category: Int] = [:], riskCount: [RiskLevel: Int] = [:]
+        for r in refs { catCount[r.item.verdict.category, default: 0] += 1; riskCount[r.item.verdict.risk, default: 0] += 1 }
+        let cats = AtlasModel.Category.allCases.reversed().map { c in (c.rawValue, catCount[c] ?? 0) }
+        let risks = RiskLevel.allCases.reversed().map { k in (k.rawValue, riskCount[k] ?? 0) }
         let ok = servers.filter { $0.scan?.status == "ok" }.count
         let failed = servers.filter { $0.scan != nil && $0.scan?.status != "ok" }.count
         let findings = servers.reduce(0) { $0 + $1.findings.count + $1.tools.reduce(0) { $0 + $1.findings.count } }
@@ -472,7 +520,9 @@ public struct SiteGenerator: Sendable {
     }
 
     func oneLine(_ s: String) -> String {
-        Text.clean(s).replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\r", with: " ")
+        let c = Text.clean(s)
+        guard c.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) else { return c }
+        return String(decoding: c.utf8.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }, as: UTF8.self)
     }
 
     func sitemap(_ paths: [String]) -> String {

@@ -120,6 +120,15 @@ public final class Store: Sendable {
         return String(decoding: (try? e.encode(v)) ?? Data("null".utf8), as: UTF8.self)
     }
 
+    /// Stored evidence, read with our own JSON parser (a JSONDecoder per verdict costs more than the whole site page).
+    static func evidence(_ s: String?) -> [Evidence] {
+        guard let s, let v = try? JSONValue.parse(s), let items = v.arrayValue else { return [] }
+        return items.map { e in
+            Evidence(rule: e["rule"]?.stringValue ?? "", field: e["field"]?.stringValue ?? "", fragment: e["fragment"]?.stringValue ?? "",
+                     effect: e["effect"]?.stringValue ?? "")
+        }
+    }
+
     static func decode<T: Decodable>(_ t: T.Type, _ s: String?) -> T? {
         guard let s else { return nil }
         return try? JSONDecoder().decode(T.self, from: Data(s.utf8))
@@ -243,14 +252,42 @@ public final class Store: Sendable {
     public func currentTools() throws(StoreError) -> [String: [(tool: Tool, hash: String)]] {
         try read("reading tools") { db in
             var out: [String: [(Tool, String)]] = [:]
-            let rows = try Row.fetchAll(db, sql: """
+            var rows: [(server: String, definition: String, hash: String)] = []
+            let cursor = try Row.fetchCursor(db, sql: """
                 SELECT t.server, t.definition, t.hash FROM tools t
                 WHERE t.scan_id IN (SELECT max(id) FROM scans WHERE tool_count > 0 GROUP BY server)
                 ORDER BY t.server, t.name
                 """)
-            for row in rows {
-                guard let v = try? JSONValue.parse(row["definition"] as String), let t = try? Tool(json: v) else { continue }
-                out[row["server"], default: []].append((t, row["hash"]))
+            while let row = try cursor.next() { rows.append((row[0], row[1], row[2])) }
+            // Parsing the definitions is most of the work: on every core.
+            let parsed = UnsafeMutableBufferPointer<Tool?>.allocate(capacity: rows.count)
+            parsed.initialize(repeating: nil)
+            defer { parsed.deallocate() }
+            nonisolated(unsafe) let shared = parsed
+            let all = rows
+            DispatchQueue.concurrentPerform(iterations: (all.count + 255) / 256) { c in
+                for i in (c * 256)..<min(all.count, (c + 1) * 256) {
+                    shared[i] = (try? JSONValue.parse(all[i].definition)).flatMap { try? Tool(json: $0) }
+                }
+            }
+            for (i, row) in rows.enumerated() {
+                guard let t = parsed[i] else { continue }
+                out[row.server, default: []].append((t, row.hash))
+            }
+            return out
+        }
+    }
+
+    /// Every server's changes at once, for the site.
+    public func allChanges() throws(StoreError) -> [String: [ToolChange]] {
+        try read("reading changes") { db in
+            var out: [String: [ToolChange]] = [:]
+            for r in try Row.fetchAll(db, sql: """
+                SELECT c.*, s.started_at FROM changes c JOIN scans s ON s.id = c.scan_id ORDER BY c.server, c.scan_id, c.tool
+                """) {
+                out[r["server"], default: []].append(ToolChange(scanID: r["scan_id"], server: r["server"], tool: r["tool"],
+                                                                kind: ToolChange.Kind(rawValue: r["kind"]) ?? .changed,
+                                                                detail: r["detail"], at: Date(timeIntervalSince1970: r["started_at"])))
             }
             return out
         }
@@ -299,7 +336,7 @@ public final class Store: Sendable {
                 guard let c = AtlasModel.Category(rawValue: r["category"]), let k = RiskLevel(rawValue: r["risk"]) else { continue }
                 verdicts[(r["server"] as String) + "\u{0}" + (r["tool"] as String)] = Verdict(
                     category: c, risk: k, confidence: Confidence(rawValue: r["confidence"]) ?? .low,
-                    evidence: Store.decode([Evidence].self, r["evidence"]) ?? [])
+                    evidence: Store.evidence(r["evidence"]))
             }
             var findings: [String: [Finding]] = [:]
             for r in try Row.fetchAll(db, sql: "SELECT * FROM findings ORDER BY server, tool, rule, field, fragment") {
