@@ -125,7 +125,7 @@ public struct SiteGenerator: Sendable {
             var todo: [Int] = []
             var prints: [UInt64] = []
             for i in range {
-                let fp = toolPageInputs(refs[i], related: related[i].map { refs[$0] })
+                let fp = toolPageInputs(refs, i, related: related[i])
                 prints.append(fp)
                 if !reuse(refs[i].path, fp) { todo.append(i) }
             }
@@ -246,15 +246,18 @@ public struct SiteGenerator: Sendable {
         return h.value
     }
 
-    func toolPageInputs(_ r: ToolRef, related: [ToolRef]) -> UInt64 {
+    func toolPageInputs(_ refs: [ToolRef], _ index: Int, related: [Int]) -> UInt64 {
         var h = Fingerprint(seed: templatesDigest)
+        let r = refs[index]
         h.add(r.server.name); h.add(r.server.package ?? ""); h.add(String(r.server.tools.count)); h.add(r.serverSlug); h.add(r.slug)
         h.add(r.item.definitionHash)
         let v = r.item.verdict
         h.add(v.category.rawValue); h.add(v.risk.rawValue); h.add(v.confidence.rawValue)
         for e in v.evidence { h.add(e.rule); h.add(e.field); h.add(e.fragment); h.add(e.effect) }
         for f in r.item.findings { h.add(f.rule); h.add(f.severity.rawValue); h.add(f.title); h.add(f.field); h.add(f.fragment) }
-        for o in related { h.add(o.serverSlug); h.add(o.slug); h.add(o.item.tool.name); h.add(o.server.name); h.add(o.item.verdict.risk.rawValue) }
+        for k in related {
+            h.add(refs[k].serverSlug); h.add(refs[k].slug); h.add(refs[k].item.tool.name); h.add(refs[k].server.name); h.add(refs[k].item.verdict.risk.rawValue)
+        }
         return h.value
     }
 
@@ -527,9 +530,10 @@ public struct SiteGenerator: Sendable {
 
     func sitemap(_ paths: [String]) -> String {
         var o = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n"
+        let base = baseURL.replacingOccurrences(of: "&", with: "&amp;")
         for p in paths.sorted() {
-            let loc = baseURL + p
-            o += "<url><loc>\(loc.replacingOccurrences(of: "&", with: "&amp;"))</loc></url>\n"
+            // Page paths are slugs: they never hold "&" (the base URL is escaped once above).
+            o += "<url><loc>" + base + p + "</loc></url>\n"
         }
         return o + "</urlset>\n"
     }

@@ -57,17 +57,19 @@ public struct SiteChange: Sendable {
 /// File and URL names from untrusted names: a safe alphabet, bounded length, and a hash suffix wherever two names would meet.
 public enum Slug {
     public static func base(_ s: String) -> String {
-        var out = ""
+        var out: [UInt8] = []
         var dash = false
         for u in s.unicodeScalars {
-            let c = Character(u)
-            if u.isASCII && (c.isLetter || c.isNumber) {
-                out.append(Character(String(c).lowercased())); dash = false
-            } else if !dash && !out.isEmpty { out.append("-"); dash = true }
+            let v = u.value
+            if (v >= 0x30 && v <= 0x39) || (v >= 0x61 && v <= 0x7A) {
+                out.append(UInt8(v)); dash = false
+            } else if v >= 0x41 && v <= 0x5A {
+                out.append(UInt8(v + 0x20)); dash = false
+            } else if !dash && !out.isEmpty { out.append(UInt8(ascii: "-")); dash = true }
             if out.count >= 64 { break }
         }
-        while out.hasSuffix("-") { out.removeLast() }
-        return out.isEmpty ? "x" : out
+        while out.last == UInt8(ascii: "-") { out.removeLast() }
+        return out.isEmpty ? "x" : String(decoding: out, as: UTF8.self)
     }
 
     /// Unique slugs for a set of names: a name keeps its plain slug unless another name shares it; then each
