@@ -103,13 +103,14 @@ public enum Bench {
         try store.record(ServerEntry(name: "server-0", source: "bench", launch: LaunchPlan(argv: ["bench"])), r)
         _ = try Jobs.classify(store: store, classifier: classifier)
         var report2 = SiteReport()
+        let mid2 = usage()
         let second = try wall { report2 = try generator.generate(try Jobs.siteModel(store: store), into: out) }
         let after = usage()
         return String(format: "site: database of %d tools on %d servers filled and classified in %.2f s\n", tools.count, servers, fill)
             + String(format: "  full build: %d pages, %d files written in %.2f s wall (database %.2f, render and write %.2f), %.2f s CPU; peak RSS %.1f MiB\n",
                      report.pages, report.written, first, tModel, tSite, mid.cpu - before.cpu, mid.peakRSSMiB)
             + String(format: "  rebuild after one server changed: %d files written, %d unchanged in %.2f s wall, %.2f s CPU; peak RSS %.1f MiB\n",
-                     report2.written, report2.unchanged, second, after.cpu - mid.cpu, after.peakRSSMiB)
+                     report2.written, report2.unchanged, second, after.cpu - mid2.cpu, after.peakRSSMiB)
     }
 
     /// `servers` fixture servers with `tools` tools each, scanned with `jobs` at once.

@@ -16,6 +16,8 @@ struct SiteFolder {
     private var old: [String: (content: UInt64, inputs: UInt64)] = [:]
     private var new: [String: (content: UInt64, inputs: UInt64)] = [:]
     private let hadManifest: Bool
+    /// Nothing was there before this build: nothing can be stale.
+    private let startedEmpty: Bool
     private var dirs = Set<String>()
     private var report = SiteReport()
 
@@ -30,6 +32,7 @@ struct SiteFolder {
             }
         }
         var manifest = false
+        startedEmpty = ((try? fm.contentsOfDirectory(atPath: out)) ?? []).allSatisfy { $0 == SiteFolder.marker }
         if let text = try? String(contentsOfFile: markerPath, encoding: .utf8) {
             for line in text.split(separator: "\n").dropFirst() {
                 let parts = line.split(separator: "\t", maxSplits: 2)
@@ -78,7 +81,7 @@ struct SiteFolder {
         var stale: [String] = []
         if hadManifest {
             stale = old.keys.filter { new[$0] == nil }
-        } else if let walker = fm.enumerator(atPath: out) {
+        } else if !startedEmpty, let walker = fm.enumerator(atPath: out) {
             while let p = walker.nextObject() as? String {
                 var isDir: ObjCBool = false
                 if fm.fileExists(atPath: out + "/" + p, isDirectory: &isDir), !isDir.boolValue, new[p] == nil, p != SiteFolder.marker { stale.append(p) }
