@@ -145,6 +145,15 @@ final class Features {
         return [FieldKind.title, .description, .paramText, .instructions].compactMap { fields[$0] }
     }
 
+    /// Each field's text as the regular-expression engine wants it (UTF-16), converted once per definition.
+    private var nsTexts: [FieldKind: NSString] = [:]
+    func nsText(_ kind: FieldKind, _ field: Field) -> NSString {
+        if let t = nsTexts[kind] { return t }
+        let t = NSString(string: field.text)
+        nsTexts[kind] = t
+        return t
+    }
+
     /// The folded field with its text, built on first use (kept apart: it has no words, only text for patterns).
     private var foldedText: Field? = nil
     func normalizedField(_ v: Vocabulary) -> Field? {
@@ -409,8 +418,8 @@ public struct Classifier: @unchecked Sendable {
         case .regex(let kinds, let re):
             for k in kinds {
                 guard let field = k == .normalized ? f.normalizedField(vocabulary) : f.fields[k], !field.text.isEmpty else { continue }
-                let ns = field.text as NSString
-                if let m = re.firstMatch(in: field.text, range: NSRange(location: 0, length: ns.length)) {
+                let ns = f.nsText(k, field)
+                if let m = re.firstMatch(in: ns as String, range: NSRange(location: 0, length: ns.length)) {
                     return .some(.text(field.name, String(ns.substring(with: m.range).prefix(160))))
                 }
             }

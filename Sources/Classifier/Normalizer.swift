@@ -34,14 +34,32 @@ public enum Normalizer {
             for b in text.utf8 { out.ascii(b) }
             return String(decoding: out.bytes, as: UTF8.self)
         }
-        for u in text.precomposedStringWithCompatibilityMapping.unicodeScalars {
+        // Otherwise scalar by scalar: only the few scalars outside ASCII go through the compatibility mapping and
+        // lower-casing (one scalar at a time, which is what matters for patterns; whole-string NFKC cost more than
+        // classifying the tool).
+        for u in text.unicodeScalars {
             if u.value < 0x80 { out.ascii(UInt8(u.value)); continue }
-            if isInvisible(u) { continue }
-            if u.properties.isWhitespace { out.space(); continue }
-            out.other(confusables[u].map { Array($0.utf8) } ?? Array(String(u).utf8))
+            for m in mapped(u) {
+                if m.value < 0x80 { out.ascii(UInt8(m.value)); continue }
+                if isInvisible(m) { continue }
+                if m.properties.isWhitespace { out.space(); continue }
+                if let c = confusables[m] { out.other(Array(c.utf8)); continue }
+                out.other(Array(String(m).utf8))
+            }
         }
-        // Lower-case what is left outside ASCII in one pass.
-        return String(decoding: out.bytes, as: UTF8.self).lowercased()
+        return String(decoding: out.bytes, as: UTF8.self)
+    }
+
+    /// A non-ASCII scalar after NFKC and lower-casing: `ﬁ` → `fi`, `Ａ` → `a`, `Ж` → `ж`. Invisible characters stay
+    /// themselves (they are dropped by the caller).
+    static func mapped(_ u: Unicode.Scalar) -> [Unicode.Scalar] {
+        if isInvisible(u) || u.properties.isWhitespace || confusables[u] != nil { return [u] }
+        var out: [Unicode.Scalar] = []
+        for c in String(u).precomposedStringWithCompatibilityMapping.unicodeScalars {
+            if c.value < 0x80 { out.append(c.value >= 0x41 && c.value <= 0x5A ? Unicode.Scalar(c.value + 32)! : c); continue }
+            out.append(contentsOf: c.properties.lowercaseMapping.unicodeScalars)
+        }
+        return out
     }
 
     /// The folded text being built: one space for any run of white space, ASCII lower-cased.
