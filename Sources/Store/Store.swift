@@ -252,28 +252,36 @@ public final class Store: Sendable {
     public func currentTools() throws(StoreError) -> [String: [(tool: Tool, hash: String)]] {
         try read("reading tools") { db in
             var out: [String: [(Tool, String)]] = [:]
-            var rows: [(server: String, definition: String, hash: String)] = []
             let cursor = try Row.fetchCursor(db, sql: """
                 SELECT t.server, t.definition, t.hash FROM tools t
                 WHERE t.scan_id IN (SELECT max(id) FROM scans WHERE tool_count > 0 GROUP BY server)
                 ORDER BY t.server, t.name
                 """)
-            while let row = try cursor.next() { rows.append((row[0], row[1], row[2])) }
-            // Parsing the definitions is most of the work: on every core.
-            let parsed = UnsafeMutableBufferPointer<Tool?>.allocate(capacity: rows.count)
-            parsed.initialize(repeating: nil)
-            defer { parsed.deallocate() }
-            nonisolated(unsafe) let shared = parsed
-            let all = rows
-            DispatchQueue.concurrentPerform(iterations: (all.count + 255) / 256) { c in
-                for i in (c * 256)..<min(all.count, (c + 1) * 256) {
-                    shared[i] = (try? JSONValue.parse(all[i].definition)).flatMap { try? Tool(json: $0) }
+            // Parsing the definitions is most of the work: on every core, a batch at a time, so that the JSON text of
+            // the whole catalogue is never held at once.
+            var batch: [(server: String, definition: String, hash: String)] = []
+            func parse() {
+                let parsed = UnsafeMutableBufferPointer<Tool?>.allocate(capacity: batch.count)
+                parsed.initialize(repeating: nil)
+                defer { parsed.deallocate() }
+                nonisolated(unsafe) let shared = parsed
+                let all = batch
+                DispatchQueue.concurrentPerform(iterations: (all.count + 127) / 128) { c in
+                    for i in (c * 128)..<min(all.count, (c + 1) * 128) {
+                        shared[i] = (try? JSONValue.parse(all[i].definition)).flatMap { try? Tool(json: $0) }
+                    }
                 }
+                for (i, row) in batch.enumerated() {
+                    guard let t = parsed[i] else { continue }
+                    out[row.server, default: []].append((t, row.hash))
+                }
+                batch.removeAll(keepingCapacity: true)
             }
-            for (i, row) in rows.enumerated() {
-                guard let t = parsed[i] else { continue }
-                out[row.server, default: []].append((t, row.hash))
+            while let row = try cursor.next() {
+                batch.append((row[0], row[1], row[2]))
+                if batch.count == 2048 { parse() }
             }
+            parse()
             return out
         }
     }
