@@ -222,8 +222,8 @@ public struct SiteGenerator: Sendable {
         return out
     }
 
-    /// A fingerprint of everything a tool page shows; bump `pageFormat` when the Swift code that builds pages changes.
-    static let pageFormat = "tool-page/2"
+    /// Part of every page fingerprint: bump it when the Swift code that builds pages changes what they show.
+    static let pageFormat = "pages/2"
 
     /// A fingerprint of everything a server's own pages and files show.
     func serverInputs(_ s: SiteServer, slug: String, refs: [ToolRef]) -> UInt64 {
@@ -246,6 +246,7 @@ public struct SiteGenerator: Sendable {
         return h.value
     }
 
+    /// A fingerprint of everything a tool page shows.
     func toolPageInputs(_ refs: [ToolRef], _ index: Int, related: [Int]) -> UInt64 {
         var h = Fingerprint(seed: templatesDigest)
         let r = refs[index]
