@@ -7,9 +7,24 @@ import Testing
 /// A real MCP server over HTTP (Fixtures/mcp_http_server.py, written with PyPI's `mcp`) on a free loopback port.
 final class LoopbackServer {
     let process = Process()
-    let port: String
 
-    init(_ mode: String) throws {
+    /// Starts the server and waits (without blocking a thread of the shared pool) until its port is known.
+    static func start(_ mode: String) async throws -> LoopbackServer {
+        let server = try LoopbackServer(mode)
+        for _ in 0..<600 where server.readPort().isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+        guard !server.readPort().isEmpty else { throw RealServerTests.SetupError(message: "the \(mode) server did not start") }
+        return server
+    }
+
+    private let portFile: String
+
+    var port: String { readPort() }
+
+    private func readPort() -> String {
+        ((try? String(contentsOfFile: portFile, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private init(_ mode: String) throws {
         let dir = Fixtures.tempDir("http-\(mode)")
         let python = Fixtures.packageRoot + "/.venv-servers/main/bin/python"
         guard FileManager.default.isExecutableFile(atPath: python) else {
@@ -19,14 +34,8 @@ final class LoopbackServer {
         process.arguments = [Fixtures.packageRoot + "/Tests/ToolAtlasTests/Fixtures/mcp_http_server.py", mode, dir + "/port"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
+        portFile = dir + "/port"
         try process.run()
-        var port = ""
-        for _ in 0..<600 where port.isEmpty {
-            port = ((try? String(contentsOfFile: dir + "/port", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-            if port.isEmpty { usleep(50_000) }
-        }
-        self.port = port
-        guard !port.isEmpty else { kill(process.processIdentifier, SIGKILL); throw RealServerTests.SetupError(message: "the \(mode) server did not start") }
     }
 
     deinit { kill(process.processIdentifier, SIGKILL) }
@@ -36,7 +45,8 @@ final class LoopbackServer {
     }
 }
 
-@Suite("Remote servers over HTTP")
+// One Python server at a time: each costs seconds of CPU to start, and the other suites share the two cores.
+@Suite("Remote servers over HTTP", .serialized)
 struct HTTPTests {
     static func scanner(allowPrivate: Bool, deadline: Duration = .seconds(30)) -> ServerScanner {
         var limits = ChildLimits()
@@ -59,7 +69,7 @@ struct HTTPTests {
             ("legacy", "/sse", "streamable-http", "modern", "legacy HTTP+SSE transport after HTTP 405"),
           ])
     func transports(mode: String, path: String, transport: String, era: String, note: String) async throws {
-        let server = try LoopbackServer(mode)
+        let server = try await LoopbackServer.start(mode)
         let r = await Self.scanner(allowPrivate: true).scan(server.entry(path, transport: LaunchPlan.Transport(rawValue: transport)!))
         #expect(r.status == .ok, "\(r.reason ?? "")")
         #expect(Set(r.tools.map(\.name)) == Self.notesTools)
@@ -82,7 +92,7 @@ struct HTTPTests {
 
     @Test("a redirect to the cloud metadata address is refused even when private addresses are allowed")
     func redirectToMetadata() async throws {
-        let server = try LoopbackServer("redirect")
+        let server = try await LoopbackServer.start("redirect")
         let r = await Self.scanner(allowPrivate: true).scan(server.entry("/mcp"))
         #expect(r.status == .refused)
         #expect(r.reason == "169.254.169.254 resolves to 169.254.169.254, a cloud metadata address")
@@ -90,12 +100,12 @@ struct HTTPTests {
 
     @Test("401 means needs-credentials, a silent server times out, a closed port is unreachable")
     func failures() async throws {
-        let auth = try LoopbackServer("auth")
+        let auth = try await LoopbackServer.start("auth")
         let a = await Self.scanner(allowPrivate: true).scan(auth.entry("/mcp"))
         #expect(a.status == .needsCredentials)
         #expect(a.reason?.contains("HTTP 401") == true, "\(a.reason ?? "")")
 
-        let hang = try LoopbackServer("hang")
+        let hang = try await LoopbackServer.start("hang")
         let h = await Self.scanner(allowPrivate: true, deadline: .seconds(2)).scan(hang.entry("/mcp"))
         #expect(h.status == .timeout)
         #expect(h.reason == "deadline reached during initialize")
