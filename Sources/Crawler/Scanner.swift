@@ -108,7 +108,7 @@ public struct ServerScanner: Sendable {
             r.status = .refused; r.reason = why
         } else if p.era == nil, let why = run.unreachable {
             r.status = .unreachable; r.reason = why
-        } else if run.timedOut {
+        } else if run.timedOut && (p.failure != nil || p.era == nil) {
             r.status = .timeout; r.reason = "deadline reached during \(step)" + (p.pages > 0 ? " after \(p.pages) page(s)" : "")
         } else if run.overTotal {
             r.status = .protocolError; r.reason = "the server sent more than the byte cap during \(step)"

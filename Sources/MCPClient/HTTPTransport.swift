@@ -164,6 +164,8 @@ public enum HTTPTransport {
 final class HTTPConversation: @unchecked Sendable {
     enum Failure: Error, Sendable {
         case refused(String), unreachable(String), http(status: Int, message: String), timeout
+        /// The scan ended while the exchange was in flight: nothing to report.
+        case cancelled
 
         var rpcError: RPCError {
             switch self {
@@ -171,6 +173,7 @@ final class HTTPConversation: @unchecked Sendable {
             case .unreachable(let why): .closed("unreachable: \(why)")
             case .http(let status, let message): .remote(code: -32000, message: "HTTP \(status)" + (message.isEmpty ? "" : ": \(message)"))
             case .timeout: .timeout(method: "the whole scan", seconds: 0)
+            case .cancelled: .closed("scan finished")
             }
         }
     }
@@ -262,8 +265,8 @@ final class HTTPConversation: @unchecked Sendable {
             }
             let response: HTTPClientResponse
             do { response = try await client.execute(request, deadline: deadline ?? nioDeadline) } catch {
+                if Task.isCancelled { return .failure(.cancelled) }
                 if let e = error as? HTTPClientError, e == .deadlineExceeded { return .failure(.timeout) }
-                if Task.isCancelled { return .failure(.timeout) }
                 let o = AddressGuard.origin(of: current)
                 return .failure(.unreachable("could not reach \(o.map { "\($0.host):\($0.port)" } ?? current): \(error)"))
             }
@@ -299,6 +302,8 @@ final class HTTPConversation: @unchecked Sendable {
         if method == "initialize", let id { lock.withLock { _ = initializeIDs.insert(id) } }
         let isHandshake = method == "initialize"
         switch await send(.POST, url: url, headers: h, body: body) {
+        case .failure(.cancelled):
+            return
         case .failure(let f):
             record(f, handshake: isHandshake)
             if let id { await fail(id: id, f, session) }
@@ -385,6 +390,7 @@ final class HTTPConversation: @unchecked Sendable {
             case .unreachable(let why): if unreachable == nil { unreachable = why }
             case .http(let status, _): if handshake || status == 401 || status == 403 { handshakeStatus = status }
             case .timeout: timedOut = true
+            case .cancelled: break
             }
         }
     }
