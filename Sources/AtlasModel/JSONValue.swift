@@ -88,16 +88,10 @@ public enum JSONValue: Sendable, Hashable {
         }
     }
 
-    /// Escapes a string for JSON, including U+2028/2029 and every control character, so output is safe in any context.
-    public static func writeString(_ s: String, to out: inout String) {
-        var bytes: [UInt8] = []
-        writeString(s, to: &bytes)
-        out += String(decoding: bytes, as: UTF8.self)
-    }
-
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
-    /// The same, into bytes: runs of plain characters are copied at once.
+    /// Escapes a string for JSON, including U+2028/2029 and every control character, so output is safe in any context;
+    /// runs of plain characters are copied at once.
     public static func writeString(_ s: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var s = s

@@ -405,38 +405,35 @@ public struct SiteGenerator: Sendable {
     func browsePages(_ servers: [SiteServer], serverSlugs: [String: String], refs: [ToolRef], into files: inout [String: [UInt8]]) throws(SiteError) {
         let toolURL: (ToolRef) -> String = { "../servers/\($0.serverSlug)/tools/\($0.slug).html" }
         let serverURL: (ToolRef) -> String = { "../servers/\($0.serverSlug)/index.html" }
-        var catLinks: [TContext] = []
         var byCategory: [AtlasModel.Category: [Int]] = [:]
         var byRisk: [RiskLevel: [Int]] = [:]
         for (i, r) in refs.enumerated() {
             byCategory[r.item.verdict.category, default: []].append(i)
             byRisk[r.item.verdict.risk, default: []].append(i)
         }
-        for c in AtlasModel.Category.allCases.reversed() {
-            let rs = byCategory[c] ?? []
-            let slug = c.rawValue.lowercased()
-            catLinks.append(["url": .text("\(slug).html"), "label": .text(c.rawValue), "count": .int(rs.count)])
-            files["categories/\(slug).html"] = renderPage("list", [
-                "pageTitle": .text("\(c.rawValue) tools"), "pageDescription": .text("Every \(c.rawValue) tool in the catalogue"), "root": "../",
-                "heading": .text("\(c.rawValue) tools"), "intro": .text("\(rs.count) tools whose purpose is that \(categoryMeaning(c))"),
-                "hasRows": .flag(!rs.isEmpty), "showServer": true, "rows": .list(toolRows(refs, rs, prefix: toolURL, serverPrefix: serverURL))])
+        /// One list page per group (most severe first) and an index linking them.
+        func browse(_ folder: String, title: String, by: String, _ groups: [(label: String, tools: [Int], title: String, what: String, intro: String)]) {
+            var links: [TContext] = []
+            for g in groups {
+                let slug = g.label.lowercased()
+                links.append(["url": .text("\(slug).html"), "label": .text(g.label), "count": .int(g.tools.count)])
+                files["\(folder)/\(slug).html"] = renderPage("list", [
+                    "pageTitle": .text(g.title), "pageDescription": .text("Every \(g.what) tool in the catalogue"), "root": "../",
+                    "heading": .text(g.title), "intro": .text(g.intro),
+                    "hasRows": .flag(!g.tools.isEmpty), "showServer": true, "rows": .list(toolRows(refs, g.tools, prefix: toolURL, serverPrefix: serverURL))])
+            }
+            files["\(folder)/index.html"] = renderPage("list", [
+                "pageTitle": .text(title), "pageDescription": .text("Tools by \(by)"), "root": "../",
+                "heading": .text("Tools by \(by)"), "links": ["items": .list(links)]])
         }
-        files["categories/index.html"] = renderPage("list", [
-            "pageTitle": "Categories", "pageDescription": "Tools by category", "root": "../", "heading": "Tools by category",
-            "links": ["items": .list(catLinks)]])
-        var riskLinks: [TContext] = []
-        for k in RiskLevel.allCases.reversed() {
-            let rs = byRisk[k] ?? []
-            let slug = k.rawValue.lowercased()
-            riskLinks.append(["url": .text("\(slug).html"), "label": .text(k.rawValue), "count": .int(rs.count)])
-            files["risk/\(slug).html"] = renderPage("list", [
-                "pageTitle": .text("\(k.rawValue) risk tools"), "pageDescription": .text("Every \(k.rawValue) risk tool in the catalogue"), "root": "../",
-                "heading": .text("\(k.rawValue) risk tools"), "intro": .text("\(rs.count) tools."),
-                "hasRows": .flag(!rs.isEmpty), "showServer": true, "rows": .list(toolRows(refs, rs, prefix: toolURL, serverPrefix: serverURL))])
-        }
-        files["risk/index.html"] = renderPage("list", [
-            "pageTitle": "Risk levels", "pageDescription": "Tools by risk level", "root": "../", "heading": "Tools by risk level",
-            "links": ["items": .list(riskLinks)]])
+        browse("categories", title: "Categories", by: "category", AtlasModel.Category.allCases.reversed().map { c in
+            let tools = byCategory[c] ?? []
+            return (c.rawValue, tools, "\(c.rawValue) tools", c.rawValue, "\(tools.count) tools whose purpose is that \(categoryMeaning(c))")
+        })
+        browse("risk", title: "Risk levels", by: "risk level", RiskLevel.allCases.reversed().map { k in
+            let tools = byRisk[k] ?? []
+            return (k.rawValue, tools, "\(k.rawValue) risk tools", "\(k.rawValue) risk", "\(tools.count) tools.")
+        })
         let rows: [TContext] = servers.map { s in
             ["url": .text("\(serverSlugs[s.name]!)/index.html"), "name": .text(Text.clean(s.name)), "status": .text(s.scan?.status ?? "not scanned"),
              "toolCount": .int(s.tools.count), "highest": .text(s.tools.map(\.verdict.risk).max()?.rawValue ?? "none")]
