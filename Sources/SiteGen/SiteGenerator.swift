@@ -129,21 +129,11 @@ public struct SiteGenerator: Sendable {
                 prints.append(fp)
                 if !reuse(refs[i].path, fp) { todo.append(i) }
             }
-            let pages = UnsafeMutableBufferPointer<[UInt8]>.allocate(capacity: todo.count)
-            pages.initialize(repeating: [])
-            defer { pages.deallocate() }
-            nonisolated(unsafe) let shared = pages
-            let allRefs = refs, work = todo, rel = related
-            DispatchQueue.concurrentPerform(iterations: (work.count + 63) / 64) { c in
-                for k in (c * 64)..<min(work.count, (c + 1) * 64) {
-                    let i = work[k]
-                    shared[k] = self.toolPage(allRefs[i], related: rel[i].map { allRefs[$0] })
-                }
-            }
+            var pages = todo.concurrentMap(chunk: 64) { i in self.toolPage(refs[i], related: related[i].map { refs[$0] }) }
             var k = 0
             for (n, i) in range.enumerated() {
                 htmlPaths.append(refs[i].path)
-                if k < work.count && work[k] == i {
+                if k < todo.count && todo[k] == i {
                     try emit(.file(refs[i].path, pages[k], inputs: prints[n]))
                     pages[k] = []
                     k += 1

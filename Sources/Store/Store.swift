@@ -261,16 +261,7 @@ public final class Store: Sendable {
             // the whole catalogue is never held at once.
             var batch: [(server: String, definition: String, hash: String)] = []
             func parse() {
-                let parsed = UnsafeMutableBufferPointer<Tool?>.allocate(capacity: batch.count)
-                parsed.initialize(repeating: nil)
-                defer { parsed.deallocate() }
-                nonisolated(unsafe) let shared = parsed
-                let all = batch
-                DispatchQueue.concurrentPerform(iterations: (all.count + 127) / 128) { c in
-                    for i in (c * 128)..<min(all.count, (c + 1) * 128) {
-                        shared[i] = (try? JSONValue.parse(all[i].definition)).flatMap { try? Tool(json: $0) }
-                    }
-                }
+                let parsed = batch.map(\.definition).concurrentMap(chunk: 128) { (try? JSONValue.parse($0)).flatMap { try? Tool(json: $0) } }
                 for (i, row) in batch.enumerated() {
                     guard let t = parsed[i] else { continue }
                     out[row.server, default: []].append((t, row.hash))
