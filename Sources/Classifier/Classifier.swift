@@ -15,9 +15,13 @@ enum Compiled {
     case has([FieldKind], [[Int32]])
     case paramNamed([[Int32]]), paramIs([[Int32]])
     case noParams(Bool), annotation([String: Bool]), categoryIs([AtlasModel.Category])
-    case regex([FieldKind], NSRegularExpression)
+    /// A pattern, with the literals a match cannot do without (for each list, one of its literals' numbers).
+    /// `anyText` is false when the pattern ignores case and a literal has letters: text outside ASCII may then match
+    /// it through case folding (`ſ` for `s`, `ﬁ` for `fi`), so the literals are only trusted on ASCII text.
+    case regex([FieldKind], NSRegularExpression, requires: [[Int32]], anyText: Bool)
     case unusable(Bool)
-    case contains([FieldKind], [[UInt8]])
+    /// Literal strings, with their numbers in the classifier's literal matcher.
+    case contains([FieldKind], [(id: Int32, bytes: [UInt8])])
     case longToken(Int)
     case nonASCII(Bool)
 }
@@ -154,6 +158,15 @@ final class Features {
         return t
     }
 
+    /// The literals (of the classifier's matcher) that each field holds, found on first use by one pass over it.
+    private var literalHits: [FieldKind: Bitset] = [:]
+    func literals(_ kind: FieldKind, _ field: Field, _ m: LiteralMatcher) -> Bitset {
+        if let b = literalHits[kind] { return b }
+        let b = m.scan(field.text)
+        literalHits[kind] = b
+        return b
+    }
+
     /// The folded field with its text, built on first use (kept apart: it has no words, only text for patterns).
     private var foldedText: Field? = nil
     func normalizedField(_ v: Vocabulary) -> Field? {
@@ -193,6 +206,7 @@ public struct Classifier: @unchecked Sendable {
     let trailing: Bitset
     let nounish: Bitset
     let usesNormalized: Bool
+    let literals: LiteralMatcher
 
     public init(rules: [Rule]) {
         self.rules = rules
@@ -211,6 +225,7 @@ public struct Classifier: @unchecked Sendable {
         let nounishIDs = Features.nounish.map { vocab.add(Stemmer.stem($0)) }
         let size = vocab.count
         let v = vocab
+        var lits = LiteralMatcher()
         func words(_ phrases: [[String]]) -> [[Int32]] { phrases.map { $0.map { v.id($0) } } }
         func compile(_ c: Condition) -> Compiled {
             switch c {
@@ -222,9 +237,13 @@ public struct Classifier: @unchecked Sendable {
             case .noParams(let b): return .noParams(b)
             case .annotation(let a): return .annotation(a)
             case .categoryIs(let cs): return .categoryIs(cs)
-            case .regex(let k, let r): return .regex(k, r)
+            case .regex(let k, let r):
+                let ci = r.options.contains(.caseInsensitive)
+                let requires = RegexRequirement.of(r.pattern, caseInsensitive: ci)
+                let letters = requires.joined().contains { $0.contains { ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7A } }
+                return .regex(k, r, requires: requires.map { $0.map { lits.add($0) } }, anyText: !(ci && letters))
             case .unusable(let b): return .unusable(b)
-            case .contains(let k, let lits): return .contains(k, lits.map { Array($0.utf8) })
+            case .contains(let k, let strings): return .contains(k, strings.map { (lits.add(Array($0.utf8)), Array($0.utf8)) })
             case .longToken(let n): return .longToken(n)
             case .nonASCII(let b): return .nonASCII(b)
             }
@@ -244,6 +263,8 @@ public struct Classifier: @unchecked Sendable {
                 if case .leadVerb(let b) = c { for i in 0..<Int32(size) where b.contains(i) { lead.insert(i) } }
             }
         }
+        lits.build()
+        literals = lits
         vocabulary = vocab
         lexicon = lex
         leadLexicon = lead
@@ -415,9 +436,14 @@ public struct Classifier: @unchecked Sendable {
         case .categoryIs(let cats):
             guard let category, cats.contains(category) else { return nil }
             return .some(nil)
-        case .regex(let kinds, let re):
+        case .regex(let kinds, let re, let requires, let anyText):
             for k in kinds {
                 guard let field = k == .normalized ? f.normalizedField(vocabulary) : f.fields[k], !field.text.isEmpty else { continue }
+                // The literals a match needs are looked up first.
+                if !requires.isEmpty, anyText || !field.text.utf8.contains(where: { $0 >= 0x80 }) {
+                    let hits = f.literals(k, field, literals)
+                    if !requires.allSatisfy({ $0.contains(where: hits.contains) }) { continue }
+                }
                 let ns = f.nsText(k, field)
                 if let m = re.firstMatch(in: ns as String, range: NSRange(location: 0, length: ns.length)) {
                     return .some(.text(field.name, String(ns.substring(with: m.range).prefix(160))))
@@ -426,11 +452,14 @@ public struct Classifier: @unchecked Sendable {
             return nil
         case .unusable(let want):
             return (!f.usable == want) ? .some(nil) : nil
-        case .contains(let kinds, let literals):
+        case .contains(let kinds, let wanted):
             for k in kinds {
                 guard let field = k == .normalized ? f.normalizedField(vocabulary) : f.fields[k], !field.text.isEmpty else { continue }
-                let bytes = Array(field.text.utf8)
-                for lit in literals where Classifier.find(lit, in: bytes) { return .some(.text(field.name, String(decoding: lit, as: UTF8.self))) }
+                let hits = f.literals(k, field, literals)
+                // The matcher ignores ASCII case; a literal it reports is confirmed byte for byte.
+                for lit in wanted where hits.contains(lit.id) && Classifier.find(lit.bytes, in: Array(field.text.utf8)) {
+                    return .some(.text(field.name, String(decoding: lit.bytes, as: UTF8.self)))
+                }
             }
             return nil
         case .nonASCII(let want):

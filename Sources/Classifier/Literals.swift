@@ -1,0 +1,341 @@
+/// Every literal the rules look for (`*_contains` strings, and the strings a regular expression cannot match without),
+/// found in one pass over a text by an Aho-Corasick automaton. ASCII letters are folded to lower case on the way in,
+/// so a hit means "present, ignoring ASCII case"; callers that need exact bytes confirm the (rare) hits.
+struct LiteralMatcher: Sendable {
+    private(set) var literals: [[UInt8]] = []
+    private var index: [[UInt8]: Int32] = [:]
+    /// Byte to column: bytes that occur in no literal share column 0.
+    private var column = [UInt8](repeating: 0, count: 256)
+    private var columns = 1
+    /// `next[state * columns + column]`: the complete transition table (failure links folded in).
+    private var next: [Int32] = []
+    /// The literals that end at a state, as a range of `outputs`.
+    private var outputStart: [Int32] = []
+    private var outputs: [Int32] = []
+
+    var isEmpty: Bool { literals.isEmpty }
+
+    static func fold(_ b: UInt8) -> UInt8 { (b >= 0x41 && b <= 0x5A) ? b + 32 : b }
+
+    /// The number of `literal` (added if new); the automaton must be rebuilt with `build()` before use.
+    mutating func add(_ literal: [UInt8]) -> Int32 {
+        let key = literal.map(Self.fold)
+        if let i = index[key] { return i }
+        let i = Int32(literals.count)
+        literals.append(key)
+        index[key] = i
+        return i
+    }
+
+    mutating func build() {
+        var seen = [Bool](repeating: false, count: 256)
+        for l in literals { for b in l { seen[Int(b)] = true } }
+        columns = 1
+        for b in 0..<256 where seen[b] { column[b] = UInt8(columns); columns += 1 }
+        for b in 0x41...0x5A { column[b] = column[b + 32] }
+        // The trie.
+        var goto: [[Int32]] = [[Int32](repeating: -1, count: columns)]
+        var ends: [[Int32]] = [[]]
+        for (i, l) in literals.enumerated() {
+            var s = 0
+            for b in l {
+                let c = Int(column[Int(b)])
+                if goto[s][c] < 0 {
+                    goto[s][c] = Int32(goto.count)
+                    goto.append([Int32](repeating: -1, count: columns))
+                    ends.append([])
+                }
+                s = Int(goto[s][c])
+            }
+            ends[s].append(Int32(i))
+        }
+        // Breadth first: failure links, outputs inherited along them, missing edges filled in.
+        var fail = [Int32](repeating: 0, count: goto.count)
+        var queue: [Int] = []
+        for c in 0..<columns {
+            if goto[0][c] < 0 { goto[0][c] = 0 } else { queue.append(Int(goto[0][c])) }
+        }
+        var head = 0
+        while head < queue.count {
+            let s = queue[head]; head += 1
+            ends[s] += ends[Int(fail[s])]
+            for c in 0..<columns {
+                let t = goto[s][c]
+                if t < 0 { goto[s][c] = goto[Int(fail[s])][c]; continue }
+                fail[Int(t)] = goto[Int(fail[s])][c]
+                queue.append(Int(t))
+            }
+        }
+        next = goto.flatMap { $0 }
+        outputStart = [0]
+        outputs = []
+        for e in ends { outputs += e; outputStart.append(Int32(outputs.count)) }
+    }
+
+    /// The literals that occur in `text`.
+    func scan(_ text: String) -> Bitset {
+        var found = Bitset(size: literals.count)
+        guard !literals.isEmpty else { return found }
+        next.withUnsafeBufferPointer { next in
+            column.withUnsafeBufferPointer { column in
+                var s = 0
+                for b in text.utf8 {
+                    s = Int(next[s &* columns &+ Int(column[Int(b)])])
+                    let a = Int(outputStart[s]), z = Int(outputStart[s + 1])
+                    if a != z { for k in a..<z { found.insert(outputs[k]) } }
+                }
+            }
+        }
+        return found
+    }
+}
+
+/// What any match of a regular expression must contain: for every group, at least one of its strings. Derived from
+/// the pattern itself, so that a pattern is only run on texts that hold its fixed parts; an empty list means nothing
+/// is known and the pattern always runs. Only the syntax the analysis understands is used: anything else gives up.
+enum RegexRequirement {
+    /// The sets of alternatives (ASCII lower-cased, UTF-8) of which a match holds one each.
+    static func of(_ pattern: String, caseInsensitive: Bool) -> [[[UInt8]]] {
+        var p = Parser(scalars: Array(pattern.unicodeScalars), caseInsensitive: caseInsensitive)
+        guard let node = p.alternation(), p.i == p.scalars.count else { return [] }
+        var req = node.req
+        if let e = node.exact, !e.contains([]) { req.append(Array(e)) }
+        // Strings that hold a shorter alternative of the same set add nothing.
+        return req.map { set in
+            let sorted = Set(set).sorted { $0.count != $1.count ? $0.count < $1.count : $0.lexicographicallyPrecedes($1) }
+            var kept: [[UInt8]] = []
+            for s in sorted where !kept.contains(where: { contains(s, $0) }) { kept.append(s) }
+            return kept
+        }
+    }
+
+    static func contains(_ hay: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard needle.count <= hay.count else { return false }
+        if needle.isEmpty { return true }
+        for i in 0...(hay.count - needle.count) where hay[i..<(i + needle.count)].elementsEqual(needle) { return true }
+        return false
+    }
+
+    /// A piece of pattern: the finite set of strings it matches (nil when not small and known), and what it requires.
+    struct Node {
+        var exact: Set<[UInt8]>?
+        var req: [[[UInt8]]]
+        static let empty = Node(exact: [[]], req: [])
+        static let unknown = Node(exact: nil, req: [])
+    }
+
+    static let limit = 256
+
+    struct Parser {
+        let scalars: [Unicode.Scalar]
+        let caseInsensitive: Bool
+        var i = 0
+
+        init(scalars: [Unicode.Scalar], caseInsensitive: Bool) { self.scalars = scalars; self.caseInsensitive = caseInsensitive }
+
+        var peek: Unicode.Scalar? { i < scalars.count ? scalars[i] : nil }
+
+        /// Alternatives separated by `|`.
+        mutating func alternation() -> Node? {
+            var branches: [Node] = []
+            while true {
+                guard let b = sequence() else { return nil }
+                branches.append(b)
+                if peek == "|" { i += 1; continue }
+                break
+            }
+            if branches.count == 1 { return branches[0] }
+            var exact: Set<[UInt8]>? = []
+            for b in branches {
+                if let e = b.exact, let x = exact, x.count + e.count <= RegexRequirement.limit { exact = x.union(e) } else { exact = nil }
+            }
+            // Each branch must hold one of its own strings: the union of one set per branch is required.
+            var union: [[UInt8]] = []
+            for b in branches {
+                guard let best = Parser.best(b) else { return Node(exact: exact, req: []) }
+                union += best
+            }
+            return Node(exact: exact, req: [union])
+        }
+
+        /// The most telling set a node requires: its exact strings, or its required set with the longest shortest string.
+        static func best(_ n: Node) -> [[UInt8]]? {
+            var candidates = n.req
+            if let e = n.exact, !e.contains([]) { candidates.append(Array(e)) }
+            return candidates.max { ($0.map(\.count).min() ?? 0) < ($1.map(\.count).min() ?? 0) }
+        }
+
+        /// Atoms with their quantifiers, up to `|` or `)`.
+        mutating func sequence() -> Node? {
+            var req: [[[UInt8]]] = []
+            var run: Set<[UInt8]>? = [[]]
+            var whole = true
+            func flush() {
+                if let r = run, !r.contains([]) { req.append(Array(r)) }
+                run = [[]]
+            }
+            while let c = peek, c != "|", c != ")" {
+                guard var atom = self.atom() else { return nil }
+                guard let q = quantifier() else { return nil }
+                atom = Parser.apply(q, to: atom)
+                if let e = atom.exact, let r = run, r.count * e.count <= RegexRequirement.limit {
+                    var product: Set<[UInt8]> = []
+                    for a in r { for b in e { product.insert(a + b) } }
+                    run = product
+                } else {
+                    whole = false
+                    flush()
+                    if let e = atom.exact, !e.contains([]) { run = e }
+                }
+                // A part with known strings says all it requires through them.
+                if atom.exact == nil { req += atom.req }
+            }
+            if whole { return Node(exact: run, req: req) }
+            flush()
+            return Node(exact: nil, req: req)
+        }
+
+        /// `?`, `*`, `+`, `{n}`, `{n,}`, `{n,m}` with an optional lazy or possessive mark, as (min, max); (1, 1) if none.
+        mutating func quantifier() -> (Int, Int?)? {
+            var q: (Int, Int?) = (1, 1)
+            guard let c = peek else { return q }
+            switch c {
+            case "?": q = (0, 1); i += 1
+            case "*": q = (0, nil); i += 1
+            case "+": q = (1, nil); i += 1
+            case "{":
+                var j = i + 1
+                var text = ""
+                while j < scalars.count, scalars[j] != "}" { text.unicodeScalars.append(scalars[j]); j += 1 }
+                guard j < scalars.count else { return nil }
+                let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+                guard let lo = Int(parts[0]) else { return nil }
+                if parts.count == 1 { q = (lo, lo) } else if parts[1].isEmpty { q = (lo, nil) } else if let hi = Int(parts[1]) { q = (lo, hi) } else { return nil }
+                i = j + 1
+            default: return q
+            }
+            if peek == "?" || peek == "+" { i += 1 }
+            return q
+        }
+
+        static func apply(_ q: (Int, Int?), to atom: Node) -> Node {
+            switch q {
+            case (1, 1): return atom
+            case (0, 1):
+                guard let e = atom.exact else { return .unknown }
+                return Node(exact: e.union([[]]), req: [])
+            case (0, _): return .unknown
+            default:
+                // At least once: what one occurrence requires stays required.
+                var req = atom.req
+                if let e = atom.exact, !e.contains([]) { req.append(Array(e)) }
+                return Node(exact: nil, req: req)
+            }
+        }
+
+        mutating func atom() -> Node? {
+            guard let c = peek else { return nil }
+            i += 1
+            switch c {
+            case "(":
+                var lookaround = false
+                if peek == "?" {
+                    i += 1
+                    guard let k = peek else { return nil }
+                    if k == ":" { i += 1 }
+                    else if k == "=" || k == "!" { i += 1; lookaround = true }
+                    else if k == "<", i + 1 < scalars.count, scalars[i + 1] == "=" || scalars[i + 1] == "!" { i += 2; lookaround = true }
+                    else { return nil }
+                }
+                guard let inner = alternation(), peek == ")" else { return nil }
+                i += 1
+                return lookaround ? .empty : inner
+            case "[": return charClass()
+            case "\\": return escape(inClass: false).map { $0.map(char) ?? $1 }
+            case ".": return .unknown
+            case "^", "$": return .empty
+            case "*", "+", "?", "{", ")", "|": return nil
+            default: return char(c)
+            }
+        }
+
+        /// An escape: a character (first) or a node (second) for classes, boundaries and the like.
+        mutating func escape(inClass: Bool) -> (Unicode.Scalar?, Node)? {
+            guard let c = peek else { return nil }
+            i += 1
+            switch c {
+            case "s", "S", "w", "W", "d", "D": return (nil, .unknown)
+            case "b", "B", "A", "z", "Z": return inClass ? nil : (nil, .empty)
+            case "t": return ("\t", .unknown)
+            case "n": return ("\n", .unknown)
+            case "r": return ("\r", .unknown)
+            case "e": return ("\u{1B}", .unknown)
+            case "x":
+                var hex = ""
+                if peek == "{" {
+                    i += 1
+                    while let h = peek, h != "}" { hex.unicodeScalars.append(h); i += 1 }
+                    guard peek == "}" else { return nil }
+                    i += 1
+                } else {
+                    for _ in 0..<2 { guard let h = peek else { return nil }; hex.unicodeScalars.append(h); i += 1 }
+                }
+                guard let v = UInt32(hex, radix: 16), let u = Unicode.Scalar(v) else { return nil }
+                return (u, .unknown)
+            default:
+                // Escaped punctuation stands for itself; an escaped letter or digit means something this analysis does not know.
+                if c.properties.isAlphabetic || ("0"..."9").contains(c) { return nil }
+                return (c, .unknown)
+            }
+        }
+
+        func char(_ u: Unicode.Scalar) -> Node {
+            if u.value < 0x80 { return Node(exact: [[LiteralMatcher.fold(UInt8(u.value))]], req: []) }
+            // Case-insensitive matching of a letter outside ASCII may match other letters: not a fixed string.
+            if caseInsensitive && u.properties.changesWhenCaseMapped { return .unknown }
+            return Node(exact: [Array(String(u).utf8)], req: [])
+        }
+
+        /// `[...]`: its members when they are few and plain.
+        mutating func charClass() -> Node? {
+            var members: [Unicode.Scalar] = []
+            var known = true
+            if peek == "^" { i += 1; known = false }
+            var first = true
+            while let c = peek, c != "]" || first {
+                first = false
+                i += 1
+                var lo: Unicode.Scalar
+                if c == "\\" {
+                    guard let (u, _) = escape(inClass: true) else { return nil }
+                    guard let u else { known = false; continue }
+                    lo = u
+                } else if c == "[" {
+                    return nil
+                } else {
+                    lo = c
+                }
+                if peek == "-", i + 1 < scalars.count, scalars[i + 1] != "]" {
+                    i += 1
+                    guard var hi = peek else { return nil }
+                    i += 1
+                    if hi == "\\" { guard let (u, _) = escape(inClass: true), let u else { return nil }; hi = u }
+                    guard hi.value >= lo.value else { return nil }
+                    if hi.value - lo.value > UInt32(RegexRequirement.limit) { known = false; continue }
+                    for v in lo.value...hi.value { if let u = Unicode.Scalar(v) { members.append(u) } }
+                } else {
+                    members.append(lo)
+                }
+            }
+            guard peek == "]" else { return nil }
+            i += 1
+            guard known, members.count <= RegexRequirement.limit else { return .unknown }
+            var exact: Set<[UInt8]> = []
+            for m in members {
+                guard let e = char(m).exact else { return .unknown }
+                exact.formUnion(e)
+            }
+            return Node(exact: exact, req: [])
+        }
+    }
+}

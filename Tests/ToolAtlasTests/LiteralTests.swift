@@ -1,0 +1,65 @@
+import AtlasModel
+@testable import Classifier
+import Foundation
+import Testing
+
+/// The literal matcher and the literals derived from patterns: a pattern is skipped when its literals are absent, so
+/// a derived literal that a match can do without would silently lose findings.
+@Suite("Literals and pattern prefilters")
+struct LiteralTests {
+    static func strings(_ req: [[[UInt8]]]) -> [[String]] { req.map { $0.map { String(decoding: $0, as: UTF8.self) } } }
+
+    @Test("the matcher finds every literal in one pass, overlapping ones and ASCII case included")
+    func matcher() {
+        var m = LiteralMatcher()
+        let ids = ["he", "she", "his", "hers", "\u{200B}", "<!--"].map { m.add(Array($0.utf8)) }
+        m.build()
+        let found = m.scan("uSHErs a\u{200B}b")
+        #expect(ids.map(found.contains) == [true, true, false, true, true, false])
+        #expect(ids.map(m.scan("").contains) == [false, false, false, false, false, false])
+        #expect(m.scan("x <!-- y").contains(ids[5]))
+    }
+
+    @Test("literals are derived from sequences, alternatives, optional parts and classes")
+    func derived() {
+        #expect(Self.strings(RegexRequirement.of("<\\s*/?\\s*instructions?\\s*>", caseInsensitive: false)) == [["<"], ["instruction"], [">"]])
+        #expect(Self.strings(RegexRequirement.of("ab(c|d)e", caseInsensitive: true)) == [["abce", "abde"]])
+        #expect(Self.strings(RegexRequirement.of("(foo|bar\\w+)baz", caseInsensitive: false)) == [["bar", "foo"], ["baz"]])
+        #expect(Self.strings(RegexRequirement.of("[\\x{200B}-\\x{200C}]", caseInsensitive: false)) == [["\u{200B}", "\u{200C}"]])
+        #expect(Self.strings(RegexRequirement.of("Ab\\.C", caseInsensitive: true)) == [["ab.c"]])
+        // Nothing is known about what may be absent, or about syntax the analysis does not read.
+        #expect(RegexRequirement.of("(x|\\w+)y?", caseInsensitive: false).isEmpty)
+        #expect(RegexRequirement.of("a*", caseInsensitive: false).isEmpty)
+        #expect(RegexRequirement.of("(?i)abc", caseInsensitive: false).isEmpty)
+        #expect(RegexRequirement.of("(a)\\1", caseInsensitive: false).isEmpty)
+        #expect(RegexRequirement.of("[^a]bc", caseInsensitive: false).count == 1)
+    }
+
+    @Test("every match of every rule's pattern, over the corpus and the rules' own examples, holds the pattern's literals",
+          .enabled(if: FileManager.default.fileExists(atPath: Fixtures.corpus)))
+    func derivedLiteralsAreNeeded() throws {
+        let rules = try RuleLoader.load(directory: Fixtures.rules)
+        var texts: [String] = []
+        for line in try String(contentsOfFile: Fixtures.corpus, encoding: .utf8).split(separator: "\n") {
+            guard let t = try JSONValue.parse(Array(line.utf8))["tool"], let tool = try? Tool(json: t) else { continue }
+            texts += [tool.description, Normalizer.fold(tool.description)]
+        }
+        for r in rules {
+            for e in r.examples.match + r.examples.noMatch + r.examples.knownMiss { texts += [e.tool.description, Normalizer.fold(e.tool.description)] }
+        }
+        var checked = 0
+        for r in rules {
+            for case .regex(_, let re) in r.when + r.any.joined() + r.unless.joined() {
+                var m = LiteralMatcher()
+                let req = RegexRequirement.of(re.pattern, caseInsensitive: re.options.contains(.caseInsensitive)).map { $0.map { m.add($0) } }
+                m.build()
+                for text in texts where re.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil {
+                    checked += 1
+                    let found = m.scan(text)
+                    #expect(req.allSatisfy { $0.contains(where: found.contains) }, "\(r.id): a match in \(text.prefix(80)) lacks a derived literal")
+                }
+            }
+        }
+        #expect(checked > 50)
+    }
+}
