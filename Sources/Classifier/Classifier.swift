@@ -30,13 +30,19 @@ final class CompiledRule: @unchecked Sendable {
     let rule: Rule
     let when: [Compiled]
     let any: [[Compiled]]
-    let unless: [[Compiled]]
     /// Word sets of which the definition must hold at least one word each, or the rule cannot fire: a cheap test
     /// that lets most rules be skipped without evaluating a single condition.
     let needs: [Bitset]
 
+    /// `unless` groups without a pattern, tried before the `any` groups (whose patterns cost more); the rest after them.
+    let cheapUnless: [[Compiled]]
+    let costlyUnless: [[Compiled]]
+
     init(rule: Rule, when: [Compiled], any: [[Compiled]], unless: [[Compiled]], size: Int) {
-        self.rule = rule; self.when = when; self.any = any; self.unless = unless
+        self.rule = rule; self.when = when; self.any = any
+        func costly(_ g: [Compiled]) -> Bool { g.contains { if case .regex = $0 { true } else { false } } }
+        cheapUnless = unless.filter { !costly($0) }
+        costlyUnless = unless.filter(costly)
         func words(_ c: Compiled) -> Bitset? {
             switch c {
             case .nameVerb(let b), .leadVerb(let b): return b
@@ -66,7 +72,7 @@ final class CompiledRule: @unchecked Sendable {
 
 /// The parts of one definition the rules look at, cut into words once.
 final class Features {
-    private(set) var fields: [FieldKind: Field]
+    private(set) var fields: FieldMap<Field>
     /// When the definition is plain ASCII its folded text has the same words as its fields: the folded text is
     /// then only built if a pattern must read it.
     private var foldParts: [String]? = nil
@@ -94,15 +100,14 @@ final class Features {
         let leadEnd = tool.description.utf8.count - tool.description.drop(while: { $0.isWhitespace }).utf8.count + lead.utf8.count
         let params = tool.parameters
         let paramText = params.map { ([$0.description] + $0.enumValues).joined(separator: " ") }.joined(separator: " \n ")
-        var f: [FieldKind: Field] = [
-            .name: name,
-            .title: Field(name: "title", text: tool.title ?? "", vocabulary: v),
-            .lead: Field(name: "description", prefixOf: description, bytes: leadEnd),
-            .description: description,
-            .params: Field(name: "parameters", text: params.map(\.name).joined(separator: " "), vocabulary: v),
-            .paramText: Field(name: "parameter descriptions", text: paramText, vocabulary: v),
-            .server: Field(name: "server", text: server, vocabulary: v),
-        ]
+        var f = FieldMap<Field>()
+        f[.name] = name
+        f[.title] = Field(name: "title", text: tool.title ?? "", vocabulary: v)
+        f[.lead] = Field(name: "description", prefixOf: description, bytes: leadEnd)
+        f[.description] = description
+        f[.params] = Field(name: "parameters", text: params.map(\.name).joined(separator: " "), vocabulary: v)
+        f[.paramText] = Field(name: "parameter descriptions", text: paramText, vocabulary: v)
+        f[.server] = Field(name: "server", text: server, vocabulary: v)
         if let instructions { f[.instructions] = Field(name: "instructions", text: instructions, vocabulary: v) }
         if c.usesNormalized {
             let parts = [tool.title ?? "", tool.description, paramText, instructions ?? ""]
@@ -150,7 +155,7 @@ final class Features {
     }
 
     /// Each field's text as the regular-expression engine wants it (UTF-16), converted once per definition.
-    private var nsTexts: [FieldKind: NSString] = [:]
+    private var nsTexts = FieldMap<NSString>()
     func nsText(_ kind: FieldKind, _ field: Field) -> NSString {
         if let t = nsTexts[kind] { return t }
         let t = NSString(string: field.text)
@@ -159,7 +164,7 @@ final class Features {
     }
 
     /// The literals (of the classifier's matcher) that each field holds, found on first use by one pass over it.
-    private var literalHits: [FieldKind: Bitset] = [:]
+    private var literalHits = FieldMap<Bitset>()
     func literals(_ kind: FieldKind, _ field: Field, _ m: LiteralMatcher) -> Bitset {
         if let b = literalHits[kind] { return b }
         let b = m.scan(field.text)
@@ -369,6 +374,8 @@ public struct Classifier: @unchecked Sendable {
             guard let e = check(c, f, category) else { return nil }
             if let e { ev.append(e) }
         }
+        // A rule that an exception rules out needs no further look: cheap exceptions are tried first.
+        for group in rule.cheapUnless where group.allSatisfy({ check($0, f, category) != nil }) { return nil }
         if !rule.any.isEmpty {
             var matched = false
             for group in rule.any {
@@ -382,7 +389,7 @@ public struct Classifier: @unchecked Sendable {
             }
             if !matched { return nil }
         }
-        for group in rule.unless where group.allSatisfy({ check($0, f, category) != nil }) { return nil }
+        for group in rule.costlyUnless where group.allSatisfy({ check($0, f, category) != nil }) { return nil }
         return ev
     }
 

@@ -7,7 +7,8 @@ struct LiteralMatcher: Sendable {
     /// Byte to column: bytes that occur in no literal share column 0.
     private var column = [UInt8](repeating: 0, count: 256)
     private var columns = 1
-    /// `next[state * columns + column]`: the complete transition table (failure links folded in).
+    /// `next[state * columns + column]`: the complete transition table (failure links folded in); a negative entry
+    /// is a state at which literals end (its number with the sign bit set).
     private var next: [Int32] = []
     /// The literals that end at a state, as a range of `outputs`.
     private var outputStart: [Int32] = []
@@ -66,7 +67,7 @@ struct LiteralMatcher: Sendable {
                 queue.append(Int(t))
             }
         }
-        next = goto.flatMap { $0 }
+        next = goto.flatMap { $0 }.map { ends[Int($0)].isEmpty ? $0 : $0 | Int32.min }
         outputStart = [0]
         outputs = []
         for e in ends { outputs += e; outputStart.append(Int32(outputs.count)) }
@@ -76,13 +77,16 @@ struct LiteralMatcher: Sendable {
     func scan(_ text: String) -> Bitset {
         var found = Bitset(size: literals.count)
         guard !literals.isEmpty else { return found }
-        next.withUnsafeBufferPointer { next in
-            column.withUnsafeBufferPointer { column in
-                var s = 0
-                for b in text.utf8 {
-                    s = Int(next[s &* columns &+ Int(column[Int(b)])])
-                    let a = Int(outputStart[s]), z = Int(outputStart[s + 1])
-                    if a != z { for k in a..<z { found.insert(outputs[k]) } }
+        var text = text
+        text.withUTF8 { bytes in
+            next.withUnsafeBufferPointer { next in
+                column.withUnsafeBufferPointer { column in
+                    var s = 0
+                    for b in bytes {
+                        let t = next[s &* columns &+ Int(column[Int(b)])]
+                        s = Int(t & Int32.max)
+                        if t < 0 { for k in Int(outputStart[s])..<Int(outputStart[s + 1]) { found.insert(outputs[k]) } }
+                    }
                 }
             }
         }

@@ -39,6 +39,31 @@ enum FieldKind: String, Sendable, CaseIterable {
     /// Title, description, parameter descriptions and instructions, folded: compatibility forms, look-alike letters mapped
     /// to Latin, invisible characters dropped, white space collapsed, lower case. Hidden payloads cannot dodge a pattern here.
     case normalized
+
+    /// Its place in a `FieldMap`.
+    var slot: Int {
+        switch self {
+        case .name: 0
+        case .title: 1
+        case .lead: 2
+        case .description: 3
+        case .params: 4
+        case .paramText: 5
+        case .server: 6
+        case .instructions: 7
+        case .normalized: 8
+        }
+    }
+}
+
+/// A value per field kind, looked up by position (a dictionary would hash the kind's name on every look-up).
+struct FieldMap<Value> {
+    private var slots = [Value?](repeating: nil, count: 9)
+    subscript(_ k: FieldKind) -> Value? {
+        get { slots[k.slot] }
+        set { slots[k.slot] = newValue }
+    }
+    var values: [Value] { slots.compactMap { $0 } }
 }
 
 /// A rule as loaded from one file in rules/.

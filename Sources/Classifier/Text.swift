@@ -35,19 +35,50 @@ struct Bitset: Sendable {
 }
 
 /// The stems of every word the rules use, numbered; definition words are looked up once each, by a 64-bit hash
-/// of their stem bytes, so that tokenizing allocates no strings.
+/// of their stem bytes, so that tokenizing allocates no strings. The hash is already well mixed, so the look-up is an
+/// open-addressing table probed by its low bits (a `Dictionary` would hash it again).
 struct Vocabulary: Sendable {
-    private(set) var ids: [UInt64: Int32] = [:]
-    var count: Int { ids.count }
+    private var keys: [UInt64] = Array(repeating: 0, count: 16)
+    private var values: [Int32] = Array(repeating: -1, count: 16)
+    private(set) var count = 0
+
     mutating func add(_ stem: String) -> Int32 {
         let h = Tokenizer.hash(stem.utf8)
-        if let i = ids[h] { return i }
-        let i = Int32(ids.count)
-        ids[h] = i
-        return i
+        let existing = id(hash: h)
+        if existing >= 0 { return existing }
+        if (count + 1) * 2 > keys.count { grow() }
+        insert(h, Int32(count))
+        count += 1
+        return Int32(count - 1)
     }
-    func id(_ stem: String) -> Int32 { ids[Tokenizer.hash(stem.utf8)] ?? -1 }
-    @inline(__always) func id(hash: UInt64) -> Int32 { ids[hash] ?? -1 }
+
+    private mutating func insert(_ h: UInt64, _ v: Int32) {
+        let mask = keys.count - 1
+        var i = Int(truncatingIfNeeded: h) & mask
+        while values[i] >= 0 { i = (i + 1) & mask }
+        keys[i] = h
+        values[i] = v
+    }
+
+    private mutating func grow() {
+        let old = zip(keys, values).filter { $0.1 >= 0 }
+        keys = Array(repeating: 0, count: keys.count * 2)
+        values = Array(repeating: -1, count: values.count * 2)
+        for (k, v) in old { insert(k, v) }
+    }
+
+    func id(_ stem: String) -> Int32 { id(hash: Tokenizer.hash(stem.utf8)) }
+
+    @inline(__always) func id(hash h: UInt64) -> Int32 {
+        let mask = keys.count - 1
+        var i = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let v = values[i]
+            if v < 0 { return -1 }
+            if keys[i] == h { return v }
+            i = (i + 1) & mask
+        }
+    }
 }
 
 /// A field of a definition cut into tokens once, with a bitset of the vocabulary words it holds.
