@@ -187,7 +187,7 @@ public enum Jobs {
     public static func siteModel(store: Store) throws -> [SiteServer] {
         let entries = try store.servers()
         let scans = Dictionary(uniqueKeysWithValues: try store.latestScans().map { ($0.server, $0) })
-        let tools = try store.classifiedTools()
+        let tools = try store.classifiedDefinitions()
         let serverFindings = try store.serverFindings()
         let allChanges = try store.allChanges()
         return entries.map { e in
@@ -196,7 +196,9 @@ public enum Jobs {
                          serverName: s.serverInfo?["name"]?.stringValue, serverVersion: s.serverInfo?["version"]?.stringValue,
                          date: s.startedAt, durationMs: s.durationMs)
             }
-            let items = (tools[e.name] ?? []).compactMap { t in t.verdict.map { SiteTool(tool: t.tool, verdict: $0, findings: t.findings, definitionHash: t.hash) } }
+            let items = (tools[e.name] ?? []).compactMap { t in
+                t.verdict.map { SiteTool(name: t.name, description: t.description, definition: t.definition, verdict: $0, findings: t.findings, definitionHash: t.hash) }
+            }
             let changes = (allChanges[e.name] ?? []).map { SiteChange(date: $0.at, tool: $0.tool, kind: $0.kind.rawValue, detail: $0.detail) }
             return SiteServer(name: e.name, title: e.title, description: e.description, package: e.package, launch: e.launch.displayCommand,
                               transport: e.launch.transport.rawValue, scan: scan, tools: items, changes: changes, findings: serverFindings[e.name] ?? [])

@@ -18,7 +18,6 @@ struct SiteFolder {
     private let hadManifest: Bool
     /// Nothing was there before this build: nothing can be stale.
     private let startedEmpty: Bool
-    private var dirs = Set<String>()
     private var report = SiteReport()
 
     init(_ out: String) throws(SiteError) {
@@ -48,30 +47,43 @@ struct SiteFolder {
         } catch { throw SiteError(step: "writing the site", path: markerPath, message: "\(error)") }
     }
 
-    /// Whether a tool page can stay: same inputs as last time, and still on disk.
-    func canKeep(_ path: String, inputs: UInt64) -> Bool {
-        guard inputs != 0, let o = old[path], o.inputs == inputs else { return false }
-        return access(out + "/" + path, F_OK) == 0
+    /// What workers may use while the build runs: the last manifest, read only.
+    var writer: Writer { Writer(out: out, old: old) }
+
+    struct Writer: Sendable {
+        let out: String
+        let old: [String: (content: UInt64, inputs: UInt64)]
+
+        /// Whether a page can stay: same inputs as last time, and still on disk.
+        func canKeep(_ path: String, inputs: UInt64) -> Bool {
+            guard inputs != 0, let o = old[path], o.inputs == inputs else { return false }
+            return access(out + "/" + path, F_OK) == 0
+        }
+
+        /// Writes a file unless the same bytes are already there (from any thread: files never share a path).
+        func store(_ path: String, _ bytes: [UInt8], inputs: UInt64) throws(SiteError) -> SiteGenerator.Output {
+            let digest = Hashing.digest64(bytes)
+            let full = out + "/" + path
+            if let o = old[path], o.content == digest, access(full, F_OK) == 0 {
+                return .stored(path, content: digest, inputs: inputs, written: false)
+            }
+            do { try SiteFolder.writeFile(full, bytes) } catch { throw SiteError(step: "writing", path: full, message: "\(error)") }
+            return .stored(path, content: digest, inputs: inputs, written: true)
+        }
     }
 
-    mutating func take(_ output: SiteGenerator.Output) throws(SiteError) {
+    mutating func take(_ output: SiteGenerator.Output) {
+        let path = output.path
+        if path.hasSuffix(".html") { report.pages += 1 }
         switch output {
-        case .kept(let path, let inputs):
+        case .kept(_, let inputs):
             new[path] = (old[path]?.content ?? 0, inputs)
             report.unchanged += 1
-            if path.hasSuffix(".html") { report.pages += 1 }
-        case .file(let path, let bytes, let inputs):
-            let digest = Hashing.digest64(bytes)
-            new[path] = (digest, inputs)
-            if path.hasSuffix(".html") { report.pages += 1 }
-            let full = out + "/" + path
-            if let o = old[path], o.content == digest, access(full, F_OK) == 0 { report.unchanged += 1; return }
-            let dir = (full as NSString).deletingLastPathComponent
-            do {
-                if !dirs.contains(dir) { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true); dirs.insert(dir) }
-                try SiteFolder.writeFile(full, bytes)
-            } catch { throw SiteError(step: "writing", path: full, message: "\(error)") }
-            report.written += 1
+        case .stored(_, let content, let inputs, let written):
+            new[path] = (content, inputs)
+            if written { report.written += 1 } else { report.unchanged += 1 }
+        case .file(_, let bytes, let inputs):
+            new[path] = (Hashing.digest64(bytes), inputs)
         }
     }
 
@@ -115,8 +127,21 @@ struct SiteFolder {
     /// Writes in place with plain system calls: a site file is rebuilt from the database whenever needed, so the
     /// temporary-file-and-rename dance (five times slower on this file system) buys nothing. A short write
     /// (a full disk) is an error that names the file.
+    /// `mkdir -p`, safe when two workers make the same folder at once.
+    static func makeFolders(_ dir: String) throws {
+        if mkdir(dir, 0o755) == 0 || errno == EEXIST { return }
+        guard errno == ENOENT else { throw WriteError(errno: errno) }
+        try makeFolders((dir as NSString).deletingLastPathComponent)
+        if mkdir(dir, 0o755) != 0 && errno != EEXIST { throw WriteError(errno: errno) }
+    }
+
     static func writeFile(_ path: String, _ bytes: [UInt8]) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        var fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd < 0 && errno == ENOENT {
+            // The folder is missing: made on first use (by whichever worker gets there first).
+            try makeFolders((path as NSString).deletingLastPathComponent)
+            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        }
         guard fd >= 0 else { throw WriteError(errno: errno) }
         defer { close(fd) }
         var done = 0

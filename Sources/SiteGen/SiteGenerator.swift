@@ -57,13 +57,16 @@ public struct SiteGenerator: Sendable {
         self.baseURL = baseURL.hasSuffix("/") ? baseURL : baseURL + "/"
     }
 
-    /// Builds every file in memory, then writes only those whose bytes changed and removes files no longer produced.
-    /// Writes the site into `out`: only files whose bytes changed are written, tool pages whose inputs did not change
-    /// since the last build are not even rendered, and files this build no longer produces are removed. Pages go
-    /// to disk a chunk at a time, so memory stays flat however large the catalogue.
+    /// Writes the site into `out`: only files whose bytes changed are written, pages whose inputs did not change
+    /// since the last build are not even rendered (nor their tools parsed), and files this build no longer produces
+    /// are removed. Servers are rendered and written on every core, a chunk at a time, so memory stays flat however
+    /// large the catalogue.
     public func generate(_ input: [SiteServer], into out: String) throws(SiteError) -> SiteReport {
         var site = try SiteFolder(out)
-        try produce(input, reuse: { site.canKeep($0, inputs: $1) }) { (o: Output) throws(SiteError) in try site.take(o) }
+        let writer = site.writer
+        try produce(input, reuse: { writer.canKeep($0, inputs: $1) }, sink: { (p, b, i) throws(SiteError) in try writer.store(p, b, inputs: i) }) {
+            (o: Output) in site.take(o)
+        }
         return try site.finish()
     }
 
@@ -85,90 +88,68 @@ public struct SiteGenerator: Sendable {
         var path: String { "servers/\(serverSlug)/tools/\(slug).html" }
     }
 
-    /// One thing the site holds: a file's bytes, or a tool page kept from the last build because its inputs are the same.
+    /// One thing the site holds: a file's bytes (built in memory), a file already handed to the folder (with its
+    /// content digest and whether it had to be written), or a page kept from the last build because its inputs are the same.
     enum Output {
         case file(String, [UInt8], inputs: UInt64)
+        case stored(String, content: UInt64, inputs: UInt64, written: Bool)
         case kept(String, inputs: UInt64)
+
+        var path: String {
+            switch self {
+            case .file(let p, _, _), .stored(let p, _, _, _), .kept(let p, _): p
+            }
+        }
     }
 
     /// Every file of the site, in memory (for tests and small catalogues).
     public func render(_ input: [SiteServer]) throws(SiteError) -> [String: [UInt8]] {
         var files: [String: [UInt8]] = [:]
-        try produce(input, reuse: { _, _ in false }) { (o: Output) throws(SiteError) in
+        try produce(input, reuse: { _, _ in false }, sink: { p, b, i in .file(p, b, inputs: i) }) { (o: Output) in
             if case .file(let path, let bytes, _) = o { files[path] = bytes }
         }
         return files
     }
 
-    /// Builds the site and hands each file to `emit` as soon as it exists; `reuse` says whether a tool page with
-    /// this fingerprint of its inputs can stay as it is.
-    func produce(_ input: [SiteServer], reuse: (String, UInt64) -> Bool, emit: (Output) throws(SiteError) -> Void) throws(SiteError) {
+    /// Builds the site. `reuse` says whether a page with this fingerprint of its inputs can stay as it is; `sink` takes
+    /// each new file (on any thread) and says what became of it; `record` sees every outcome, in order, on the caller's thread.
+    func produce(_ input: [SiteServer], reuse: (String, UInt64) -> Bool, sink: (String, [UInt8], UInt64) throws(SiteError) -> Output,
+                 record: (Output) -> Void) throws(SiteError) {
         let servers = input.sorted { $0.name < $1.name }
         let serverSlugs = Slug.assign(servers.map(\.name))
         var refs: [ToolRef] = []
-        var refsByServer: [String: [ToolRef]] = [:]
+        var firstRef: [Int] = []
         for s in servers {
             let shared = Shared(s)
-            let slugs = Slug.assign(s.tools.map(\.tool.name))
-            let rs = s.tools.sorted { $0.tool.name < $1.tool.name }.map { ToolRef(server: shared, serverSlug: serverSlugs[s.name]!, item: $0, slug: slugs[$0.tool.name]!) }
-            refsByServer[s.name] = rs
-            refs += rs
+            let slugs = Slug.assign(s.tools.map(\.name))
+            firstRef.append(refs.count)
+            refs += s.tools.sorted { $0.name < $1.name }.map { ToolRef(server: shared, serverSlug: serverSlugs[s.name]!, item: $0, slug: slugs[$0.name]!) }
         }
+        firstRef.append(refs.count)
         let related = SiteGenerator.relatedTools(refs)
         var htmlPaths: [String] = []
-        // Tool pages: fingerprints first (cheap), then only the pages that need it, rendered on every core, a chunk at a time.
-        let chunk = 1024
-        var start = 0
-        while start < refs.count {
-            let range = start..<min(refs.count, start + chunk)
-            start = range.upperBound
-            var todo: [Int] = []
-            var prints: [UInt64] = []
-            for i in range {
-                let fp = toolPageInputs(refs, i, related: related[i])
-                prints.append(fp)
-                if !reuse(refs[i].path, fp) { todo.append(i) }
+        // Every server with its tool pages is one piece of work: fingerprints decide what must be rendered, the tools
+        // are parsed once for all of that server's files, and the files go to the sink from the worker itself.
+        let work: (Int) -> Result<[Output], SiteError> = { k in
+            do throws(SiteError) { return .success(try self.serverOutputs(k, servers, serverSlugs, refs, firstRef, related, reuse, sink)) } catch {
+                return .failure(error)
             }
-            var pages = todo.concurrentMap(chunk: 64) { i in self.toolPage(refs[i], related: related[i].map { refs[$0] }) }
-            var k = 0
-            for (n, i) in range.enumerated() {
-                htmlPaths.append(refs[i].path)
-                if k < todo.count && todo[k] == i {
-                    try emit(.file(refs[i].path, pages[k], inputs: prints[n]))
-                    pages[k] = []
-                    k += 1
-                } else {
-                    try emit(.kept(refs[i].path, inputs: prints[n]))
+        }
+        let chunk = 256
+        var start = 0
+        while start < servers.count {
+            let range = start..<min(servers.count, start + chunk)
+            start = range.upperBound
+            for result in Array(range).concurrentMap(chunk: 4, work) {
+                for o in try result.get() {
+                    if o.path.hasSuffix(".html") { htmlPaths.append(o.path) }
+                    record(o)
                 }
             }
         }
         func put(_ path: String, _ bytes: [UInt8]) throws(SiteError) {
             if path.hasSuffix(".html") && path != "404.html" { htmlPaths.append(path) }
-            try emit(.file(path, bytes, inputs: 0))
-        }
-        for s in servers {
-            let slug = serverSlugs[s.name]!
-            let rs = refsByServer[s.name] ?? []
-            let paths = ["servers/\(slug)/index.html", "servers/\(slug)/policy.json", "servers/\(slug)/intercept.yaml",
-                         "servers/\(slug)/claude-permissions.json", "servers/\(slug)/codex.toml", "api/servers/\(slug).json"]
-            // A server's own pages show only its own data: when none of it changed, they stay as they are.
-            let fp = serverInputs(s, slug: slug, refs: rs)
-            if paths.allSatisfy({ reuse($0, fp) }) {
-                htmlPaths.append(paths[0])
-                for p in paths { try emit(.kept(p, inputs: fp)) }
-                continue
-            }
-            let items = rs.map { PolicyItem(server: s.name, tool: $0.item.tool.name, category: $0.item.verdict.category, risk: $0.item.verdict.risk) }
-            let bytes: [[UInt8]] = [
-                serverPage(s, refs: rs, items: items),
-                Array(PolicyExport.render(items, format: .json, description: "").utf8),
-                Array(PolicyExport.render(items, format: .intercept, description: "Starter policy for \(s.name) by ToolAtlas").utf8),
-                Array(PolicyExport.render(items, format: .claude, description: "").utf8),
-                Array(PolicyExport.render(items, format: .codex, description: "").utf8),
-                Array((serverAPI(s, refs: rs).pretty() + "\n").utf8),
-            ]
-            htmlPaths.append(paths[0])
-            for (p, b) in zip(paths, bytes) { try emit(.file(p, b, inputs: fp)) }
+            record(try sink(path, bytes, 0))
         }
         var files: [String: [UInt8]] = [:]
         try browsePages(servers, serverSlugs: serverSlugs, refs: refs, into: &files)
@@ -190,13 +171,52 @@ public struct SiteGenerator: Sendable {
         try put("sitemap.xml", Array(sitemap(htmlPaths).utf8))
     }
 
+    /// One server's tool pages, page, starter policies and API file: what can stay is kept, the rest rendered and sunk.
+    func serverOutputs(_ k: Int, _ servers: [SiteServer], _ serverSlugs: [String: String], _ refs: [ToolRef], _ firstRef: [Int],
+                       _ related: [[Int]], _ reuse: (String, UInt64) -> Bool,
+                       _ sink: (String, [UInt8], UInt64) throws(SiteError) -> Output) throws(SiteError) -> [Output] {
+        let s = servers[k]
+        let slug = serverSlugs[s.name]!
+        let mine = firstRef[k]..<firstRef[k + 1]
+        let rs = Array(refs[mine])
+        var parsed = [Tool?](repeating: nil, count: rs.count)
+        func tool(_ j: Int) -> Tool {
+            if let t = parsed[j] { return t }
+            let t = rs[j].item.tool
+            parsed[j] = t
+            return t
+        }
+        var outs: [Output] = []
+        for (j, i) in mine.enumerated() {
+            let fp = toolPageInputs(refs, i, related: related[i])
+            if reuse(refs[i].path, fp) { outs.append(.kept(refs[i].path, inputs: fp)); continue }
+            outs.append(try sink(refs[i].path, toolPage(refs[i], tool(j), related: related[i].map { refs[$0] }), fp))
+        }
+        let paths = ["servers/\(slug)/index.html", "servers/\(slug)/policy.json", "servers/\(slug)/intercept.yaml",
+                     "servers/\(slug)/claude-permissions.json", "servers/\(slug)/codex.toml", "api/servers/\(slug).json"]
+        // A server's own pages show only its own data: when none of it changed, they stay as they are.
+        let fp = serverInputs(s, slug: slug, refs: rs)
+        if paths.allSatisfy({ reuse($0, fp) }) { return outs + paths.map { .kept($0, inputs: fp) } }
+        let items = rs.map { PolicyItem(server: s.name, tool: $0.item.name, category: $0.item.verdict.category, risk: $0.item.verdict.risk) }
+        let bytes: [[UInt8]] = [
+            serverPage(s, refs: rs, items: items),
+            Array(PolicyExport.render(items, format: .json, description: "").utf8),
+            Array(PolicyExport.render(items, format: .intercept, description: "Starter policy for \(s.name) by ToolAtlas").utf8),
+            Array(PolicyExport.render(items, format: .claude, description: "").utf8),
+            Array(PolicyExport.render(items, format: .codex, description: "").utf8),
+            Array((serverAPI(s, refs: rs, tools: rs.indices.map(tool)).pretty() + "\n").utf8),
+        ]
+        for (p, b) in zip(paths, bytes) { outs.append(try sink(p, b, fp)) }
+        return outs
+    }
+
     /// Up to five tools of the same category on other servers for each tool: its neighbours in a fixed order of
     /// (server, name) hashes, so adding or removing one tool changes the lists of only a few others.
     static func relatedTools(_ refs: [ToolRef]) -> [[Int]] {
         var out = Array(repeating: [Int](), count: refs.count)
         var byCategory: [AtlasModel.Category: [(UInt64, Int)]] = [:]
         for (i, r) in refs.enumerated() {
-            byCategory[r.item.verdict.category, default: []].append((Hashing.fnv1a64(r.server.name + "/" + r.item.tool.name), i))
+            byCategory[r.item.verdict.category, default: []].append((Hashing.fnv1a64(r.server.name + "/" + r.item.name), i))
         }
         for (_, members) in byCategory {
             let ring = members.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }.map(\.1)
@@ -247,7 +267,7 @@ public struct SiteGenerator: Sendable {
         for e in v.evidence { h.add(e.rule); h.add(e.field); h.add(e.fragment); h.add(e.effect) }
         for f in r.item.findings { h.add(f.rule); h.add(f.severity.rawValue); h.add(f.title); h.add(f.field); h.add(f.fragment) }
         for k in related {
-            h.add(refs[k].serverSlug); h.add(refs[k].slug); h.add(refs[k].item.tool.name); h.add(refs[k].server.name); h.add(refs[k].item.verdict.risk.rawValue)
+            h.add(refs[k].serverSlug); h.add(refs[k].slug); h.add(refs[k].item.name); h.add(refs[k].server.name); h.add(refs[k].item.verdict.risk.rawValue)
         }
         return h.value
     }
@@ -258,8 +278,8 @@ public struct SiteGenerator: Sendable {
 
     static func riskClass(_ r: RiskLevel) -> String { r.rawValue.lowercased() }
 
-    func toolPage(_ r: ToolRef, related relatedRefs: [ToolRef]) -> [UInt8] {
-        let t = r.item.tool, v = r.item.verdict
+    func toolPage(_ r: ToolRef, _ t: Tool, related relatedRefs: [ToolRef]) -> [UInt8] {
+        let v = r.item.verdict
         let rule = PolicyRule.starter(category: v.category, risk: v.risk)
         let name = Text.clean(t.name)
         let policy = PolicyDocument.json(tools: [(t.name, rule)])
@@ -281,7 +301,7 @@ public struct SiteGenerator: Sendable {
             ["hint": "openWorldHint", "declared": .text(show(a.openWorldHint, "true")), "ours": "not judged"],
         ]
         let related: [TContext] = relatedRefs.map { o in
-            ["url": .text("../../\(o.serverSlug)/tools/\(o.slug).html"), "name": .text(Text.clean(o.item.tool.name)),
+            ["url": .text("../../\(o.serverSlug)/tools/\(o.slug).html"), "name": .text(Text.clean(o.item.name)),
              "server": .text(Text.clean(o.server.name)), "risk": .text(o.item.verdict.risk.rawValue)]
         }
         let lead = Text.clean(Text.firstSentence(t.description))
@@ -353,7 +373,7 @@ public struct SiteGenerator: Sendable {
         picked.map { i in
             let r = refs[i]
             let rule = PolicyRule.starter(category: r.item.verdict.category, risk: r.item.verdict.risk)
-            return ["url": .text(prefix(r)), "name": .text(Text.clean(r.item.tool.name)), "server": .text(Text.clean(r.server.name)),
+            return ["url": .text(prefix(r)), "name": .text(Text.clean(r.item.name)), "server": .text(Text.clean(r.server.name)),
                     "serverURL": .text(serverPrefix(r)), "category": .text(r.item.verdict.category.rawValue), "risk": .text(r.item.verdict.risk.rawValue),
                     "riskClass": .text(SiteGenerator.riskClass(r.item.verdict.risk)),
                     "policy": .text(rule.action == .deny ? "deny" + (rule.hidden ? ", hidden" : "") : (rule.ratePerMinute.map { "allow, \($0)/min" } ?? "allow"))]
@@ -460,8 +480,8 @@ public struct SiteGenerator: Sendable {
              "u": .string("servers/\(serverSlugs[s.name]!)/index.html")]
         }
         for r in refs {
-            entries.append(["k": "tool", "n": .string(r.item.tool.name), "s": .string(r.server.name), "c": .string(r.item.verdict.category.rawValue),
-                            "r": .string(r.item.verdict.risk.rawValue), "d": .string(Text.firstSentence(r.item.tool.description)), "u": .string(r.path)])
+            entries.append(["k": "tool", "n": .string(r.item.name), "s": .string(r.server.name), "c": .string(r.item.verdict.category.rawValue),
+                            "r": .string(r.item.verdict.risk.rawValue), "d": .string(Text.firstSentence(r.item.description)), "u": .string(r.path)])
         }
         var out = "window.TOOLATLAS_INDEX = "
         out += JSONValue.array(entries).canonical()
@@ -471,13 +491,13 @@ public struct SiteGenerator: Sendable {
     func toolsAPI(_ refs: [ToolRef]) -> JSONValue {
         ["schema_version": .int(Int64(SiteGenerator.apiSchemaVersion)),
          "tools": .array(refs.map { r in
-             ["server": .string(r.server.name), "name": .string(r.item.tool.name), "category": .string(r.item.verdict.category.rawValue),
+             ["server": .string(r.server.name), "name": .string(r.item.name), "category": .string(r.item.verdict.category.rawValue),
               "risk": .string(r.item.verdict.risk.rawValue), "confidence": .string(r.item.verdict.confidence.rawValue),
               "findings": .int(Int64(r.item.findings.count)), "url": .string(r.path)]
          })]
     }
 
-    func serverAPI(_ s: SiteServer, refs: [ToolRef]) -> JSONValue {
+    func serverAPI(_ s: SiteServer, refs: [ToolRef], tools: [Tool]) -> JSONValue {
         var scan: JSONValue = .null
         if let sc = s.scan {
             scan = ["status": .string(sc.status), "reason": sc.reason.map(JSONValue.string) ?? .null, "era": sc.era.map(JSONValue.string) ?? .null,
@@ -485,10 +505,10 @@ public struct SiteGenerator: Sendable {
         }
         return ["schema_version": .int(Int64(SiteGenerator.apiSchemaVersion)), "name": .string(s.name), "package": s.package.map(JSONValue.string) ?? .null,
                 "scan": scan,
-                "tools": .array(refs.map { r in
+                "tools": .array(zip(refs, tools).map { r, t in
                     let v = r.item.verdict
-                    return ["name": .string(r.item.tool.name), "category": .string(v.category.rawValue), "risk": .string(v.risk.rawValue),
-                            "confidence": .string(v.confidence.rawValue), "definition": r.item.tool.raw,
+                    return ["name": .string(r.item.name), "category": .string(v.category.rawValue), "risk": .string(v.risk.rawValue),
+                            "confidence": .string(v.confidence.rawValue), "definition": t.raw,
                             "evidence": .array(v.evidence.map { ["rule": .string($0.rule), "field": .string($0.field), "fragment": .string($0.fragment), "effect": .string($0.effect)] }),
                             "findings": .array(r.item.findings.map { ["rule": .string($0.rule), "severity": .string($0.severity.rawValue), "fragment": .string($0.fragment)] }),
                             "policy": PolicyRule.starter(category: v.category, risk: v.risk).jsonRule]
@@ -505,7 +525,7 @@ public struct SiteGenerator: Sendable {
     func llmsFull(_ refs: [ToolRef]) -> String {
         var o = "# ToolAtlas: every tool with its label\n\n"
         for r in refs {
-            o += "- \(oneLine(r.server.name)) / \(oneLine(r.item.tool.name)): \(r.item.verdict.category.rawValue), \(r.item.verdict.risk.rawValue) risk. \(oneLine(Text.firstSentence(r.item.tool.description)))\n"
+            o += "- \(oneLine(r.server.name)) / \(oneLine(r.item.name)): \(r.item.verdict.category.rawValue), \(r.item.verdict.risk.rawValue) risk. \(oneLine(Text.firstSentence(r.item.description)))\n"
         }
         return o
     }

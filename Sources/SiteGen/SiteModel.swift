@@ -35,14 +35,33 @@ public struct SiteScan: Sendable {
     }
 }
 
+/// A classified tool as the site shows it. The definition is kept as its canonical JSON text and parsed only when a
+/// page that shows it is rendered: a rebuild that keeps a page never parses its tool, and the model stays small.
 public struct SiteTool: Sendable {
-    public var tool: Tool
+    public var name: String
+    public var description: String
+    /// The definition as canonical JSON.
+    public var definition: String
     public var verdict: Verdict
     public var findings: [Finding]
     /// The hash of the tool's canonical definition (stored with every scan; computed when not given).
     public var definitionHash: String
+    private var parsed: Tool?
+
     public init(tool: Tool, verdict: Verdict, findings: [Finding], definitionHash: String? = nil) {
-        self.tool = tool; self.verdict = verdict; self.findings = findings; self.definitionHash = definitionHash ?? tool.definitionHash
+        name = tool.name; description = tool.description; definition = tool.raw.canonical(); parsed = tool
+        self.verdict = verdict; self.findings = findings; self.definitionHash = definitionHash ?? tool.definitionHash
+    }
+
+    public init(name: String, description: String, definition: String, verdict: Verdict, findings: [Finding], definitionHash: String) {
+        self.name = name; self.description = description; self.definition = definition; parsed = nil
+        self.verdict = verdict; self.findings = findings; self.definitionHash = definitionHash
+    }
+
+    /// The parsed definition (a stored definition always parses; if it somehow does not, its name and description remain).
+    public var tool: Tool {
+        if let parsed { return parsed }
+        return (try? JSONValue.parse(definition)).flatMap { try? Tool(json: $0) } ?? Tool(name: name, description: description)
     }
 }
 

@@ -329,7 +329,53 @@ public final class Store: Sendable {
     /// Every current tool with its stored verdict and findings, by server.
     public func classifiedTools() throws(StoreError) -> [String: [StoredTool]] {
         let current = try currentTools()
-        return try read("reading verdicts") { db in
+        let (verdicts, findings) = try verdictsAndFindings()
+        var out: [String: [StoredTool]] = [:]
+        for (server, tools) in current {
+            out[server] = tools.map { t in
+                let key = server + "\u{0}" + t.tool.name
+                return StoredTool(server: server, tool: t.tool, hash: t.hash, verdict: verdicts[key], findings: findings[key] ?? [])
+            }
+        }
+        return out
+    }
+
+    /// A current tool as the site reads it: the definition stays text (parsed only for the pages that are rendered);
+    /// its name and description are read by SQLite.
+    public struct DefinitionRow: Sendable {
+        public var name: String
+        public var description: String
+        public var definition: String
+        public var hash: String
+        public var verdict: Verdict?
+        public var findings: [Finding]
+    }
+
+    /// Every current tool with its verdict and findings, by server, without parsing a definition.
+    public func classifiedDefinitions() throws(StoreError) -> [String: [DefinitionRow]] {
+        let (verdicts, findings) = try verdictsAndFindings()
+        return try read("reading tools") { db in
+            var out: [String: [DefinitionRow]] = [:]
+            let cursor = try Row.fetchCursor(db, sql: """
+                SELECT t.server, t.name, t.definition, t.hash,
+                       CASE WHEN json_type(t.definition, '$.description') = 'text' THEN json_extract(t.definition, '$.description') ELSE '' END
+                FROM tools t
+                WHERE t.scan_id IN (SELECT max(id) FROM scans WHERE tool_count > 0 GROUP BY server)
+                ORDER BY t.server, t.name
+                """)
+            while let r = try cursor.next() {
+                let server: String = r[0], name: String = r[1]
+                let key = server + "\u{0}" + name
+                out[server, default: []].append(DefinitionRow(name: name, description: r[4], definition: r[2], hash: r[3],
+                                                              verdict: verdicts[key], findings: findings[key] ?? []))
+            }
+            return out
+        }
+    }
+
+    /// Stored verdicts and tool findings, keyed by server and tool name.
+    func verdictsAndFindings() throws(StoreError) -> ([String: Verdict], [String: [Finding]]) {
+        try read("reading verdicts") { db in
             var verdicts: [String: Verdict] = [:]
             for r in try Row.fetchAll(db, sql: "SELECT * FROM verdicts") {
                 guard let c = AtlasModel.Category(rawValue: r["category"]), let k = RiskLevel(rawValue: r["risk"]) else { continue }
@@ -343,14 +389,7 @@ public final class Store: Sendable {
                                 field: r["field"], fragment: r["fragment"])
                 findings[(r["server"] as String) + "\u{0}" + (f.tool ?? ""), default: []].append(f)
             }
-            var out: [String: [StoredTool]] = [:]
-            for (server, tools) in current {
-                out[server] = tools.map { t in
-                    let key = server + "\u{0}" + t.tool.name
-                    return StoredTool(server: server, tool: t.tool, hash: t.hash, verdict: verdicts[key], findings: findings[key] ?? [])
-                }
-            }
-            return out
+            return (verdicts, findings)
         }
     }
 
