@@ -17,3 +17,18 @@ extension Array where Element: Sendable {
         return out.map { $0! }
     }
 }
+
+#if os(Linux)
+/// glibc's `malloc_trim` (declared in malloc.h, which the Glibc module does not bring in).
+@_silgen_name("malloc_trim") private func glibcMallocTrim(_ pad: Int) -> Int32
+#endif
+
+public enum Memory {
+    /// Hands memory that was freed back to the system. Work spread over threads leaves freed blocks in each thread's
+    /// malloc arena, where they count in the process's resident size until trimmed; called between big phases.
+    public static func returnFreed() {
+        #if os(Linux)
+        _ = glibcMallocTrim(0)
+        #endif
+    }
+}

@@ -44,10 +44,43 @@ public enum JSONValue: Sendable, Hashable {
     }
 
     /// Readable text with sorted keys and two-space indentation; still deterministic.
-    public func pretty() -> String {
+    public func pretty() -> String { String(decoding: prettyBytes(), as: UTF8.self) }
+
+    /// `pretty()` as UTF-8, without the copy into a String.
+    public func prettyBytes() -> [UInt8] {
         var out: [UInt8] = []
         write(to: &out, pretty: true, indent: 0)
-        return String(decoding: out, as: UTF8.self)
+        return out
+    }
+
+    /// The same bytes as `pretty()` (or `canonical()`) of `[key: [element(0), element(1), ...]]` merged into `fields`,
+    /// with the array's elements built and written one at a time: for lists too large to hold as one tree.
+    public static func document(_ fields: [String: JSONValue] = [:], streaming key: String?, count: Int, pretty: Bool,
+                                element: (Int) -> JSONValue) -> [UInt8] {
+        var out: [UInt8] = []
+        func array(_ indent: Int) {
+            if count == 0 { out += "[]".utf8; return }
+            out.append(UInt8(ascii: "["))
+            for i in 0..<count {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                if pretty { newline(&out, indent + 1) }
+                element(i).write(to: &out, pretty: pretty, indent: indent + 1)
+            }
+            if pretty { newline(&out, indent) }
+            out.append(UInt8(ascii: "]"))
+        }
+        guard let key else { array(0); return out }
+        out.append(UInt8(ascii: "{"))
+        for (i, k) in (Array(fields.keys) + [key]).sorted().enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            if pretty { newline(&out, 1) }
+            writeString(k, to: &out)
+            out += (pretty ? ": " : ":").utf8
+            if k == key { array(1) } else { fields[k]!.write(to: &out, pretty: pretty, indent: 1) }
+        }
+        if pretty { newline(&out, 0) }
+        out.append(UInt8(ascii: "}"))
+        return out
     }
 
     private static func newline(_ out: inout [UInt8], _ indent: Int) {

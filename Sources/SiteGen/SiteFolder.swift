@@ -32,11 +32,13 @@ struct SiteFolder {
         }
         var manifest = false
         startedEmpty = ((try? fm.contentsOfDirectory(atPath: out)) ?? []).allSatisfy { $0 == SiteFolder.marker }
-        if let text = try? String(contentsOfFile: markerPath, encoding: .utf8) {
-            for line in text.split(separator: "\n").dropFirst() {
-                let parts = line.split(separator: "\t", maxSplits: 2)
-                guard parts.count == 3, let c = UInt64(parts[0], radix: 16), let i = UInt64(parts[1], radix: 16) else { continue }
-                old[String(parts[2])] = (c, i)
+        if let data = FileManager.default.contents(atPath: markerPath) {
+            // Read as bytes: the manifest has a line per file of the site.
+            let bytes = [UInt8](data)
+            for line in bytes.split(separator: 0x0A).dropFirst() {
+                guard line.count > 34, line[line.startIndex + 16] == 0x09, line[line.startIndex + 33] == 0x09,
+                      let c = SiteFolder.unhex(line.prefix(16)), let i = SiteFolder.unhex(line.dropFirst(17).prefix(16)) else { continue }
+                old[String(decoding: line.dropFirst(34), as: UTF8.self)] = (c, i)
                 manifest = true
             }
         }
@@ -112,6 +114,19 @@ struct SiteFolder {
             throw SiteError(step: "writing the site manifest", path: out + "/" + SiteFolder.marker, message: "\(error)")
         }
         return report
+    }
+
+    static func unhex(_ digits: ArraySlice<UInt8>) -> UInt64? {
+        guard digits.count == 16 else { return nil }
+        var v: UInt64 = 0
+        for d in digits {
+            switch d {
+            case 0x30...0x39: v = v << 4 | UInt64(d - 0x30)
+            case 0x61...0x66: v = v << 4 | UInt64(d - 0x61 + 10)
+            default: return nil
+            }
+        }
+        return v
     }
 
     static func hex(_ v: UInt64) -> String {

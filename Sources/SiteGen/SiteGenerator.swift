@@ -64,6 +64,7 @@ public struct SiteGenerator: Sendable {
     public func generate(_ input: [SiteServer], into out: String) throws(SiteError) -> SiteReport {
         var site = try SiteFolder(out)
         let writer = site.writer
+        Memory.returnFreed()
         try produce(input, reuse: { writer.canKeep($0, inputs: $1) }, sink: { (p, b, i) throws(SiteError) in try writer.store(p, b, inputs: i) }) {
             (o: Output) in site.take(o)
         }
@@ -151,23 +152,28 @@ public struct SiteGenerator: Sendable {
             if path.hasSuffix(".html") && path != "404.html" { htmlPaths.append(path) }
             record(try sink(path, bytes, 0))
         }
-        var files: [String: [UInt8]] = [:]
-        try browsePages(servers, serverSlugs: serverSlugs, refs: refs, into: &files)
-        for path in files.keys.sorted() { try put(path, files[path]!) }
-        try put("index.html", indexPage(servers, serverSlugs: serverSlugs, refs: refs))
-        try put("search.html", renderPage("search", ["pageTitle": "Search", "pageDescription": "Search tools and servers", "root": ""]))
-        try put("404.html", renderPage("notfound", ["pageTitle": "Not found", "pageDescription": "Page not found", "root": "/"]))
-        try put("assets/search-index.js", Array(searchIndex(servers, serverSlugs: serverSlugs, refs: refs).utf8))
+        Memory.returnFreed()
+        // The pages about the whole catalogue do not depend on each other: built side by side.
+        let wide: [[(String, [UInt8])]] = Array(0..<4).concurrentMap(chunk: 1) { job in
+            switch job {
+            case 0: return self.browsePages(servers, serverSlugs: serverSlugs, refs: refs)
+            case 1: return [("assets/search-index.js", self.searchIndex(servers, serverSlugs: serverSlugs, refs: refs))]
+            case 2: return [("api/tools.json", self.toolsAPI(refs) + [0x0A]), ("llms-full.txt", Array(self.llmsFull(refs).utf8))]
+            default:
+                return [("index.html", self.indexPage(servers, serverSlugs: serverSlugs, refs: refs)),
+                        ("search.html", self.renderPage("search", ["pageTitle": "Search", "pageDescription": "Search tools and servers", "root": ""])),
+                        ("404.html", self.renderPage("notfound", ["pageTitle": "Not found", "pageDescription": "Page not found", "root": "/"])),
+                        ("llms.txt", Array(self.llms(servers, serverSlugs: serverSlugs, refs: refs).utf8)),
+                        ("robots.txt", Array("User-agent: *\nAllow: /\nSitemap: \(self.baseURL)sitemap.xml\n".utf8))]
+            }
+        }
+        for (path, bytes) in wide.joined().sorted(by: { $0.0 < $1.0 }) { try put(path, bytes) }
         for f in ["style.css", "search.js"] {
             guard let data = FileManager.default.contents(atPath: staticDir + "/" + f) else {
                 throw SiteError(step: "copying static files", path: staticDir + "/" + f, message: "missing")
             }
             try put("assets/" + f, Array(data))
         }
-        try put("api/tools.json", Array((toolsAPI(refs).pretty() + "\n").utf8))
-        try put("llms.txt", Array(llms(servers, serverSlugs: serverSlugs, refs: refs).utf8))
-        try put("llms-full.txt", Array(llmsFull(refs).utf8))
-        try put("robots.txt", Array("User-agent: *\nAllow: /\nSitemap: \(baseURL)sitemap.xml\n".utf8))
         try put("sitemap.xml", Array(sitemap(htmlPaths).utf8))
     }
 
@@ -204,7 +210,7 @@ public struct SiteGenerator: Sendable {
             Array(PolicyExport.render(items, format: .intercept, description: "Starter policy for \(s.name) by ToolAtlas").utf8),
             Array(PolicyExport.render(items, format: .claude, description: "").utf8),
             Array(PolicyExport.render(items, format: .codex, description: "").utf8),
-            Array((serverAPI(s, refs: rs, tools: rs.indices.map(tool)).pretty() + "\n").utf8),
+            serverAPI(s, refs: rs, tools: rs.indices.map(tool)).prettyBytes() + [0x0A],
         ]
         for (p, b) in zip(paths, bytes) { outs.append(try sink(p, b, fp)) }
         return outs
@@ -412,7 +418,8 @@ public struct SiteGenerator: Sendable {
         return renderPage("server", ctx)
     }
 
-    func browsePages(_ servers: [SiteServer], serverSlugs: [String: String], refs: [ToolRef], into files: inout [String: [UInt8]]) throws(SiteError) {
+    func browsePages(_ servers: [SiteServer], serverSlugs: [String: String], refs: [ToolRef]) -> [(String, [UInt8])] {
+        var files: [(String, [UInt8])] = []
         let toolURL: (ToolRef) -> String = { "../servers/\($0.serverSlug)/tools/\($0.slug).html" }
         let serverURL: (ToolRef) -> String = { "../servers/\($0.serverSlug)/index.html" }
         var byCategory: [AtlasModel.Category: [Int]] = [:]
@@ -427,14 +434,14 @@ public struct SiteGenerator: Sendable {
             for g in groups {
                 let slug = g.label.lowercased()
                 links.append(["url": .text("\(slug).html"), "label": .text(g.label), "count": .int(g.tools.count)])
-                files["\(folder)/\(slug).html"] = renderPage("list", [
+                files.append(("\(folder)/\(slug).html", renderPage("list", [
                     "pageTitle": .text(g.title), "pageDescription": .text("Every \(g.what) tool in the catalogue"), "root": "../",
                     "heading": .text(g.title), "intro": .text(g.intro),
-                    "hasRows": .flag(!g.tools.isEmpty), "showServer": true, "rows": .list(toolRows(refs, g.tools, prefix: toolURL, serverPrefix: serverURL))])
+                    "hasRows": .flag(!g.tools.isEmpty), "showServer": true, "rows": .list(toolRows(refs, g.tools, prefix: toolURL, serverPrefix: serverURL))])))
             }
-            files["\(folder)/index.html"] = renderPage("list", [
+            files.append(("\(folder)/index.html", renderPage("list", [
                 "pageTitle": .text(title), "pageDescription": .text("Tools by \(by)"), "root": "../",
-                "heading": .text("Tools by \(by)"), "links": ["items": .list(links)]])
+                "heading": .text("Tools by \(by)"), "links": ["items": .list(links)]])))
         }
         browse("categories", title: "Categories", by: "category", AtlasModel.Category.allCases.reversed().map { c in
             let tools = byCategory[c] ?? []
@@ -448,9 +455,10 @@ public struct SiteGenerator: Sendable {
             ["url": .text("\(serverSlugs[s.name]!)/index.html"), "name": .text(Text.clean(s.name)), "status": .text(s.scan?.status ?? "not scanned"),
              "toolCount": .int(s.tools.count), "highest": .text(s.tools.map(\.verdict.risk).max()?.rawValue ?? "none")]
         }
-        files["servers/index.html"] = renderPage("list", [
+        files.append(("servers/index.html", renderPage("list", [
             "pageTitle": "Servers", "pageDescription": "Every scanned MCP server", "root": "../", "heading": "Servers",
-            "intro": .text("\(servers.count) servers."), "serverTable": ["servers": .list(rows)]])
+            "intro": .text("\(servers.count) servers."), "serverTable": ["servers": .list(rows)]])))
+        return files
     }
 
     func indexPage(_ servers: [SiteServer], serverSlugs: [String: String], refs: [ToolRef]) -> [UInt8] {
@@ -474,27 +482,27 @@ public struct SiteGenerator: Sendable {
         return renderPage("index", ctx)
     }
 
-    func searchIndex(_ servers: [SiteServer], serverSlugs: [String: String], refs: [ToolRef]) -> String {
-        var entries: [JSONValue] = servers.map { s in
-            ["k": "server", "n": .string(s.name), "s": .string(s.name), "c": "", "r": "", "d": .string(String((s.description ?? "").prefix(160))),
-             "u": .string("servers/\(serverSlugs[s.name]!)/index.html")]
+    func searchIndex(_ servers: [SiteServer], serverSlugs: [String: String], refs: [ToolRef]) -> [UInt8] {
+        let entries = JSONValue.document(streaming: nil, count: servers.count + refs.count, pretty: false) { i in
+            if i < servers.count {
+                let s = servers[i]
+                return ["k": "server", "n": .string(s.name), "s": .string(s.name), "c": "", "r": "", "d": .string(String((s.description ?? "").prefix(160))),
+                        "u": .string("servers/\(serverSlugs[s.name]!)/index.html")]
+            }
+            let r = refs[i - servers.count]
+            return ["k": "tool", "n": .string(r.item.name), "s": .string(r.server.name), "c": .string(r.item.verdict.category.rawValue),
+                    "r": .string(r.item.verdict.risk.rawValue), "d": .string(Text.firstSentence(r.item.description)), "u": .string(r.path)]
         }
-        for r in refs {
-            entries.append(["k": "tool", "n": .string(r.item.name), "s": .string(r.server.name), "c": .string(r.item.verdict.category.rawValue),
-                            "r": .string(r.item.verdict.risk.rawValue), "d": .string(Text.firstSentence(r.item.description)), "u": .string(r.path)])
-        }
-        var out = "window.TOOLATLAS_INDEX = "
-        out += JSONValue.array(entries).canonical()
-        return out + ";\n"
+        return Array("window.TOOLATLAS_INDEX = ".utf8) + entries + Array(";\n".utf8)
     }
 
-    func toolsAPI(_ refs: [ToolRef]) -> JSONValue {
-        ["schema_version": .int(Int64(SiteGenerator.apiSchemaVersion)),
-         "tools": .array(refs.map { r in
-             ["server": .string(r.server.name), "name": .string(r.item.name), "category": .string(r.item.verdict.category.rawValue),
-              "risk": .string(r.item.verdict.risk.rawValue), "confidence": .string(r.item.verdict.confidence.rawValue),
-              "findings": .int(Int64(r.item.findings.count)), "url": .string(r.path)]
-         })]
+    func toolsAPI(_ refs: [ToolRef]) -> [UInt8] {
+        JSONValue.document(["schema_version": .int(Int64(SiteGenerator.apiSchemaVersion))], streaming: "tools", count: refs.count, pretty: true) { i in
+            let r = refs[i]
+            return ["server": .string(r.server.name), "name": .string(r.item.name), "category": .string(r.item.verdict.category.rawValue),
+                    "risk": .string(r.item.verdict.risk.rawValue), "confidence": .string(r.item.verdict.confidence.rawValue),
+                    "findings": .int(Int64(r.item.findings.count)), "url": .string(r.path)]
+        }
     }
 
     func serverAPI(_ s: SiteServer, refs: [ToolRef], tools: [Tool]) -> JSONValue {

@@ -376,12 +376,17 @@ public final class Store: Sendable {
     /// Stored verdicts and tool findings, keyed by server and tool name.
     func verdictsAndFindings() throws(StoreError) -> ([String: Verdict], [String: [Finding]]) {
         try read("reading verdicts") { db in
+            var rows: [(key: String, category: AtlasModel.Category, risk: RiskLevel, confidence: Confidence, evidence: String)] = []
+            for r in try Row.fetchAll(db, sql: "SELECT server, tool, category, risk, confidence, evidence FROM verdicts") {
+                guard let c = AtlasModel.Category(rawValue: r[2]), let k = RiskLevel(rawValue: r[3]) else { continue }
+                rows.append(((r[0] as String) + "\u{0}" + (r[1] as String), c, k, Confidence(rawValue: r[4]) ?? .low, r[5]))
+            }
+            // The evidence is JSON: parsed on every core.
+            let evidence = rows.map(\.evidence).concurrentMap(chunk: 512) { Store.evidence($0) }
             var verdicts: [String: Verdict] = [:]
-            for r in try Row.fetchAll(db, sql: "SELECT * FROM verdicts") {
-                guard let c = AtlasModel.Category(rawValue: r["category"]), let k = RiskLevel(rawValue: r["risk"]) else { continue }
-                verdicts[(r["server"] as String) + "\u{0}" + (r["tool"] as String)] = Verdict(
-                    category: c, risk: k, confidence: Confidence(rawValue: r["confidence"]) ?? .low,
-                    evidence: Store.evidence(r["evidence"]))
+            verdicts.reserveCapacity(rows.count)
+            for (i, r) in rows.enumerated() {
+                verdicts[r.key] = Verdict(category: r.category, risk: r.risk, confidence: r.confidence, evidence: evidence[i])
             }
             var findings: [String: [Finding]] = [:]
             for r in try Row.fetchAll(db, sql: "SELECT * FROM findings ORDER BY server, tool, rule, field, fragment") {
