@@ -81,12 +81,16 @@ public struct SiteGenerator: Sendable {
         subscript<U>(dynamicMember path: KeyPath<T, U>) -> U { value[keyPath: path] }
     }
 
-    struct ToolRef {
-        var server: Shared<SiteServer>
-        var serverSlug: String
-        var item: SiteTool
-        var slug: String
+    /// A tool with where it lives; a class, so that the many lists that hold it share one copy.
+    final class ToolRef: @unchecked Sendable {
+        let server: Shared<SiteServer>
+        let serverSlug: String
+        let item: SiteTool
+        let slug: String
         var path: String { "servers/\(serverSlug)/tools/\(slug).html" }
+        init(server: Shared<SiteServer>, serverSlug: String, item: SiteTool, slug: String) {
+            self.server = server; self.serverSlug = serverSlug; self.item = item; self.slug = slug
+        }
     }
 
     /// One thing the site holds: a file's bytes (built in memory), a file already handed to the folder (with its
@@ -156,7 +160,7 @@ public struct SiteGenerator: Sendable {
         // The pages about the whole catalogue do not depend on each other: built side by side.
         let wide: [[(String, [UInt8])]] = Array(0..<4).concurrentMap(chunk: 1) { job in
             switch job {
-            case 0: return self.browsePages(servers, serverSlugs: serverSlugs, refs: refs)
+            case 0: return self.serversPage(servers, serverSlugs: serverSlugs)
             case 1: return [("assets/search-index.js", self.searchIndex(servers, serverSlugs: serverSlugs, refs: refs))]
             case 2: return [("api/tools.json", self.toolsAPI(refs) + [0x0A]), ("llms-full.txt", Array(self.llmsFull(refs).utf8))]
             default:
@@ -168,6 +172,12 @@ public struct SiteGenerator: Sendable {
             }
         }
         for (path, bytes) in wide.joined().sorted(by: { $0.0 < $1.0 }) { try put(path, bytes) }
+        // Browse pages come in pages of a few hundred tools, each with a fingerprint: a change on one server
+        // renders only the pages that list its tools.
+        for o in try browsePages(refs, reuse: reuse, sink: sink) {
+            if o.path.hasSuffix(".html") { htmlPaths.append(o.path) }
+            record(o)
+        }
         for f in ["style.css", "search.js"] {
             guard let data = FileManager.default.contents(atPath: staticDir + "/" + f) else {
                 throw SiteError(step: "copying static files", path: staticDir + "/" + f, message: "missing")
@@ -418,30 +428,59 @@ public struct SiteGenerator: Sendable {
         return renderPage("server", ctx)
     }
 
-    func browsePages(_ servers: [SiteServer], serverSlugs: [String: String], refs: [ToolRef]) -> [(String, [UInt8])] {
-        var files: [(String, [UInt8])] = []
-        let toolURL: (ToolRef) -> String = { "../servers/\($0.serverSlug)/tools/\($0.slug).html" }
-        let serverURL: (ToolRef) -> String = { "../servers/\($0.serverSlug)/index.html" }
+    /// Rows per browse page, as a target: pages end at server boundaries chosen by the servers' names.
+    static let browsePageSize = 500
+
+    /// The category and risk browse pages, in pages, rendered on every core where their fingerprint changed.
+    func browsePages(_ refs: [ToolRef], reuse: (String, UInt64) -> Bool,
+                     sink: (String, [UInt8], UInt64) throws(SiteError) -> Output) throws(SiteError) -> [Output] {
         var byCategory: [AtlasModel.Category: [Int]] = [:]
         var byRisk: [RiskLevel: [Int]] = [:]
         for (i, r) in refs.enumerated() {
             byCategory[r.item.verdict.category, default: []].append(i)
             byRisk[r.item.verdict.risk, default: []].append(i)
         }
-        /// One list page per group (most severe first) and an index linking them.
+        /// A page to render: its context is only built if the page must be rendered (the closures run on the workers).
+        struct Page: @unchecked Sendable { var path: String; var context: () -> TContext; var inputs: UInt64 }
+        var pages: [Page] = []
+        /// One index page per dimension and, per group (most severe first), its tools in pages.
         func browse(_ folder: String, title: String, by: String, _ groups: [(label: String, tools: [Int], title: String, what: String, intro: String)]) {
             var links: [TContext] = []
+            var h = Fingerprint(seed: templatesDigest)
             for g in groups {
                 let slug = g.label.lowercased()
                 links.append(["url": .text("\(slug).html"), "label": .text(g.label), "count": .int(g.tools.count)])
-                files.append(("\(folder)/\(slug).html", renderPage("list", [
-                    "pageTitle": .text(g.title), "pageDescription": .text("Every \(g.what) tool in the catalogue"), "root": "../",
-                    "heading": .text(g.title), "intro": .text(g.intro),
-                    "hasRows": .flag(!g.tools.isEmpty), "showServer": true, "rows": .list(toolRows(refs, g.tools, prefix: toolURL, serverPrefix: serverURL))])))
+                h.add(slug); h.add(String(g.tools.count))
+                let parts = SiteGenerator.paginate(g.tools, refs, target: SiteGenerator.browsePageSize)
+                func file(_ n: Int) -> String { n == 0 ? "\(slug).html" : "\(slug)-\(n + 1).html" }
+                for (n, part) in parts.enumerated() {
+                    // Totals appear on the first page only, so that a tool added elsewhere leaves later pages as they are.
+                    let intro = n == 0 ? g.intro : ""
+                    var ph = Fingerprint(seed: templatesDigest)
+                    ph.add(folder); ph.add(g.title); ph.add(intro); ph.add(String(n)); ph.add(String(parts.count))
+                    for i in part {
+                        let r = refs[i]
+                        ph.add(r.serverSlug); ph.add(r.slug); ph.add(r.item.name); ph.add(r.server.name)
+                        ph.add(r.item.verdict.category.rawValue); ph.add(r.item.verdict.risk.rawValue)
+                    }
+                    let pager: TValue = parts.count < 2 ? .flag(false) : [
+                        "page": .int(n + 1), "pages": .int(parts.count),
+                        "prev": .text(n > 0 ? file(n - 1) : ""), "next": .text(n + 1 < parts.count ? file(n + 1) : "")]
+                    let heading = n == 0 ? g.title : "\(g.title), page \(n + 1)"
+                    pages.append(Page(path: "\(folder)/\(file(n))", context: {
+                        ["pageTitle": .text(heading), "pageDescription": .text("Every \(g.what) tool in the catalogue"),
+                         "root": "../", "heading": .text(heading), "intro": .text(intro), "pager": pager,
+                         "hasRows": .flag(!part.isEmpty), "showServer": true,
+                         "rows": .list(self.toolRows(refs, part, prefix: { "../servers/\($0.serverSlug)/tools/\($0.slug).html" },
+                                                     serverPrefix: { "../servers/\($0.serverSlug)/index.html" }))]
+                    }, inputs: ph.value))
+                }
             }
-            files.append(("\(folder)/index.html", renderPage("list", [
-                "pageTitle": .text(title), "pageDescription": .text("Tools by \(by)"), "root": "../",
-                "heading": .text("Tools by \(by)"), "links": ["items": .list(links)]])))
+            h.add(folder); h.add(title)
+            pages.append(Page(path: "\(folder)/index.html", context: {
+                ["pageTitle": .text(title), "pageDescription": .text("Tools by \(by)"), "root": "../",
+                 "heading": .text("Tools by \(by)"), "links": ["items": .list(links)]]
+            }, inputs: h.value))
         }
         browse("categories", title: "Categories", by: "category", AtlasModel.Category.allCases.reversed().map { c in
             let tools = byCategory[c] ?? []
@@ -451,14 +490,48 @@ public struct SiteGenerator: Sendable {
             let tools = byRisk[k] ?? []
             return (k.rawValue, tools, "\(k.rawValue) risk tools", "\(k.rawValue) risk", "\(tools.count) tools.")
         })
+        let results = pages.concurrentMap(chunk: 2) { p -> Result<Output, SiteError> in
+            if reuse(p.path, p.inputs) { return .success(.kept(p.path, inputs: p.inputs)) }
+            do throws(SiteError) { return .success(try sink(p.path, self.renderPage("list", p.context()), p.inputs)) } catch { return .failure(error) }
+        }
+        var out: [Output] = []
+        for r in results { out.append(try r.get()) }
+        return out
+    }
+
+    /// Splits tools (in server order) into pages that end where a server ends. Which servers end a page depends only
+    /// on their names (a hash), so a server whose tools change moves no boundary and changes one page; the page size
+    /// is a power of two near the target, so totals moving a little do not move the boundaries either.
+    static func paginate(_ tools: [Int], _ refs: [ToolRef], target: Int) -> [[Int]] {
+        guard tools.count > target else { return [tools] }
+        var serverCount = 0
+        var last: String? = nil
+        for i in tools where refs[i].server.name != last { serverCount += 1; last = refs[i].server.name }
+        // Servers per page, as a power of two, so that a page holds about `target` tools.
+        let want = max(1, serverCount * target / tools.count)
+        var m: UInt64 = 1
+        while m * 2 <= UInt64(want) { m *= 2 }
+        var pages: [[Int]] = [[]]
+        for (k, i) in tools.enumerated() {
+            pages[pages.count - 1].append(i)
+            let name = refs[i].server.name
+            let serverEnds = k + 1 == tools.count || refs[tools[k + 1]].server.name != name
+            // A page also ends when it is far too long (an unlucky run of names), so no page grows without bound.
+            if serverEnds && k + 1 < tools.count && (Hashing.fnv1a64(name) % m == 0 || pages[pages.count - 1].count >= 4 * target) {
+                pages.append([])
+            }
+        }
+        return pages
+    }
+
+    func serversPage(_ servers: [SiteServer], serverSlugs: [String: String]) -> [(String, [UInt8])] {
         let rows: [TContext] = servers.map { s in
             ["url": .text("\(serverSlugs[s.name]!)/index.html"), "name": .text(Text.clean(s.name)), "status": .text(s.scan?.status ?? "not scanned"),
              "toolCount": .int(s.tools.count), "highest": .text(s.tools.map(\.verdict.risk).max()?.rawValue ?? "none")]
         }
-        files.append(("servers/index.html", renderPage("list", [
+        return [("servers/index.html", renderPage("list", [
             "pageTitle": "Servers", "pageDescription": "Every scanned MCP server", "root": "../", "heading": "Servers",
-            "intro": .text("\(servers.count) servers."), "serverTable": ["servers": .list(rows)]])))
-        return files
+            "intro": .text("\(servers.count) servers."), "serverTable": ["servers": .list(rows)]]))]
     }
 
     func indexPage(_ servers: [SiteServer], serverSlugs: [String: String], refs: [ToolRef]) -> [UInt8] {

@@ -65,6 +65,39 @@ struct SiteTests {
         #expect(try generator.render(servers).keys.allSatisfy { FileManager.default.fileExists(atPath: out + "/" + $0) })
     }
 
+    @Test("long browse lists come in linked pages that hold every tool once, and a change on one server renders only its page")
+    func paginatedBrowse() throws {
+        let out = Fixtures.tempDir("pages") + "/site"
+        let generator = try SiteGenerator(templates: Fixtures.templates)
+        var servers = (0..<300).map { s in Self.server(String(format: "srv-%03d", s), (0..<6).map { Self.tool("get_item_\($0)") }) }
+        _ = try generator.generate(servers, into: out)
+        let fm = FileManager.default
+        let pages = try fm.contentsOfDirectory(atPath: out + "/categories").filter { $0.hasPrefix("read") }.sorted()
+        #expect(pages.count > 1, "\(pages)")
+        var rows: [String] = []
+        var next: String? = "read.html"
+        var visited: [String] = []
+        while let page = next {
+            visited.append(page)
+            let html = try String(contentsOfFile: out + "/categories/" + page, encoding: .utf8)
+            #expect(html.contains("Page \(visited.count) of \(pages.count)"))
+            #expect(html.contains("1800 tools whose purpose") == (visited.count == 1))
+            rows += html.components(separatedBy: "<tr><td><a href=\"").dropFirst().map { String($0.prefix(while: { $0 != "\"" })) }
+            next = html.range(of: "rel=\"next\" href=\"").map { r in String(html[r.upperBound...].prefix(while: { $0 != "\"" })) }
+        }
+        #expect(visited.sorted() == pages)
+        #expect(rows.count == 1800 && Set(rows).count == 1800)
+
+        // A server gains a tool: the page that lists it and the first page (with the total) change, no other page;
+        // page boundaries follow server names, not positions.
+        let before = try pages.map { try Data(contentsOf: URL(fileURLWithPath: out + "/categories/" + $0)) }
+        servers[150].tools.append(Self.tool("get_item_new"))
+        _ = try generator.generate(servers, into: out)
+        let after = try pages.map { try Data(contentsOf: URL(fileURLWithPath: out + "/categories/" + $0)) }
+        let changed = zip(pages, zip(before, after)).filter { $0.1.0 != $0.1.1 }.map(\.0)
+        #expect(changed.count <= 2 && changed.contains("read.html"), "\(changed)")
+    }
+
     @Test("hostile names and descriptions render inert, escaped exactly, in well-formed pages")
     func hostileIsInert() throws {
         let files = try Self.hostileSite()
