@@ -120,13 +120,35 @@ enum Text {
     /// A docstring as a person would read it: the common indentation of the lines after the first removed
     /// (the way Python's inspect.cleandoc does), surrounding blank lines trimmed.
     static func cleandoc(_ s: String) -> String {
-        var lines = s.split(separator: "\n", omittingEmptySubsequences: false)
-        guard lines.count > 1 else { return trim(s) }
-        func indent(_ l: Substring) -> Int { l.utf8.prefix(while: { $0 == 0x20 || $0 == 0x09 }).count }
-        let common = lines.dropFirst().filter { !trim($0, newlines: false).isEmpty }.map(indent).min() ?? 0
-        for i in 1..<lines.count { lines[i] = lines[i].dropFirst(min(common, indent(lines[i]))) }
-        lines[0] = Substring(trim(lines[0], newlines: false))
-        return trim(lines.joined(separator: "\n"))
+        var s = s
+        return s.withUTF8 { u -> String in
+            // Lines as byte ranges; the text is only copied once, into the result.
+            var lines: [Range<Int>] = []
+            var start = 0
+            for i in 0..<u.count where u[i] == 0x0A { lines.append(start..<i); start = i + 1 }
+            lines.append(start..<u.count)
+            guard lines.count > 1 else { return trim(String(decoding: u, as: UTF8.self)) }
+            func indent(_ r: Range<Int>) -> Int {
+                var n = 0
+                while r.lowerBound + n < r.upperBound, u[r.lowerBound + n] == 0x20 || u[r.lowerBound + n] == 0x09 { n += 1 }
+                return n
+            }
+            func blank(_ r: Range<Int>) -> Bool {
+                let k = indent(r)
+                if r.lowerBound + k == r.upperBound { return true }
+                // Other white space outside ASCII counts as blank too, as trim() sees it.
+                guard u[r.lowerBound + k] >= 0x80 else { return false }
+                return trim(Substring(String(decoding: UnsafeBufferPointer(rebasing: u[r]), as: UTF8.self)), newlines: false).isEmpty
+            }
+            let common = lines.dropFirst().filter { !blank($0) }.map(indent).min() ?? 0
+            var out = Array(trim(Substring(String(decoding: UnsafeBufferPointer(rebasing: u[lines[0]]), as: UTF8.self)), newlines: false).utf8)
+            out.reserveCapacity(u.count)
+            for r in lines.dropFirst() {
+                out.append(0x0A)
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: u[(r.lowerBound + min(common, indent(r)))..<r.upperBound]))
+            }
+            return trim(String(decoding: out, as: UTF8.self))
+        }
     }
 
     /// White space (and, unless told otherwise, line breaks) removed from both ends, without Foundation's bridging.
