@@ -321,7 +321,7 @@ public struct Classifier: @unchecked Sendable {
             confidence = .low
             evidence = [Evidence(rule: "unclear", field: "definition", fragment: "", effect: "no rule decided: treated as Write")]
         }
-        if !f.usable || winner == nil {
+        if !f.usable {
             start = start.raised()
             confidence = .low
             evidence.append(Evidence(rule: "unclear", field: "name and description", fragment: tool.name, effect: "risk raised one level for uncertainty"))
