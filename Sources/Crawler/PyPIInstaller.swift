@@ -58,7 +58,7 @@ public actor PyPIInstaller {
                     return .failure(InstallError(missingRuntime: nil, message: "installing \(p.requirement) failed: \(failure)"))
                 }
             }
-            FileManager.default.createFile(atPath: done, contents: Data())
+            _ = FileManager.default.createFile(atPath: done, contents: Data())
         }
         let bin = dir + "/bin/"
         if FileManager.default.isExecutableFile(atPath: bin + script) { return .success(bin + script) }
@@ -96,7 +96,7 @@ public actor PyPIInstaller {
                 group.addTask {
                     let r = try await Subprocess.run(config, output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
                     if case .exited(0) = r.terminationStatus { return nil }
-                    return "\(argv[0]) \(r.terminationStatus): " + String((r.standardError ?? "").suffix(400))
+                    return "\(argv[0]) \(r.terminationStatus): " + String(r.standardError.suffix(400))
                 }
                 group.addTask {
                     try await Task.sleep(for: timeout)
