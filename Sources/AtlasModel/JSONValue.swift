@@ -55,8 +55,33 @@ public enum JSONValue: Sendable, Hashable {
 
     /// The same bytes as `pretty()` (or `canonical()`) of `[key: [element(0), element(1), ...]]` merged into `fields`,
     /// with the array's elements built and written one at a time: for lists too large to hold as one tree.
+    /// Without a key, the document is the array itself.
     public static func document(_ fields: [String: JSONValue] = [:], streaming key: String?, count: Int, pretty: Bool,
                                 element: (Int) -> JSONValue) -> [UInt8] {
+        document(fields, streaming: key, count: count, pretty: pretty) { i, out, indent in element(i).write(to: &out, pretty: pretty, indent: indent) }
+    }
+
+    /// `document` with elements given as canonical JSON bytes (compact documents only).
+    public static func canonicalDocument(_ fields: [String: JSONValue] = [:], streaming key: String?, count: Int,
+                                         element: (Int) -> [UInt8]) -> [UInt8] {
+        document(fields, streaming: key, count: count, pretty: false) { i, out, _ in out += element(i) }
+    }
+
+    /// The canonical bytes of an object whose `raw` members are canonical JSON text already (copied as they are).
+    public static func canonicalObject(_ fields: [String: JSONValue], raw: [String: String]) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        for (i, k) in (Array(fields.keys) + Array(raw.keys)).sorted().enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            writeString(k, to: &out)
+            out.append(UInt8(ascii: ":"))
+            if let r = raw[k] { out += r.utf8 } else { fields[k]!.write(to: &out, pretty: false, indent: 1) }
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    private static func document(_ fields: [String: JSONValue], streaming key: String?, count: Int, pretty: Bool,
+                                 write element: (Int, inout [UInt8], Int) -> Void) -> [UInt8] {
         var out: [UInt8] = []
         func array(_ indent: Int) {
             if count == 0 { out += "[]".utf8; return }
@@ -64,7 +89,7 @@ public enum JSONValue: Sendable, Hashable {
             for i in 0..<count {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 if pretty { newline(&out, indent + 1) }
-                element(i).write(to: &out, pretty: pretty, indent: indent + 1)
+                element(i, &out, indent + 1)
             }
             if pretty { newline(&out, indent) }
             out.append(UInt8(ascii: "]"))

@@ -133,8 +133,8 @@ public struct SiteGenerator: Sendable {
         firstRef.append(refs.count)
         let related = SiteGenerator.relatedTools(refs)
         var htmlPaths: [String] = []
-        // Every server with its tool pages is one piece of work: fingerprints decide what must be rendered, the tools
-        // are parsed once for all of that server's files, and the files go to the sink from the worker itself.
+        // Every server with its tool pages is one piece of work: fingerprints decide what must be rendered, and the
+        // files go to the sink from the worker itself.
         let work: (Int) -> Result<[Output], SiteError> = { k in
             do throws(SiteError) { return .success(try self.serverOutputs(k, servers, serverSlugs, refs, firstRef, related, reuse, sink)) } catch {
                 return .failure(error)
@@ -195,18 +195,12 @@ public struct SiteGenerator: Sendable {
         let slug = serverSlugs[s.name]!
         let mine = firstRef[k]..<firstRef[k + 1]
         let rs = Array(refs[mine])
-        var parsed = [Tool?](repeating: nil, count: rs.count)
-        func tool(_ j: Int) -> Tool {
-            if let t = parsed[j] { return t }
-            let t = rs[j].item.tool
-            parsed[j] = t
-            return t
-        }
         var outs: [Output] = []
-        for (j, i) in mine.enumerated() {
+        for i in mine {
             let fp = toolPageInputs(refs, i, related: related[i])
             if reuse(refs[i].path, fp) { outs.append(.kept(refs[i].path, inputs: fp)); continue }
-            outs.append(try sink(refs[i].path, toolPage(refs[i], tool(j), related: related[i].map { refs[$0] }), fp))
+            // The one place a definition is parsed: for the page that shows it.
+            outs.append(try sink(refs[i].path, toolPage(refs[i], refs[i].item.tool, related: related[i].map { refs[$0] }), fp))
         }
         let paths = ["servers/\(slug)/index.html", "servers/\(slug)/policy.json", "servers/\(slug)/intercept.yaml",
                      "servers/\(slug)/claude-permissions.json", "servers/\(slug)/codex.toml", "api/servers/\(slug).json"]
@@ -220,7 +214,7 @@ public struct SiteGenerator: Sendable {
             Array(PolicyExport.render(items, format: .intercept, description: "Starter policy for \(s.name) by ToolAtlas").utf8),
             Array(PolicyExport.render(items, format: .claude, description: "").utf8),
             Array(PolicyExport.render(items, format: .codex, description: "").utf8),
-            serverAPI(s, refs: rs, tools: rs.indices.map(tool)).prettyBytes() + [0x0A],
+            serverAPI(s, refs: rs),
         ]
         for (p, b) in zip(paths, bytes) { outs.append(try sink(p, b, fp)) }
         return outs
@@ -578,22 +572,25 @@ public struct SiteGenerator: Sendable {
         }
     }
 
-    func serverAPI(_ s: SiteServer, refs: [ToolRef], tools: [Tool]) -> JSONValue {
+    /// A server's API file: compact JSON, each tool's definition copied as stored (canonical JSON, never re-parsed).
+    func serverAPI(_ s: SiteServer, refs: [ToolRef]) -> [UInt8] {
         var scan: JSONValue = .null
         if let sc = s.scan {
             scan = ["status": .string(sc.status), "reason": sc.reason.map(JSONValue.string) ?? .null, "era": sc.era.map(JSONValue.string) ?? .null,
                     "protocol_version": sc.protocolVersion.map(JSONValue.string) ?? .null, "date": .string(Text.dateFormatter.string(from: sc.date))]
         }
-        return ["schema_version": .int(Int64(SiteGenerator.apiSchemaVersion)), "name": .string(s.name), "package": s.package.map(JSONValue.string) ?? .null,
-                "scan": scan,
-                "tools": .array(zip(refs, tools).map { r, t in
-                    let v = r.item.verdict
-                    return ["name": .string(r.item.name), "category": .string(v.category.rawValue), "risk": .string(v.risk.rawValue),
-                            "confidence": .string(v.confidence.rawValue), "definition": t.raw,
-                            "evidence": .array(v.evidence.map { ["rule": .string($0.rule), "field": .string($0.field), "fragment": .string($0.fragment), "effect": .string($0.effect)] }),
-                            "findings": .array(r.item.findings.map { ["rule": .string($0.rule), "severity": .string($0.severity.rawValue), "fragment": .string($0.fragment)] }),
-                            "policy": PolicyRule.starter(category: v.category, risk: v.risk).jsonRule]
-                })]
+        let head: [String: JSONValue] = ["schema_version": .int(Int64(SiteGenerator.apiSchemaVersion)), "name": .string(s.name),
+                                         "package": s.package.map(JSONValue.string) ?? .null, "scan": scan]
+        return JSONValue.canonicalDocument(head, streaming: "tools", count: refs.count) { i in
+            let r = refs[i], v = r.item.verdict
+            return JSONValue.canonicalObject([
+                "name": .string(r.item.name), "category": .string(v.category.rawValue), "risk": .string(v.risk.rawValue),
+                "confidence": .string(v.confidence.rawValue),
+                "evidence": .array(v.evidence.map { ["rule": .string($0.rule), "field": .string($0.field), "fragment": .string($0.fragment), "effect": .string($0.effect)] }),
+                "findings": .array(r.item.findings.map { ["rule": .string($0.rule), "severity": .string($0.severity.rawValue), "fragment": .string($0.fragment)] }),
+                "policy": PolicyRule.starter(category: v.category, risk: v.risk).jsonRule,
+            ], raw: ["definition": r.item.definition])
+        } + [0x0A]
     }
 
     func llms(_ servers: [SiteServer], serverSlugs: [String: String], refs: [ToolRef]) -> String {

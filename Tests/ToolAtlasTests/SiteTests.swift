@@ -98,6 +98,23 @@ struct SiteTests {
         #expect(changed.count <= 2 && changed.contains("read.html"), "\(changed)")
     }
 
+    @Test("the JSON API lists every tool with its label and a schema version; a server's file holds each definition as scanned")
+    func jsonAPI() throws {
+        let raw: JSONValue = ["name": "get_weird", "description": "Quotes \" and \u{2028} and <tags>", "inputSchema": ["type": "object", "properties": ["q": ["type": "string"]]]]
+        let weird = SiteTool(tool: try Tool(json: raw), verdict: Verdict(category: .read, risk: .low, confidence: .high, evidence: []), findings: [])
+        let files = try SiteGenerator(templates: Fixtures.templates).render([Self.server("api-srv", [Self.tool("get_item"), weird])])
+        let all = try JSONValue.parse(files["api/tools.json"]!)
+        #expect(all["schema_version"] == .int(Int64(SiteGenerator.apiSchemaVersion)))
+        #expect(all["tools"]?.arrayValue?.compactMap { $0["name"]?.stringValue }.sorted() == ["get_item", "get_weird"])
+        #expect(all["tools"]?.arrayValue?.first?["url"]?.stringValue == "servers/api-srv/tools/get-item.html")
+        let one = try JSONValue.parse(files["api/servers/api-srv.json"]!)
+        #expect(one["schema_version"] == .int(Int64(SiteGenerator.apiSchemaVersion)) && one["name"] == "api-srv")
+        let tools = one["tools"]?.arrayValue ?? []
+        #expect(tools.count == 2)
+        #expect(tools.last?["definition"] == raw)
+        #expect(tools.last?["category"] == "Read" && tools.last?["risk"] == "Low" && tools.last?["policy"] == .object([:]))
+    }
+
     @Test("hostile names and descriptions render inert, escaped exactly, in well-formed pages")
     func hostileIsInert() throws {
         let files = try Self.hostileSite()
