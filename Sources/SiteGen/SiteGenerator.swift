@@ -345,7 +345,7 @@ public struct SiteGenerator: Sendable {
             "rateYAML": .text(Text.clean(rateYAML(t.name, limit))),
             "blockJSON": .text(Text.clean(PolicyDocument.json(tools: [(t.name, denyRule)]).pretty())),
             "blockYAML": .text(Text.clean(blockYAML(t.name))),
-            "hasRelated": .flag(!related.isEmpty), "related": .list(related), "faq": .list(faq.map { $0.mapValues(TValue.text) }),
+            "hasRelated": .flag(!related.isEmpty), "related": .list(related), "faq": .list(faq.map { TContext($0.map { ($0.key, TValue.text($0.value)) }) }),
         ]
         return renderPage("tool", ctx)
     }

@@ -21,13 +21,39 @@ public enum TValue: Sendable {
     }
 }
 
-public typealias TContext = [String: TValue]
+/// The names a template can show and their values. A page context has a few dozen names, all short: finding one by
+/// comparing names in turn costs less than hashing it, and rendering looks names up thousands of times per page.
+public struct TContext: Sendable, ExpressibleByDictionaryLiteral {
+    private var names: [String] = []
+    private var values: [TValue] = []
+
+    public init(dictionaryLiteral elements: (String, TValue)...) { self.init(elements) }
+
+    public init(_ pairs: some Sequence<(String, TValue)>) {
+        for (k, v) in pairs { self[k] = v }
+    }
+
+    public subscript(_ name: String) -> TValue? {
+        get {
+            for i in names.indices where names[i] == name { return values[i] }
+            return nil
+        }
+        set {
+            if let i = names.firstIndex(of: name) {
+                if let newValue { values[i] = newValue } else { names.remove(at: i); values.remove(at: i) }
+            } else if let newValue {
+                names.append(name)
+                values.append(newValue)
+            }
+        }
+    }
+}
 
 extension TValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral {
     public init(stringLiteral value: String) { self = .text(value) }
     public init(booleanLiteral value: Bool) { self = .flag(value) }
     public init(arrayLiteral elements: TContext...) { self = .list(elements) }
-    public init(dictionaryLiteral elements: (String, TValue)...) { self = .nested(Dictionary(elements, uniquingKeysWith: { $1 })) }
+    public init(dictionaryLiteral elements: (String, TValue)...) { self = .nested(TContext(elements)) }
 }
 
 /// The Mustache subset our templates use: `{{name}}` (HTML-escaped), `{{{name}}}` and `{{& name}}` (verbatim), sections
