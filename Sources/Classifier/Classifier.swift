@@ -4,14 +4,14 @@ import Foundation
 /// What made a condition hold, resolved to text only for the rules whose evidence is shown.
 enum Hit {
     case tokens(FieldKind, Range<Int>)
-    case nameVerb, leadVerb
+    case nameVerb, leadVerb, nameLast
     case param(Int)
     case text(String, String)
 }
 
 /// A condition with its words turned into vocabulary numbers.
 enum Compiled {
-    case nameVerb(Bitset), leadVerb(Bitset)
+    case nameVerb(Bitset), leadVerb(Bitset), nameLast(Bitset)
     case has([FieldKind], [[Int32]])
     case paramNamed([[Int32]]), paramIs([[Int32]])
     case noParams(Bool), annotation([String: Bool]), categoryIs([AtlasModel.Category])
@@ -45,7 +45,7 @@ final class CompiledRule: @unchecked Sendable {
         costlyUnless = unless.filter(costly)
         func words(_ c: Compiled) -> Bitset? {
             switch c {
-            case .nameVerb(let b), .leadVerb(let b): return b
+            case .nameVerb(let b), .leadVerb(let b), .nameLast(let b): return b
             case .has(_, let p), .paramNamed(let p), .paramIs(let p):
                 var b = Bitset(size: size)
                 for ph in p { if let first = ph.first { b.insert(first) } }
@@ -192,6 +192,7 @@ final class Features {
         switch h {
         case .tokens(let k, let r): let field = fields[k]!; return (field.name, field.quote(r))
         case .nameVerb: return ("name", quote(nameVerb!, in: fields[.name]!))
+        case .nameLast: let name = fields[.name]!; return ("name", name.quote((name.tokens.count - 1)..<name.tokens.count))
         case .leadVerb: return ("description", quote(leadVerb!, in: fields[.lead]!))
         case .param(let i): return ("parameters", paramNames[i].name)
         case .text(let field, let fragment): return (field, fragment)
@@ -220,7 +221,7 @@ public struct Classifier: @unchecked Sendable {
         for r in rules {
             for c in r.when + r.any.flatMap({ $0 }) + r.unless.flatMap({ $0 }) {
                 switch c {
-                case .nameVerb(let v), .leadVerb(let v): for w in v { _ = vocab.add(w) }
+                case .nameVerb(let v), .leadVerb(let v), .nameLast(let v): for w in v { _ = vocab.add(w) }
                 case .has(_, let p), .paramNamed(let p), .paramIs(let p): for ph in p { for w in ph { _ = vocab.add(w) } }
                 default: break
                 }
@@ -235,6 +236,7 @@ public struct Classifier: @unchecked Sendable {
         func compile(_ c: Condition) -> Compiled {
             switch c {
             case .nameVerb(let w): return .nameVerb(Bitset(size: size, w.map { v.id($0) }))
+            case .nameLast(let w): return .nameLast(Bitset(size: size, w.map { v.id($0) }))
             case .leadVerb(let w): return .leadVerb(Bitset(size: size, w.map { v.id($0) }))
             case .has(let k, let p): return .has(k, words(p))
             case .paramNamed(let p): return .paramNamed(words(p))
@@ -399,6 +401,9 @@ public struct Classifier: @unchecked Sendable {
         case .nameVerb(let verbs):
             guard let v = f.nameVerb, verbs.contains(v.id) else { return nil }
             return .some(.nameVerb)
+        case .nameLast(let words):
+            guard let last = f.fields[.name]?.tokens.last, words.contains(last.id) else { return nil }
+            return .some(.nameLast)
         case .leadVerb(let verbs):
             guard f.nameVerb == nil, let v = f.leadVerb, verbs.contains(v.id) else { return nil }
             return .some(.leadVerb)

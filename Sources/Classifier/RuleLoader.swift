@@ -108,6 +108,7 @@ public enum RuleLoader {
             let f = "\(field).\(key)"
             switch key {
             case "name_verb": out.append(.nameVerb(try phrases(value, field: f, err).map { $0.joined(separator: " ") }))
+            case "name_last": out.append(.nameLast(try phrases(value, field: f, err).map { $0.joined(separator: " ") }))
             case "lead_verb": out.append(.leadVerb(try phrases(value, field: f, err).map { $0.joined(separator: " ") }))
             case "param_named": out.append(.paramNamed(try phrases(value, field: f, err)))
             case "param_is": out.append(.paramIs(try phrases(value, field: f, err)))
