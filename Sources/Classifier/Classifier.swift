@@ -79,6 +79,8 @@ final class Features {
     let paramNames: [(name: String, ids: [Int32])]
     let annotations: ToolAnnotations
     let nameVerb: Token?
+    /// The last word of the name that is not the server's own name (`list_chats_perplexity` on `mcp-perplexity`: chats).
+    let nameLast: Token?
     let leadVerb: Token?
     let usable: Bool
     /// Every vocabulary word anywhere in the definition (name, title, description, parameters).
@@ -138,6 +140,7 @@ final class Features {
             verb = last
         }
         nameVerb = verb
+        nameLast = words.last
         let leadField = f[.lead]!
         leadVerb = leadField.tokens.prefix(12).first(where: { c.leadLexicon.contains($0.id) })
         usable = !words.isEmpty && (nameVerb != nil || leadField.tokens.count >= 3)
@@ -192,7 +195,7 @@ final class Features {
         switch h {
         case .tokens(let k, let r): let field = fields[k]!; return (field.name, field.quote(r))
         case .nameVerb: return ("name", quote(nameVerb!, in: fields[.name]!))
-        case .nameLast: let name = fields[.name]!; return ("name", name.quote((name.tokens.count - 1)..<name.tokens.count))
+        case .nameLast: return ("name", quote(nameLast!, in: fields[.name]!))
         case .leadVerb: return ("description", quote(leadVerb!, in: fields[.lead]!))
         case .param(let i): return ("parameters", paramNames[i].name)
         case .text(let field, let fragment): return (field, fragment)
@@ -402,7 +405,7 @@ public struct Classifier: @unchecked Sendable {
             guard let v = f.nameVerb, verbs.contains(v.id) else { return nil }
             return .some(.nameVerb)
         case .nameLast(let words):
-            guard let last = f.fields[.name]?.tokens.last, words.contains(last.id) else { return nil }
+            guard let last = f.nameLast, words.contains(last.id) else { return nil }
             return .some(.nameLast)
         case .leadVerb(let verbs):
             guard f.nameVerb == nil, let v = f.leadVerb, verbs.contains(v.id) else { return nil }

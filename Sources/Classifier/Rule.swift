@@ -8,7 +8,8 @@ public enum RuleStage: String, Sendable { case category, risk, finding }
 enum Condition: Sendable {
     /// The tool's action word (the first verb of the name, the server's own prefix skipped) is one of these.
     case nameVerb([String])
-    /// The last word of the tool's name (what it acts on: `list_calendars`, not `list_calendar_events`) is one of these.
+    /// The last word of the tool's name, the server's own name skipped (what it acts on: `list_calendars`, not
+    /// `list_calendar_events`), is one of these.
     case nameLast([String])
     /// The first verb of the description's lead, when the name has none.
     case leadVerb([String])
