@@ -113,7 +113,9 @@ final class Features {
         if let instructions { f[.instructions] = Field(name: "instructions", text: instructions, vocabulary: v) }
         if c.usesNormalized {
             let parts = [tool.title ?? "", tool.description, paramText, instructions ?? ""]
-            if parts.allSatisfy({ $0.utf8.allSatisfy { $0 < 0x80 } }) {
+            // Plain ASCII, or text whose only other characters fold to no letter or digit (dashes, quotes, emoji),
+            // has the same words folded as in its fields: the folded text is then only built if a pattern reads it.
+            if parts.allSatisfy({ $0.utf8.allSatisfy { $0 < 0x80 } }) || parts.allSatisfy(Normalizer.keepsWords) {
                 foldParts = parts
             } else {
                 f[.normalized] = Field(name: "definition (normalized)", text: Normalizer.fold(parts.joined(separator: " \n ")), vocabulary: v)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Folds text so that disguised instructions match plain patterns: NFKC, look-alike letters to Latin,
 /// invisible and formatting characters removed, white space collapsed, lower case.
@@ -50,9 +51,33 @@ public enum Normalizer {
         return String(decoding: out.bytes, as: UTF8.self)
     }
 
+    /// Whether folding leaves the words of `text` as they are: every character outside ASCII is neither a letter nor
+    /// a digit, nor hidden, nor a look-alike, and folds to no letter or digit (`—`, `’`, `…`, emoji; not `™` or `ﬁ`).
+    static func keepsWords(_ text: String) -> Bool {
+        for u in text.unicodeScalars where u.value >= 0x80 {
+            if isInvisible(u) || confusables[u] != nil || wordLike(u) { return false }
+            if mapped(u).contains(where: { $0.value < 0x80 ? ($0.properties.isAlphabetic || $0.properties.numericType != nil) : wordLike($0) }) { return false }
+        }
+        return true
+    }
+
+    /// What the tokenizer takes as part of a word.
+    static func wordLike(_ u: Unicode.Scalar) -> Bool { u.properties.isAlphabetic || u.properties.numericType != nil }
+
+    /// Mappings already worked out, shared by every thread: NFKC through Foundation costs microseconds per scalar,
+    /// and the same few dashes and quotes come back in every description.
+    private static let mappedCache = Mutex<[UInt32: [Unicode.Scalar]]>([:])
+
     /// A non-ASCII scalar after NFKC and lower-casing: `ﬁ` → `fi`, `Ａ` → `a`, `Ж` → `ж`. Invisible characters stay
     /// themselves (they are dropped by the caller).
     static func mapped(_ u: Unicode.Scalar) -> [Unicode.Scalar] {
+        if let known = mappedCache.withLock({ $0[u.value] }) { return known }
+        let m = mapping(u)
+        mappedCache.withLock { cache in if cache.count < 1 << 16 { cache[u.value] = m } }
+        return m
+    }
+
+    private static func mapping(_ u: Unicode.Scalar) -> [Unicode.Scalar] {
         if isInvisible(u) || u.properties.isWhitespace || confusables[u] != nil { return [u] }
         var out: [Unicode.Scalar] = []
         for c in String(u).precomposedStringWithCompatibilityMapping.unicodeScalars {
