@@ -18,7 +18,8 @@ enum Compiled {
     /// A pattern, with the literals a match cannot do without (for each list, one of its literals' numbers).
     /// `anyText` is false when the pattern ignores case and a literal has letters: text outside ASCII may then match
     /// it through case folding (`ſ` for `s`, `ﬁ` for `fi`), so the literals are only trusted on ASCII text.
-    case regex([FieldKind], NSRegularExpression, requires: [[Int32]], anyText: Bool)
+    /// `runs`: byte classes (a table of 256) of which a match holds a run at least this long.
+    case regex([FieldKind], NSRegularExpression, requires: [[Int32]], runs: [(bytes: [Bool], length: Int)], anyText: Bool)
     case unusable(Bool)
     /// Literal strings, with their numbers in the classifier's literal matcher.
     case contains([FieldKind], [(id: Int32, bytes: [UInt8])])
@@ -252,8 +253,11 @@ public struct Classifier: @unchecked Sendable {
             case .regex(let k, let r):
                 let ci = r.options.contains(.caseInsensitive)
                 let requires = RegexRequirement.of(r.pattern, caseInsensitive: ci)
-                let letters = requires.joined().contains { $0.contains { ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7A } }
-                return .regex(k, r, requires: requires.map { $0.map { lits.add($0) } }, anyText: !(ci && letters))
+                let runs = RegexRequirement.runs(r.pattern, caseInsensitive: ci)
+                func letter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }
+                let letters = requires.joined().contains { $0.contains(where: letter) } || runs.contains { $0.bytes.contains(where: letter) }
+                let classes = runs.map { run in (bytes: (0..<256).map { run.bytes.contains(LiteralMatcher.fold(UInt8($0))) }, length: run.length) }
+                return .regex(k, r, requires: requires.map { $0.map { lits.add($0) } }, runs: classes, anyText: !(ci && letters))
             case .unusable(let b): return .unusable(b)
             case .contains(let k, let strings): return .contains(k, strings.map { (lits.add(Array($0.utf8)), Array($0.utf8)) })
             case .longToken(let n): return .longToken(n)
@@ -453,13 +457,16 @@ public struct Classifier: @unchecked Sendable {
         case .categoryIs(let cats):
             guard let category, cats.contains(category) else { return nil }
             return .some(nil)
-        case .regex(let kinds, let re, let requires, let anyText):
+        case .regex(let kinds, let re, let requires, let runs, let anyText):
             for k in kinds {
                 guard let field = k == .normalized ? f.normalizedField(vocabulary) : f.fields[k], !field.text.isEmpty else { continue }
-                // The literals a match needs are looked up first.
-                if !requires.isEmpty, anyText || !field.text.utf8.contains(where: { $0 >= 0x80 }) {
-                    let hits = f.literals(k, field, literals)
-                    if !requires.allSatisfy({ $0.contains(where: hits.contains) }) { continue }
+                // The literals and runs a match needs are looked for first.
+                if anyText || !field.text.utf8.contains(where: { $0 >= 0x80 }) {
+                    if !requires.isEmpty {
+                        let hits = f.literals(k, field, literals)
+                        if !requires.allSatisfy({ $0.contains(where: hits.contains) }) { continue }
+                    }
+                    if !runs.allSatisfy({ Classifier.hasRun(field.text, $0.bytes, $0.length) }) { continue }
                 }
                 let ns = f.nsText(k, field)
                 if let m = re.firstMatch(in: ns as String, range: NSRange(location: 0, length: ns.length)) {
@@ -496,6 +503,15 @@ public struct Classifier: @unchecked Sendable {
             }
             return nil
         }
+    }
+
+    /// Whether `text` holds `length` bytes in a row from the class `bytes` (indexed by byte).
+    static func hasRun(_ text: String, _ bytes: [Bool], _ length: Int) -> Bool {
+        var n = 0
+        for b in text.utf8 {
+            if bytes[Int(b)] { n += 1; if n >= length { return true } } else { n = 0 }
+        }
+        return false
     }
 
     static func find(_ needle: [UInt8], in hay: [UInt8]) -> Bool {

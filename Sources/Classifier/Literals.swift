@@ -113,6 +113,19 @@ enum RegexRequirement {
         }
     }
 
+    /// A run a match must hold: at least `length` bytes in a row from `bytes` (ASCII, lower-cased).
+    struct Run: Equatable {
+        var bytes: Set<UInt8>
+        var length: Int
+    }
+
+    /// The runs any match must hold (`[a-z0-9+/]{120,}`), for patterns whose fixed strings say little.
+    static func runs(_ pattern: String, caseInsensitive: Bool) -> [Run] {
+        var p = Parser(scalars: Array(pattern.unicodeScalars), caseInsensitive: caseInsensitive)
+        guard let node = p.alternation(), p.i == p.scalars.count else { return [] }
+        return node.runs
+    }
+
     static func contains(_ hay: [UInt8], _ needle: [UInt8]) -> Bool {
         guard needle.count <= hay.count else { return false }
         if needle.isEmpty { return true }
@@ -124,6 +137,7 @@ enum RegexRequirement {
     struct Node {
         var exact: Set<[UInt8]>?
         var req: [[[UInt8]]]
+        var runs: [Run] = []
         static let empty = Node(exact: [[]], req: [])
         static let unknown = Node(exact: nil, req: [])
     }
@@ -149,17 +163,34 @@ enum RegexRequirement {
                 break
             }
             if branches.count == 1 { return branches[0] }
+            // Each branch's longest run, loosened to hold for all of them.
+            var runs: [Run] = []
+            if branches.allSatisfy({ !$0.runs.isEmpty }) {
+                let longest = branches.map { $0.runs.max { $0.length < $1.length }! }
+                runs = [Run(bytes: longest.reduce(into: Set<UInt8>()) { $0.formUnion($1.bytes) }, length: longest.map(\.length).min()!)]
+            }
             var exact: Set<[UInt8]>? = []
             for b in branches {
                 if let e = b.exact, let x = exact, x.count + e.count <= RegexRequirement.limit { exact = x.union(e) } else { exact = nil }
             }
-            // Each branch must hold one of its own strings: the union of one set per branch is required.
-            var union: [[UInt8]] = []
+            // A match holds one branch, so (A1 and A2) or (B1) requires A1-or-B1 and A2-or-B1: every way of taking one
+            // required set from each branch gives a set to require, as long as there are few; otherwise one per branch.
+            var clauses: [[[UInt8]]] = [[]]
             for b in branches {
-                guard let best = Parser.best(b) else { return Node(exact: exact, req: []) }
-                union += best
+                var own = b.req
+                if let e = b.exact, !e.contains([]) { own.append(Array(e)) }
+                guard !own.isEmpty else { return Node(exact: exact, req: [], runs: runs) }
+                if clauses.count * own.count > 16 {
+                    var union: [[UInt8]] = []
+                    for b in branches {
+                        guard let best = Parser.best(b) else { return Node(exact: exact, req: [], runs: runs) }
+                        union += best
+                    }
+                    return Node(exact: exact, req: [union], runs: runs)
+                }
+                clauses = clauses.flatMap { c in own.map { c + $0 } }
             }
-            return Node(exact: exact, req: [union])
+            return Node(exact: exact, req: clauses, runs: runs)
         }
 
         /// The most telling set a node requires: its exact strings, or its required set with the longest shortest string.
@@ -172,6 +203,7 @@ enum RegexRequirement {
         /// Atoms with their quantifiers, up to `|` or `)`.
         mutating func sequence() -> Node? {
             var req: [[[UInt8]]] = []
+            var runs: [Run] = []
             var run: Set<[UInt8]>? = [[]]
             var whole = true
             func flush() {
@@ -193,10 +225,11 @@ enum RegexRequirement {
                 }
                 // A part with known strings says all it requires through them.
                 if atom.exact == nil { req += atom.req }
+                runs += atom.runs
             }
-            if whole { return Node(exact: run, req: req) }
+            if whole { return Node(exact: run, req: req, runs: runs) }
             flush()
-            return Node(exact: nil, req: req)
+            return Node(exact: nil, req: req, runs: runs)
         }
 
         /// `?`, `*`, `+`, `{n}`, `{n,}`, `{n,m}` with an optional lazy or possessive mark, as (min, max); (1, 1) if none.
@@ -230,10 +263,14 @@ enum RegexRequirement {
                 return Node(exact: e.union([[]]), req: [])
             case (0, _): return .unknown
             default:
-                // At least once: what one occurrence requires stays required.
+                // At least once: what one occurrence requires stays required; many times one byte of a class is a run.
                 var req = atom.req
+                var runs = atom.runs
                 if let e = atom.exact, !e.contains([]) { req.append(Array(e)) }
-                return Node(exact: nil, req: req)
+                if q.0 >= 8, let e = atom.exact, e.allSatisfy({ $0.count == 1 && $0[0] < 0x80 }) {
+                    runs.append(Run(bytes: Set(e.map { $0[0] }), length: q.0))
+                }
+                return Node(exact: nil, req: req, runs: runs)
             }
         }
 

@@ -27,6 +27,12 @@ struct LiteralTests {
         #expect(Self.strings(RegexRequirement.of("(foo|bar\\w+)baz", caseInsensitive: false)) == [["bar", "foo"], ["baz"]])
         #expect(Self.strings(RegexRequirement.of("[\\x{200B}-\\x{200C}]", caseInsensitive: false)) == [["\u{200B}", "\u{200C}"]])
         #expect(Self.strings(RegexRequirement.of("Ab\\.C", caseInsensitive: true)) == [["ab.c"]])
+        // (ab and cd) or ef: ab-or-ef, and cd-or-ef.
+        #expect(Self.strings(RegexRequirement.of("ab\\s+cd|ef", caseInsensitive: false)) == [["ab", "ef"], ["cd", "ef"]])
+        // Long repeats of a class are runs; an alternative of two runs needs the shorter, over both classes.
+        let runs = RegexRequirement.runs("[a-f0-9]{96,}|[A-Za-z]{120,}", caseInsensitive: false)
+        #expect(runs.count == 1 && runs.first?.length == 96 && runs.first?.bytes.count == 26 + 10)
+        #expect(RegexRequirement.runs("x{3}", caseInsensitive: false).isEmpty)
         // Nothing is known about what may be absent, or about syntax the analysis does not read.
         #expect(RegexRequirement.of("(x|\\w+)y?", caseInsensitive: false).isEmpty)
         #expect(RegexRequirement.of("a*", caseInsensitive: false).isEmpty)
@@ -57,6 +63,10 @@ struct LiteralTests {
                     checked += 1
                     let found = m.scan(text)
                     #expect(req.allSatisfy { $0.contains(where: found.contains) }, "\(r.id): a match in \(text.prefix(80)) lacks a derived literal")
+                    for run in RegexRequirement.runs(re.pattern, caseInsensitive: re.options.contains(.caseInsensitive)) {
+                        let table = (0..<256).map { run.bytes.contains(LiteralMatcher.fold(UInt8($0))) }
+                        #expect(Classifier.hasRun(text, table, run.length), "\(r.id): a match in \(text.prefix(80)) lacks a run of \(run.length)")
+                    }
                 }
             }
         }
