@@ -82,7 +82,7 @@ struct Vocabulary: Sendable {
 }
 
 /// A field of a definition cut into tokens once, with a bitset of the vocabulary words it holds.
-struct Field: Sendable {
+final class Field: Sendable {
     let name: String
     let text: String
     let tokens: [Token]
