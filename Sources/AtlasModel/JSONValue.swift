@@ -36,6 +36,13 @@ public enum JSONValue: Sendable, Hashable {
 
     public static func parse(_ text: String) throws -> JSONValue { try parse(Array(text.utf8)) }
 
+    /// One member of the object `data` holds, read without building the rest (skipped, not checked): nil when `data`
+    /// is no object, lacks the member or breaks off.
+    public static func member(_ key: String, of data: some Collection<UInt8>) -> JSONValue? {
+        var p = JSONParser(bytes: Array(data))
+        return try? p.member(key)
+    }
+
     /// Canonical text: object keys sorted, no insignificant whitespace. Equal values give equal bytes.
     public func canonical() -> String {
         var out: [UInt8] = []
@@ -276,6 +283,60 @@ struct JSONParser {
         let p = s.utf8Start
         for k in 0..<n where bytes[i + k] != p[k] { throw fail("invalid literal") }
         i += n
+    }
+
+    mutating func member(_ key: String) throws -> JSONValue? {
+        skipWS()
+        guard i < bytes.count, bytes[i] == UInt8(ascii: "{") else { return nil }
+        i += 1
+        while true {
+            skipWS()
+            guard i < bytes.count else { throw fail("unexpected end") }
+            if bytes[i] == UInt8(ascii: "}") { return nil }
+            if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+            guard bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+            let k = try parseString()
+            skipWS()
+            guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+            i += 1
+            skipWS()
+            if k == key { return try parseValue() }
+            try skipValue()
+        }
+    }
+
+    /// Moves past one value without building it.
+    mutating func skipValue() throws {
+        guard i < bytes.count else { throw fail("unexpected end") }
+        switch bytes[i] {
+        case UInt8(ascii: "\""): try skipString()
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            var depth = 0
+            while i < bytes.count {
+                switch bytes[i] {
+                case UInt8(ascii: "\""): try skipString(); continue
+                case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                    depth -= 1
+                    if depth == 0 { i += 1; return }
+                default: break
+                }
+                i += 1
+            }
+            throw fail("unexpected end")
+        default:
+            while i < bytes.count, bytes[i] != UInt8(ascii: ","), bytes[i] != UInt8(ascii: "}"), bytes[i] != UInt8(ascii: "]") { i += 1 }
+        }
+    }
+
+    mutating func skipString() throws {
+        i += 1
+        while i < bytes.count {
+            if bytes[i] == UInt8(ascii: "\\") { i += 2; continue }
+            if bytes[i] == UInt8(ascii: "\"") { i += 1; return }
+            i += 1
+        }
+        throw fail("unterminated string")
     }
 
     mutating func parseObject() throws -> JSONValue {

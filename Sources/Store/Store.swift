@@ -340,8 +340,8 @@ public final class Store: Sendable {
         return out
     }
 
-    /// A current tool as the site reads it: the definition stays text (parsed only for the pages that are rendered);
-    /// its name and description are read by SQLite.
+    /// A current tool as the site reads it: the definition stays text (parsed only for the pages that are rendered),
+    /// only its description is read out of it.
     public struct DefinitionRow: Sendable {
         public var name: String
         public var description: String
@@ -356,18 +356,19 @@ public final class Store: Sendable {
         let (verdicts, findings) = try verdictsAndFindings()
         return try read("reading tools") { db in
             var out: [String: [DefinitionRow]] = [:]
+            var rows: [(server: String, name: String, definition: String, hash: String)] = []
             let cursor = try Row.fetchCursor(db, sql: """
-                SELECT t.server, t.name, t.definition, t.hash,
-                       CASE WHEN json_type(t.definition, '$.description') = 'text' THEN json_extract(t.definition, '$.description') ELSE '' END
-                FROM tools t
+                SELECT t.server, t.name, t.definition, t.hash FROM tools t
                 WHERE t.scan_id IN (SELECT max(id) FROM scans WHERE tool_count > 0 GROUP BY server)
                 ORDER BY t.server, t.name
                 """)
-            while let r = try cursor.next() {
-                let server: String = r[0], name: String = r[1]
-                let key = server + "\u{0}" + name
-                out[server, default: []].append(DefinitionRow(name: name, description: r[4], definition: r[2], hash: r[3],
-                                                              verdict: verdicts[key], findings: findings[key] ?? []))
+            while let r = try cursor.next() { rows.append((r[0], r[1], r[2], r[3])) }
+            // Only the description is read from each definition, on every core.
+            let descriptions = rows.map(\.definition).concurrentMap(chunk: 256) { JSONValue.member("description", of: $0.utf8)?.stringValue ?? "" }
+            for (i, r) in rows.enumerated() {
+                let key = r.server + "\u{0}" + r.name
+                out[r.server, default: []].append(DefinitionRow(name: r.name, description: descriptions[i], definition: r.definition, hash: r.hash,
+                                                                verdict: verdicts[key], findings: findings[key] ?? []))
             }
             return out
         }

@@ -32,4 +32,14 @@ struct JSONValueTests {
         #expect(v.arrayValue?[0].stringValue == "😀")
         #expect(v.arrayValue?[1] == .int(9007199254740993))
     }
+
+    @Test("reads one member of an object without the rest, past nested values and escaped quotes")
+    func member() {
+        let text = #"{"a":{"b":["}",{"c":"\"{"}]},"description":"Say \"hi\"\nthen \u00e9","z":1}"#
+        #expect(JSONValue.member("description", of: Array(text.utf8)) == .string("Say \"hi\"\nthen é"))
+        #expect(JSONValue.member("z", of: Array(text.utf8)) == .int(1))
+        #expect(JSONValue.member("missing", of: Array(text.utf8)) == nil)
+        #expect(JSONValue.member("a", of: Array("[1]".utf8)) == nil)
+        #expect(JSONValue.member("b", of: Array(#"{"a":"unterminated"#.utf8)) == nil)
+    }
 }
