@@ -15,8 +15,8 @@ struct AccuracyTests {
         #expect(report.total > 1000)
         #expect(report.problems.isEmpty)
         #expect(report.categoryAccuracy >= 0.97, "category accuracy \(report.categoryAccuracy)")
-        #expect(report.riskAccuracy >= 0.907, "risk accuracy \(report.riskAccuracy)")
-        #expect(report.falseSafe.count <= 11, "false-safe: \(report.falseSafe.joined(separator: ", "))")
+        #expect(report.riskAccuracy >= 0.908, "risk accuracy \(report.riskAccuracy)")
+        #expect(report.falseSafe.count <= 10, "false-safe: \(report.falseSafe.joined(separator: ", "))")
     }
 
     @Test("findings stay quiet on the honest servers of the corpus: at most 1% of tools with a medium+ finding", .enabled(if: corpusPresent))
