@@ -139,9 +139,6 @@ struct SiteFolder {
         var description: String { String(cString: strerror(errno)) }
     }
 
-    /// Writes in place with plain system calls: a site file is rebuilt from the database whenever needed, so the
-    /// temporary-file-and-rename dance (five times slower on this file system) buys nothing. A short write
-    /// (a full disk) is an error that names the file.
     /// `mkdir -p`, safe when two workers make the same folder at once.
     static func makeFolders(_ dir: String) throws {
         if mkdir(dir, 0o755) == 0 || errno == EEXIST { return }
@@ -150,6 +147,9 @@ struct SiteFolder {
         if mkdir(dir, 0o755) != 0 && errno != EEXIST { throw WriteError(errno: errno) }
     }
 
+    /// Writes in place with plain system calls: a site file is rebuilt from the database whenever needed, so the
+    /// temporary-file-and-rename dance (five times slower on this file system) buys nothing. A short write
+    /// (a full disk) is an error that names the file.
     static func writeFile(_ path: String, _ bytes: [UInt8]) throws {
         var fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if fd < 0 && errno == ENOENT {
