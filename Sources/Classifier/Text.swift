@@ -159,8 +159,11 @@ enum Tokenizer {
 
     /// Cuts `text` into words and hands each one's stem hash and byte range to `visit`.
     @inline(__always) static func scan(_ text: String, _ visit: (UInt64, Int, Int) -> Void) {
-        var w = WordScanner(text)
-        while let (h, a, b) = w.next() { visit(h, a, b) }
+        var text = text
+        text.withUTF8 { bytes in
+            var w = WordScanner(bytes)
+            while let (h, a, b) = w.next() { visit(h, a, b) }
+        }
     }
     /// Lower case and stem in one pass for ASCII words; other words go through String.
     static func stemmed(_ bytes: ArraySlice<UInt8>) -> String {
@@ -231,7 +234,8 @@ enum Stemmer {
 /// Cuts text into words: UTF-8 bytes with an ASCII fast path that allocates nothing per word (the stem is hashed from
 /// a reused buffer); scripts written without spaces give one token per character.
 struct WordScanner {
-    private let utf8: [UInt8]
+    /// The text's own bytes (no copy): valid only while the scanner is used inside `Tokenizer.scan`.
+    private let utf8: UnsafeBufferPointer<UInt8>
     private let n: Int
     private var i = 0
     private var start = -1
@@ -240,11 +244,9 @@ struct WordScanner {
     private var scratch: [UInt8] = []
     private var pending: (UInt64, Int, Int)? = nil
 
-    init(_ text: String) {
-        var u = Array(text.utf8)
-        u.append(0x20)
-        utf8 = u
-        n = u.count - 1
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        utf8 = bytes
+        n = bytes.count
         scratch.reserveCapacity(32)
     }
 
@@ -277,7 +279,7 @@ struct WordScanner {
                 if start >= 0 {
                     if prev == 1 && cls == 2 { word = cut(i) }
                     else if prev == 2 && cls == 2 {
-                        let nb = utf8[i + 1]
+                        let nb = i + 1 < n ? utf8[i + 1] : 0x20
                         if nb >= 0x61 && nb <= 0x7A { word = cut(i) }
                     }
                 }
