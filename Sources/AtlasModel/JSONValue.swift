@@ -76,43 +76,57 @@ public enum JSONValue: Sendable, Hashable {
 
     /// The canonical bytes of an object whose `raw` members are canonical JSON text already (copied as they are).
     public static func canonicalObject(_ fields: [String: JSONValue], raw: [String: String]) -> [UInt8] {
-        var out: [UInt8] = [UInt8(ascii: "{")]
-        for (i, k) in (Array(fields.keys) + Array(raw.keys)).sorted().enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            writeString(k, to: &out)
-            out.append(UInt8(ascii: ":"))
+        var out: [UInt8] = []
+        writeObject(Array(fields.keys) + Array(raw.keys), to: &out, pretty: false, indent: 0) { k, out in
             if let r = raw[k] { out += r.utf8 } else { fields[k]!.write(to: &out, pretty: false, indent: 1) }
         }
-        out.append(UInt8(ascii: "}"))
         return out
     }
 
     private static func document(_ fields: [String: JSONValue], streaming key: String?, count: Int, pretty: Bool,
                                  write element: (Int, inout [UInt8], Int) -> Void) -> [UInt8] {
         var out: [UInt8] = []
-        func array(_ indent: Int) {
-            if count == 0 { out += "[]".utf8; return }
-            out.append(UInt8(ascii: "["))
-            for i in 0..<count {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                if pretty { newline(&out, indent + 1) }
-                element(i, &out, indent + 1)
-            }
-            if pretty { newline(&out, indent) }
-            out.append(UInt8(ascii: "]"))
+        guard let key else {
+            writeArray(count: count, to: &out, pretty: pretty, indent: 0) { i, out in element(i, &out, 1) }
+            return out
         }
-        guard let key else { array(0); return out }
+        writeObject(Array(fields.keys) + [key], to: &out, pretty: pretty, indent: 0) { k, out in
+            if k == key {
+                writeArray(count: count, to: &out, pretty: pretty, indent: 1) { i, out in element(i, &out, 2) }
+            } else {
+                fields[k]!.write(to: &out, pretty: pretty, indent: 1)
+            }
+        }
+        return out
+    }
+
+    /// An object's members in key order, each value written by `value`, at `indent`: the one layout of every object.
+    private static func writeObject(_ keys: [String], to out: inout [UInt8], pretty: Bool, indent: Int,
+                                    value: (String, inout [UInt8]) -> Void) {
+        if keys.isEmpty { out += "{}".utf8; return }
         out.append(UInt8(ascii: "{"))
-        for (i, k) in (Array(fields.keys) + [key]).sorted().enumerated() {
+        for (i, k) in keys.sorted().enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            if pretty { newline(&out, 1) }
+            if pretty { newline(&out, indent + 1) }
             writeString(k, to: &out)
             out += (pretty ? ": " : ":").utf8
-            if k == key { array(1) } else { fields[k]!.write(to: &out, pretty: pretty, indent: 1) }
+            value(k, &out)
         }
-        if pretty { newline(&out, 0) }
+        if pretty { newline(&out, indent) }
         out.append(UInt8(ascii: "}"))
-        return out
+    }
+
+    /// An array of `count` elements, each written by `element`, at `indent`: the one layout of every array.
+    private static func writeArray(count: Int, to out: inout [UInt8], pretty: Bool, indent: Int, element: (Int, inout [UInt8]) -> Void) {
+        if count == 0 { out += "[]".utf8; return }
+        out.append(UInt8(ascii: "["))
+        for i in 0..<count {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            if pretty { newline(&out, indent + 1) }
+            element(i, &out)
+        }
+        if pretty { newline(&out, indent) }
+        out.append(UInt8(ascii: "]"))
     }
 
     private static func newline(_ out: inout [UInt8], _ indent: Int) {
@@ -129,27 +143,9 @@ public enum JSONValue: Sendable, Hashable {
             if d.isFinite, d == d.rounded(), abs(d) < 1e15 { out += String(Int64(d)).utf8 } else if d.isFinite { out += String(d).utf8 } else { out += "null".utf8 }
         case .string(let s): JSONValue.writeString(s, to: &out)
         case .array(let a):
-            if a.isEmpty { out += "[]".utf8; return }
-            out.append(UInt8(ascii: "["))
-            for (i, v) in a.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                if pretty { JSONValue.newline(&out, indent + 1) }
-                v.write(to: &out, pretty: pretty, indent: indent + 1)
-            }
-            if pretty { JSONValue.newline(&out, indent) }
-            out.append(UInt8(ascii: "]"))
+            JSONValue.writeArray(count: a.count, to: &out, pretty: pretty, indent: indent) { i, out in a[i].write(to: &out, pretty: pretty, indent: indent + 1) }
         case .object(let o):
-            if o.isEmpty { out += "{}".utf8; return }
-            out.append(UInt8(ascii: "{"))
-            for (i, k) in o.keys.sorted().enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                if pretty { JSONValue.newline(&out, indent + 1) }
-                JSONValue.writeString(k, to: &out)
-                out += (pretty ? ": " : ":").utf8
-                o[k]!.write(to: &out, pretty: pretty, indent: indent + 1)
-            }
-            if pretty { JSONValue.newline(&out, indent) }
-            out.append(UInt8(ascii: "}"))
+            JSONValue.writeObject(Array(o.keys), to: &out, pretty: pretty, indent: indent) { k, out in o[k]!.write(to: &out, pretty: pretty, indent: indent + 1) }
         }
     }
 
