@@ -214,9 +214,13 @@ public struct Tool: Sendable, Hashable {
 
 public enum Hashing {
     /// FNV-1a 64-bit of a string's UTF-8 bytes.
-    public static func fnv1a64(_ s: String) -> UInt64 {
-        var h: UInt64 = 0xcbf29ce484222325
-        for b in s.utf8 { h ^= UInt64(b); h = h &* 0x100000001b3 }
+    public static func fnv1a64(_ s: String) -> UInt64 { fnv1a64(bytes: s.utf8) }
+
+    /// FNV-1a 64-bit of bytes, continuing from `h` (the FNV offset basis when starting afresh).
+    @inlinable @inline(__always)
+    public static func fnv1a64(bytes: some Sequence<UInt8>, from h: UInt64 = 0xcbf29ce484222325) -> UInt64 {
+        var h = h
+        for b in bytes { h ^= UInt64(b); h = h &* 0x100000001b3 }
         return h
     }
 
@@ -252,10 +256,7 @@ public struct Fingerprint: Sendable {
     public private(set) var value: UInt64
     public init(seed: UInt64) { value = 0xcbf29ce484222325 ^ seed }
     public mutating func add(_ s: String) {
-        var h = value
-        for b in s.utf8 { h ^= UInt64(b); h = h &* 0x100000001b3 }
-        h ^= 0xFF; h = h &* 0x100000001b3
-        value = h
+        value = Hashing.fnv1a64(bytes: CollectionOfOne(0xFF), from: Hashing.fnv1a64(bytes: s.utf8, from: value))
     }
 }
 

@@ -151,11 +151,7 @@ enum Tokenizer {
     }
 
     /// FNV-1a over stem bytes: the key of the vocabulary.
-    @inline(__always) static func hash(_ bytes: some Sequence<UInt8>) -> UInt64 {
-        var h: UInt64 = 0xcbf29ce484222325
-        for b in bytes { h ^= UInt64(b); h = h &* 0x100000001b3 }
-        return h
-    }
+    @inline(__always) static func hash(_ bytes: some Sequence<UInt8>) -> UInt64 { Hashing.fnv1a64(bytes: bytes) }
 
     /// Cuts `text` into words and hands each one's stem hash and byte range to `visit`.
     @inline(__always) static func scan(_ text: String, _ visit: (UInt64, Int, Int) -> Void) {
