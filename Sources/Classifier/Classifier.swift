@@ -119,7 +119,7 @@ final class Features {
             if parts.allSatisfy({ $0.utf8.allSatisfy { $0 < 0x80 } }) || parts.allSatisfy(Normalizer.keepsWords) {
                 foldParts = parts
             } else {
-                f[.normalized] = Field(name: "definition (normalized)", text: Normalizer.fold(parts.joined(separator: " \n ")), vocabulary: v)
+                f[.normalized] = Field(name: Features.normalizedName, text: Features.folded(parts), vocabulary: v)
             }
         }
         fields = f
@@ -178,13 +178,18 @@ final class Features {
         return b
     }
 
+    static let normalizedName = "definition (normalized)"
+
+    /// Title, description, parameter descriptions and instructions as one folded text.
+    static func folded(_ parts: [String]) -> String { Normalizer.fold(parts.joined(separator: " \n ")) }
+
     /// The folded field with its text, built on first use (kept apart: it has no words, only text for patterns).
     private var foldedText: Field? = nil
     func normalizedField(_ v: Vocabulary) -> Field? {
         if let field = fields[.normalized] { return field }
         if let foldedText { return foldedText }
         guard let parts = foldParts else { return nil }
-        let field = Field(name: "definition (normalized)", rawText: Normalizer.fold(parts.joined(separator: " \n ")))
+        let field = Field(name: Features.normalizedName, rawText: Features.folded(parts))
         foldedText = field
         return field
     }
@@ -256,7 +261,7 @@ public struct Classifier: @unchecked Sendable {
                 let runs = RegexRequirement.runs(r.pattern, caseInsensitive: ci)
                 func letter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }
                 let letters = requires.joined().contains { $0.contains(where: letter) } || runs.contains { $0.bytes.contains(where: letter) }
-                let classes = runs.map { run in (bytes: (0..<256).map { run.bytes.contains(LiteralMatcher.fold(UInt8($0))) }, length: run.length) }
+                let classes = runs.map { (bytes: $0.table, length: $0.length) }
                 return .regex(k, r, requires: requires.map { $0.map { lits.add($0) } }, runs: classes, anyText: !(ci && letters))
             case .unusable(let b): return .unusable(b)
             case .contains(let k, let strings): return .contains(k, strings.map { (lits.add(Array($0.utf8)), Array($0.utf8)) })
@@ -466,7 +471,7 @@ public struct Classifier: @unchecked Sendable {
                         let hits = f.literals(k, field, literals)
                         if !requires.allSatisfy({ $0.contains(where: hits.contains) }) { continue }
                     }
-                    if !runs.allSatisfy({ Classifier.hasRun(field.text, $0.bytes, $0.length) }) { continue }
+                    if !runs.allSatisfy({ Classifier.firstRun(in: field.text, of: $0.bytes, length: $0.length) != nil }) { continue }
                 }
                 let ns = f.nsText(k, field)
                 if let m = re.firstMatch(in: ns as String, range: NSRange(location: 0, length: ns.length)) {
@@ -490,29 +495,25 @@ public struct Classifier: @unchecked Sendable {
             let has = [FieldKind.title, .description, .paramText, .instructions].contains { k in f.fields[k]?.text.utf8.contains(where: { $0 >= 0x80 }) == true }
             return has == want ? .some(nil) : nil
         case .longToken(let n):
-            // The longest run of letters and digits, measured on bytes (camelCase does not cut it).
+            // A run of letters and digits, measured on bytes (camelCase does not cut it).
             for k in [FieldKind.title, .description, .paramText, .instructions] {
-                guard let field = f.fields[k] else { continue }
-                let bytes = Array(field.text.utf8)
-                var run = 0, start = 0
-                for (i, b) in bytes.enumerated() {
-                    let word = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
-                    if word { if run == 0 { start = i }; run += 1 } else { run = 0 }
-                    if run >= n { return .some(.text(field.name, String(decoding: bytes[start..<min(start + 60, bytes.count)], as: UTF8.self))) }
-                }
+                guard let field = f.fields[k], let start = Classifier.firstRun(in: field.text, of: Classifier.letterOrDigit, length: n) else { continue }
+                return .some(.text(field.name, String(decoding: field.text.utf8.dropFirst(start).prefix(60), as: UTF8.self)))
             }
             return nil
         }
     }
 
-    /// Whether `text` holds `length` bytes in a row from the class `bytes` (indexed by byte).
-    static func hasRun(_ text: String, _ bytes: [Bool], _ length: Int) -> Bool {
+    /// Where the first run of `length` bytes in a row from the class `table` (indexed by byte) starts in `text`'s UTF-8.
+    static func firstRun(in text: String, of table: [Bool], length: Int) -> Int? {
         var n = 0
-        for b in text.utf8 {
-            if bytes[Int(b)] { n += 1; if n >= length { return true } } else { n = 0 }
+        for (i, b) in text.utf8.enumerated() {
+            if table[Int(b)] { n += 1; if n >= length { return i + 1 - n } } else { n = 0 }
         }
-        return false
+        return nil
     }
+
+    static let letterOrDigit: [Bool] = (0..<256).map { b in (0x30...0x39).contains(b) || (0x41...0x5A).contains(b) || (0x61...0x7A).contains(b) }
 
     static func find(_ needle: [UInt8], in hay: [UInt8]) -> Bool {
         guard let first = needle.first, needle.count <= hay.count else { return false }

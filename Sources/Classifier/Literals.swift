@@ -16,11 +16,9 @@ struct LiteralMatcher: Sendable {
 
     var isEmpty: Bool { literals.isEmpty }
 
-    static func fold(_ b: UInt8) -> UInt8 { (b >= 0x41 && b <= 0x5A) ? b + 32 : b }
-
     /// The number of `literal` (added if new); the automaton must be rebuilt with `build()` before use.
     mutating func add(_ literal: [UInt8]) -> Int32 {
-        let key = literal.map(Self.fold)
+        let key = literal.map(lowerASCII)
         if let i = index[key] { return i }
         let i = Int32(literals.count)
         literals.append(key)
@@ -108,7 +106,7 @@ enum RegexRequirement {
         return req.map { set in
             let sorted = Set(set).sorted { $0.count != $1.count ? $0.count < $1.count : $0.lexicographicallyPrecedes($1) }
             var kept: [[UInt8]] = []
-            for s in sorted where !kept.contains(where: { contains(s, $0) }) { kept.append(s) }
+            for s in sorted where !kept.contains(where: { Classifier.find($0, in: s) }) { kept.append(s) }
             return kept
         }
     }
@@ -117,6 +115,8 @@ enum RegexRequirement {
     struct Run: Equatable {
         var bytes: Set<UInt8>
         var length: Int
+        /// Membership by byte, ASCII capitals read as small letters (as the class was folded).
+        var table: [Bool] { (0..<256).map { bytes.contains(lowerASCII(UInt8($0))) } }
     }
 
     /// The runs any match must hold (`[a-z0-9+/]{120,}`), for patterns whose fixed strings say little.
@@ -124,13 +124,6 @@ enum RegexRequirement {
         var p = Parser(scalars: Array(pattern.unicodeScalars), caseInsensitive: caseInsensitive)
         guard let node = p.alternation(), p.i == p.scalars.count else { return [] }
         return node.runs
-    }
-
-    static func contains(_ hay: [UInt8], _ needle: [UInt8]) -> Bool {
-        guard needle.count <= hay.count else { return false }
-        if needle.isEmpty { return true }
-        for i in 0...(hay.count - needle.count) where hay[i..<(i + needle.count)].elementsEqual(needle) { return true }
-        return false
     }
 
     /// A piece of pattern: the finite set of strings it matches (nil when not small and known), and what it requires.
@@ -331,7 +324,7 @@ enum RegexRequirement {
         }
 
         func char(_ u: Unicode.Scalar) -> Node {
-            if u.value < 0x80 { return Node(exact: [[LiteralMatcher.fold(UInt8(u.value))]], req: []) }
+            if u.value < 0x80 { return Node(exact: [[lowerASCII(UInt8(u.value))]], req: []) }
             // Case-insensitive matching of a letter outside ASCII may match other letters: not a fixed string.
             if caseInsensitive && u.properties.changesWhenCaseMapped { return .unknown }
             return Node(exact: [Array(String(u).utf8)], req: [])

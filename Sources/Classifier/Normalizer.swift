@@ -101,7 +101,7 @@ public enum Normalizer {
         mutating func ascii(_ b: UInt8) {
             if b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 || b == 0x0B || b == 0x0C { space(); return }
             inSpace = false
-            bytes.append((b >= 0x41 && b <= 0x5A) ? b + 32 : b)
+            bytes.append(lowerASCII(b))
         }
 
         mutating func other(_ utf8: [UInt8]) {

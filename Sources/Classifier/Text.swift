@@ -14,6 +14,9 @@ struct Token: Sendable {
     var end: Int32
 }
 
+/// An ASCII capital as its small letter; every other byte as it is.
+@inline(__always) func lowerASCII(_ b: UInt8) -> UInt8 { (b >= 0x41 && b <= 0x5A) ? b + 32 : b }
+
 /// A set of vocabulary numbers as bits: membership without hashing.
 struct Bitset: Sendable {
     var words: [UInt64]
@@ -166,7 +169,7 @@ enum Tokenizer {
         var ascii = true
         for b in bytes where b >= 0x80 { ascii = false; break }
         guard ascii else { return Stemmer.stem(String(decoding: bytes, as: UTF8.self).lowercased()) }
-        var w = bytes.map { ($0 >= 0x41 && $0 <= 0x5A) ? $0 + 32 : $0 }
+        var w = bytes.map(lowerASCII)
         if w.count > 3 { Stemmer.stemBytes(&w) }
         return String(decoding: w, as: UTF8.self)
     }
@@ -252,7 +255,7 @@ struct WordScanner {
         guard start >= 0 else { return nil }
         if ascii {
             scratch.removeAll(keepingCapacity: true)
-            for k in start..<end { let b = utf8[k]; scratch.append((b >= 0x41 && b <= 0x5A) ? b + 32 : b) }
+            for k in start..<end { scratch.append(lowerASCII(utf8[k])) }
             if scratch.count > 3 { Stemmer.stemBytes(&scratch) }
             return (Tokenizer.hash(scratch), start, end)
         }
