@@ -133,29 +133,24 @@ public struct SiteGenerator: Sendable {
         firstRef.append(refs.count)
         let related = SiteGenerator.relatedTools(refs)
         var htmlPaths: [String] = []
+        /// Every outcome goes through here: the pages people browse to are listed in the sitemap.
+        func take(_ o: Output) {
+            if o.path.hasSuffix(".html") && o.path != "404.html" { htmlPaths.append(o.path) }
+            record(o)
+        }
         // Every server with its tool pages is one piece of work: fingerprints decide what must be rendered, and the
         // files go to the sink from the worker itself.
         let work: (Int) -> Result<[Output], SiteError> = { k in
-            do throws(SiteError) { return .success(try self.serverOutputs(k, servers, serverSlugs, refs, firstRef, related, reuse, sink)) } catch {
-                return .failure(error)
-            }
+            Result { () throws(SiteError) in try self.serverOutputs(k, servers, serverSlugs, refs, firstRef, related, reuse, sink) }
         }
         let chunk = 256
         var start = 0
         while start < servers.count {
             let range = start..<min(servers.count, start + chunk)
             start = range.upperBound
-            for result in Array(range).concurrentMap(chunk: 4, work) {
-                for o in try result.get() {
-                    if o.path.hasSuffix(".html") { htmlPaths.append(o.path) }
-                    record(o)
-                }
-            }
+            for result in Array(range).concurrentMap(chunk: 4, work) { try result.get().forEach(take) }
         }
-        func put(_ path: String, _ bytes: [UInt8]) throws(SiteError) {
-            if path.hasSuffix(".html") && path != "404.html" { htmlPaths.append(path) }
-            record(try sink(path, bytes, 0))
-        }
+        func put(_ path: String, _ bytes: [UInt8]) throws(SiteError) { take(try sink(path, bytes, 0)) }
         Memory.returnFreed()
         // The pages about the whole catalogue do not depend on each other: built side by side.
         let wide: [[(String, [UInt8])]] = Array(0..<4).concurrentMap(chunk: 1) { job in
@@ -174,10 +169,7 @@ public struct SiteGenerator: Sendable {
         for (path, bytes) in wide.joined().sorted(by: { $0.0 < $1.0 }) { try put(path, bytes) }
         // Browse pages come in pages of a few hundred tools, each with a fingerprint: a change on one server
         // renders only the pages that list its tools.
-        for o in try browsePages(refs, reuse: reuse, sink: sink) {
-            if o.path.hasSuffix(".html") { htmlPaths.append(o.path) }
-            record(o)
-        }
+        try browsePages(refs, reuse: reuse, sink: sink).forEach(take)
         for f in ["style.css", "search.js"] {
             guard let data = FileManager.default.contents(atPath: staticDir + "/" + f) else {
                 throw SiteError(step: "copying static files", path: staticDir + "/" + f, message: "missing")
@@ -484,13 +476,12 @@ public struct SiteGenerator: Sendable {
             let tools = byRisk[k] ?? []
             return (k.rawValue, tools, "\(k.rawValue) risk tools", "\(k.rawValue) risk", "\(tools.count) tools.")
         })
-        let results = pages.concurrentMap(chunk: 2) { p -> Result<Output, SiteError> in
-            if reuse(p.path, p.inputs) { return .success(.kept(p.path, inputs: p.inputs)) }
-            do throws(SiteError) { return .success(try sink(p.path, self.renderPage("list", p.context()), p.inputs)) } catch { return .failure(error) }
+        let results = pages.concurrentMap(chunk: 2) { p in
+            Result { () throws(SiteError) -> Output in
+                reuse(p.path, p.inputs) ? .kept(p.path, inputs: p.inputs) : try sink(p.path, self.renderPage("list", p.context()), p.inputs)
+            }
         }
-        var out: [Output] = []
-        for r in results { out.append(try r.get()) }
-        return out
+        return try results.map { r throws(SiteError) in try r.get() }
     }
 
     /// Splits tools (in server order) into pages that end where a server ends. Which servers end a page depends only
