@@ -333,7 +333,7 @@ public final class Store: Sendable {
         var out: [String: [StoredTool]] = [:]
         for (server, tools) in current {
             out[server] = tools.map { t in
-                let key = server + "\u{0}" + t.tool.name
+                let key = Store.toolKey(server, t.tool.name)
                 return StoredTool(server: server, tool: t.tool, hash: t.hash, verdict: verdicts[key], findings: findings[key] ?? [])
             }
         }
@@ -366,7 +366,7 @@ public final class Store: Sendable {
             // Only the description is read from each definition, on every core.
             let descriptions = rows.map(\.definition).concurrentMap(chunk: 256) { JSONValue.member("description", of: $0.utf8)?.stringValue ?? "" }
             for (i, r) in rows.enumerated() {
-                let key = r.server + "\u{0}" + r.name
+                let key = Store.toolKey(r.server, r.name)
                 out[r.server, default: []].append(DefinitionRow(name: r.name, description: descriptions[i], definition: r.definition, hash: r.hash,
                                                                 verdict: verdicts[key], findings: findings[key] ?? []))
             }
@@ -374,13 +374,16 @@ public final class Store: Sendable {
         }
     }
 
-    /// Stored verdicts and tool findings, keyed by server and tool name.
+    /// The key of a server's tool in the maps below.
+    static func toolKey(_ server: String, _ tool: String) -> String { server + "\u{0}" + tool }
+
+    /// Stored verdicts and tool findings, keyed by `toolKey`.
     func verdictsAndFindings() throws(StoreError) -> ([String: Verdict], [String: [Finding]]) {
         try read("reading verdicts") { db in
             var rows: [(key: String, category: AtlasModel.Category, risk: RiskLevel, confidence: Confidence, evidence: String)] = []
             for r in try Row.fetchAll(db, sql: "SELECT server, tool, category, risk, confidence, evidence FROM verdicts") {
                 guard let c = AtlasModel.Category(rawValue: r[2]), let k = RiskLevel(rawValue: r[3]) else { continue }
-                rows.append(((r[0] as String) + "\u{0}" + (r[1] as String), c, k, Confidence(rawValue: r[4]) ?? .low, r[5]))
+                rows.append((Store.toolKey(r[0], r[1]), c, k, Confidence(rawValue: r[4]) ?? .low, r[5]))
             }
             // The evidence is JSON: parsed on every core.
             let evidence = rows.map(\.evidence).concurrentMap(chunk: 512) { Store.evidence($0) }
@@ -393,7 +396,7 @@ public final class Store: Sendable {
             for r in try Row.fetchAll(db, sql: "SELECT * FROM findings ORDER BY server, tool, rule, field, fragment") {
                 let f = Finding(rule: r["rule"], severity: Severity(rawValue: r["severity"]) ?? .info, title: r["title"], tool: r["tool"],
                                 field: r["field"], fragment: r["fragment"])
-                findings[(r["server"] as String) + "\u{0}" + (f.tool ?? ""), default: []].append(f)
+                findings[Store.toolKey(r["server"], f.tool ?? ""), default: []].append(f)
             }
             return (verdicts, findings)
         }
