@@ -9,6 +9,8 @@ public struct EvalReport: Sendable {
         public var expected: (AtlasModel.Category, RiskLevel)
         public var predicted: (AtlasModel.Category, RiskLevel)
         public var rules: [String]
+        /// What decided the verdict: each rule with the field and the fragment that made it hold.
+        public var evidence: [Evidence]
     }
     public var total = 0
     public var categoryCorrect = 0
@@ -85,7 +87,7 @@ public enum Evaluation {
                 report.flagged.append((id, serious.map { "\($0.rule) (\($0.severity.rawValue)) \($0.field): \(String($0.fragment.prefix(80)))" }))
             }
             if keepMisses && (v.category != c || v.risk != r) {
-                report.misses.append(.init(id: id, expected: (c, r), predicted: (v.category, v.risk), rules: result.firedRules))
+                report.misses.append(.init(id: id, expected: (c, r), predicted: (v.category, v.risk), rules: result.firedRules, evidence: v.evidence))
             }
             report.predictions.append(["id": .string(id), "category": .string(v.category.rawValue), "risk": .string(v.risk.rawValue),
                                        "confidence": .string(v.confidence.rawValue), "rules": .array(result.firedRules.map(JSONValue.string))])

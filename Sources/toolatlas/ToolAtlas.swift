@@ -168,6 +168,7 @@ struct Classify: AsyncParsableCommand {
             if misses {
                 for m in report.misses {
                     print("\(m.id): label \(m.expected.0.rawValue)/\(m.expected.1.rawValue), got \(m.predicted.0.rawValue)/\(m.predicted.1.rawValue) [\(m.rules.joined(separator: " "))]")
+                    for e in m.evidence { print("    \(e.rule) (\(e.effect)) \(e.field): \(String(e.fragment.prefix(100)).debugDescription)") }
                 }
             }
             return
