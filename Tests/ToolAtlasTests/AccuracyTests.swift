@@ -4,7 +4,7 @@ import Classifier
 import Foundation
 import Testing
 
-/// The classifier against the shared labelled corpus: a regression floor at the accuracy measured when the rules were written.
+/// The classifier against the shared labelled corpus: the targets of the classifier issue (category ≥ 97%, risk ≥ 92%, no false-safe), as floors.
 @Suite("Accuracy on the labelled corpus")
 struct AccuracyTests {
     static var corpusPresent: Bool { FileManager.default.fileExists(atPath: Fixtures.corpus) }
@@ -14,9 +14,9 @@ struct AccuracyTests {
         let report = try Evaluation.run(corpus: Fixtures.corpus, classifier: try Classifier(directory: Fixtures.rules))
         #expect(report.total > 1000)
         #expect(report.problems.isEmpty)
-        #expect(report.categoryAccuracy >= 0.97, "category accuracy \(report.categoryAccuracy)")
-        #expect(report.riskAccuracy >= 0.908, "risk accuracy \(report.riskAccuracy)")
-        #expect(report.falseSafe.count <= 10, "false-safe: \(report.falseSafe.joined(separator: ", "))")
+        #expect(report.categoryAccuracy >= 0.975, "category accuracy \(report.categoryAccuracy)")
+        #expect(report.riskAccuracy >= 0.92, "risk accuracy \(report.riskAccuracy)")
+        #expect(report.falseSafe.isEmpty, "false-safe: \(report.falseSafe.joined(separator: ", "))")
     }
 
     @Test("findings stay quiet on the honest servers of the corpus: at most 1% of tools with a medium+ finding", .enabled(if: corpusPresent))
