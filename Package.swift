@@ -55,6 +55,8 @@ let package = Package(
         .executableTarget(name: "fixture-server"),
         .testTarget(name: "ToolAtlasTests", dependencies: [
             "AtlasModel", "MCPClient", "Catalogue", "Crawler", "Classifier", "Store", "SiteGen", "AtlasCore", "CLibXML2",
+            // To write a database in an older schema and watch the store migrate it.
+            .product(name: "GRDB", package: "GRDB.swift"),
             // Built before the tests, which run them as real processes.
             "toolatlas", "fixture-server",
         ], exclude: ["Fixtures"]),

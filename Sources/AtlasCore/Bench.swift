@@ -91,7 +91,7 @@ public enum Bench {
         var report = SiteReport()
         var model: [SiteServer] = []
         let tModel = try wall { model = try Jobs.siteModel(store: store) }
-        let tSite = try wall { report = try generator.generate(model, into: out) }
+        let tSite = try wall { report = try generator.generate(model, into: out) { try store.details(servers: $0) } }
         let first = tModel + tSite
         model = []
         let mid = usage()
@@ -104,7 +104,7 @@ public enum Bench {
         _ = try Jobs.classify(store: store, classifier: classifier)
         var report2 = SiteReport()
         let mid2 = usage()
-        let second = try wall { report2 = try generator.generate(try Jobs.siteModel(store: store), into: out) }
+        let second = try wall { report2 = try generator.generate(try Jobs.siteModel(store: store), into: out) { try store.details(servers: $0) } }
         let after = usage()
         return String(format: "site: database of %d tools on %d servers filled and classified in %.2f s\n", tools.count, servers, fill)
             + String(format: "  full build: %d pages, %d files written in %.2f s wall (database %.2f, render and write %.2f), %.2f s CPU; peak RSS %.1f MiB\n",

@@ -183,21 +183,29 @@ public enum Jobs {
         return summary
     }
 
-    /// The site model from the database.
+    /// The site model from the database: every server and tool, without definitions (`site` reads those only for
+    /// the pages it renders).
     public static func siteModel(store: Store) throws -> [SiteServer] {
+        Timings.mark("start")
         let entries = try store.servers()
+        Timings.mark("servers")
         let scans = Dictionary(uniqueKeysWithValues: try store.latestScans().map { ($0.server, $0) })
-        let tools = try store.classifiedDefinitions()
+        Timings.mark("scans")
+        let tools = try store.listedTools()
+        Timings.mark("tools")
         let serverFindings = try store.serverFindings()
         let allChanges = try store.allChanges()
+        Timings.mark("findings and changes")
+        defer { Timings.mark("site model") }
         return entries.map { e in
             let scan = scans[e.name].map { s in
                 SiteScan(status: s.status.rawValue, reason: s.reason, era: s.era, protocolVersion: s.protocolVersion,
                          serverName: s.serverInfo?["name"]?.stringValue, serverVersion: s.serverInfo?["version"]?.stringValue,
                          date: s.startedAt, durationMs: s.durationMs)
             }
-            let items = (tools[e.name] ?? []).compactMap { t in
-                t.verdict.map { SiteTool(name: t.name, description: t.description, definition: t.definition, verdict: $0, findings: t.findings, definitionHash: t.hash) }
+            let items = (tools[e.name] ?? []).map { t in
+                SiteTool(name: t.name, description: t.description, verdict: Verdict(category: t.category, risk: t.risk, confidence: t.confidence, evidence: []),
+                         findings: t.findings, definitionHash: t.hash, storedDigest: t.digest)
             }
             let changes = (allChanges[e.name] ?? []).map { SiteChange(date: $0.at, tool: $0.tool, kind: $0.kind.rawValue, detail: $0.detail) }
             return SiteServer(name: e.name, title: e.title, description: e.description, package: e.package, launch: e.launch.displayCommand,
@@ -207,7 +215,7 @@ public enum Jobs {
 
     public static func site(store: Store, templates: String, out: String, baseURL: String) throws -> SiteReport {
         let generator = try SiteGenerator(templates: templates, baseURL: baseURL)
-        return try generator.generate(try siteModel(store: store), into: out)
+        return try generator.generate(try siteModel(store: store), into: out) { servers in try store.details(servers: servers) }
     }
 
     /// Starter policies of stored verdicts, for one server or all.

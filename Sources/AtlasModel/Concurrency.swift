@@ -32,3 +32,19 @@ public enum Memory {
         #endif
     }
 }
+
+/// Phase timings on standard error when `TOOLATLAS_TIMINGS` is set: where a long job spends its wall time.
+public enum Timings {
+    static let enabled = ProcessInfo.processInfo.environment["TOOLATLAS_TIMINGS"] != nil
+    nonisolated(unsafe) static var last = ContinuousClock.now
+
+    /// Prints the time since the previous mark (call from one thread).
+    public static func mark(_ phase: @autoclosure () -> String) {
+        guard enabled else { return }
+        let now = ContinuousClock.now
+        let d = now - last
+        last = now
+        let ms = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+        FileHandle.standardError.write(Data(String(format: "%7.1f ms  %@\n", ms, phase()).utf8))
+    }
+}

@@ -74,6 +74,16 @@ public struct LaunchPlan: Sendable, Hashable, Codable {
         return (env + argv.map(LaunchPlan.quote)).joined(separator: " ")
     }
 
+    /// A plan as stored (the JSON its Codable form writes), read with our own parser: the site reads thousands of them.
+    public init?(json: JSONValue) {
+        guard let o = json.objectValue, let t = o["transport"]?.stringValue.flatMap(Transport.init(rawValue:)) else { return nil }
+        func strings(_ v: JSONValue?) -> [String] { v?.arrayValue?.compactMap(\.stringValue) ?? [] }
+        func table(_ v: JSONValue?) -> [String: String] { (v?.objectValue ?? [:]).compactMapValues(\.stringValue) }
+        self.init(transport: t, argv: strings(o["argv"]), environment: table(o["environment"]), url: o["url"]?.stringValue,
+                  headers: table(o["headers"]), notes: strings(o["notes"]),
+                  pypi: o["pypi"]?["name"]?.stringValue.map { PyPIPackage(name: $0, version: o["pypi"]?["version"]?.stringValue) })
+    }
+
     static func quote(_ s: String) -> String {
         if !s.isEmpty, s.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:@+,".contains($0) }) { return s }
         return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
@@ -258,6 +268,17 @@ public struct Fingerprint: Sendable {
     public mutating func add(_ s: String) {
         value = Hashing.fnv1a64(bytes: CollectionOfOne(0xFF), from: Hashing.fnv1a64(bytes: s.utf8, from: value))
     }
+    /// Adds a digest made elsewhere.
+    public mutating func add(_ v: UInt64) {
+        withUnsafeBytes(of: v.littleEndian) { value = Hashing.fnv1a64(bytes: CollectionOfOne(0xFE), from: Hashing.fnv1a64(bytes: $0, from: value)) }
+    }
+}
+
+/// What only a tool's own pages show, as stored: its definition (canonical JSON) and its verdict's evidence (JSON).
+public struct ToolDetails: Sendable {
+    public var definition: String
+    public var evidenceJSON: String
+    public init(definition: String, evidenceJSON: String) { self.definition = definition; self.evidenceJSON = evidenceJSON }
 }
 
 /// One piece of evidence: which rule fired, on which part of the definition, and the exact text that fired it.
@@ -268,6 +289,15 @@ public struct Evidence: Sendable, Hashable, Codable {
     public var effect: String
     public init(rule: String, field: String, fragment: String, effect: String) {
         self.rule = rule; self.field = field; self.fragment = fragment; self.effect = effect
+    }
+
+    /// Evidence as stored (a JSON array of objects), read with our own parser; text that does not parse gives none.
+    public static func list(json: String) -> [Evidence] {
+        guard let items = (try? JSONValue.parse(json))?.arrayValue else { return [] }
+        return items.map { e in
+            Evidence(rule: e["rule"]?.stringValue ?? "", field: e["field"]?.stringValue ?? "", fragment: e["fragment"]?.stringValue ?? "",
+                     effect: e["effect"]?.stringValue ?? "")
+        }
     }
 }
 

@@ -61,13 +61,20 @@ public struct SiteGenerator: Sendable {
     /// since the last build are not even rendered (nor their tools parsed), and files this build no longer produces
     /// are removed. Servers are rendered and written on every core, a chunk at a time, so memory stays flat however
     /// large the catalogue.
-    public func generate(_ input: [SiteServer], into out: String) throws(SiteError) -> SiteReport {
+    ///
+    /// `details` reads the definitions and evidence (server, then tool name) of tools given without theirs, for the
+    /// servers whose pages must be rendered.
+    public func generate(_ input: [SiteServer], into out: String,
+                         details: ([String]) throws -> [String: [String: ToolDetails]] = { _ in [:] }) throws(SiteError) -> SiteReport {
+        Timings.mark("model")
         var site = try SiteFolder(out)
+        Timings.mark("folder manifest read")
         let writer = site.writer
         Memory.returnFreed()
-        try produce(input, reuse: { writer.canKeep($0, inputs: $1) }, sink: { (p, b, i) throws(SiteError) in try writer.store(p, b, inputs: i) }) {
-            (o: Output) in site.take(o)
-        }
+        try produce(input, reuse: { writer.canKeep($0, inputs: $1) }, details: details,
+                    sink: { (p, b, i) throws(SiteError) in try writer.store(p, b, inputs: i) }) { (o: Output) in site.take(o) }
+        Timings.mark("pages")
+        defer { Timings.mark("manifest") }
         return try site.finish()
     }
 
@@ -110,7 +117,7 @@ public struct SiteGenerator: Sendable {
     /// Every file of the site, in memory (for tests and small catalogues).
     public func render(_ input: [SiteServer]) throws(SiteError) -> [String: [UInt8]] {
         var files: [String: [UInt8]] = [:]
-        try produce(input, reuse: { _, _ in false }, sink: { p, b, i in .file(p, b, inputs: i) }) { (o: Output) in
+        try produce(input, reuse: { _, _ in false }, details: { _ in [:] }, sink: { p, b, i in .file(p, b, inputs: i) }) { (o: Output) in
             if case .file(let path, let bytes, _) = o { files[path] = bytes }
         }
         return files
@@ -118,8 +125,8 @@ public struct SiteGenerator: Sendable {
 
     /// Builds the site. `reuse` says whether a page with this fingerprint of its inputs can stay as it is; `sink` takes
     /// each new file (on any thread) and says what became of it; `record` sees every outcome, in order, on the caller's thread.
-    func produce(_ input: [SiteServer], reuse: (String, UInt64) -> Bool, sink: (String, [UInt8], UInt64) throws(SiteError) -> Output,
-                 record: (Output) -> Void) throws(SiteError) {
+    func produce(_ input: [SiteServer], reuse: (String, UInt64) -> Bool, details: ([String]) throws -> [String: [String: ToolDetails]],
+                 sink: (String, [UInt8], UInt64) throws(SiteError) -> Output, record: (Output) -> Void) throws(SiteError) {
         let servers = input.sorted { $0.name < $1.name }
         let serverSlugs = Slug.assign(servers.map(\.name))
         var refs: [ToolRef] = []
@@ -132,25 +139,33 @@ public struct SiteGenerator: Sendable {
         }
         firstRef.append(refs.count)
         let related = SiteGenerator.relatedTools(refs)
+        Timings.mark("refs and related")
         var htmlPaths: [String] = []
         /// Every outcome goes through here: the pages people browse to are listed in the sitemap.
         func take(_ o: Output) {
             if o.path.hasSuffix(".html") && o.path != "404.html" { htmlPaths.append(o.path) }
             record(o)
         }
-        // Every server with its tool pages is one piece of work: fingerprints decide what must be rendered, and the
-        // files go to the sink from the worker itself.
-        let work: (Int) -> Result<[Output], SiteError> = { k in
-            Result { () throws(SiteError) in try self.serverOutputs(k, servers, serverSlugs, refs, firstRef, related, reuse, sink) }
-        }
+        // Every server with its tool pages is one piece of work: fingerprints decide what must be rendered, the
+        // definitions and evidence of only those servers are read, and the files go to the sink from the worker itself.
         let chunk = 256
         var start = 0
         while start < servers.count {
             let range = start..<min(servers.count, start + chunk)
             start = range.upperBound
-            for result in Array(range).concurrentMap(chunk: 4, work) { try result.get().forEach(take) }
+            let plans = Array(range).concurrentMap(chunk: 8) { k in self.plan(k, servers, serverSlugs, refs, firstRef, related, reuse) }
+            let wanted = plans.filter { $0.rendersAnything && refs[firstRef[$0.server]..<firstRef[$0.server + 1]].contains { $0.item.details == nil } }
+            let loaded: [String: [String: ToolDetails]]
+            do { loaded = try details(wanted.map { servers[$0.server].name }) } catch {
+                throw SiteError(step: "reading tool definitions", path: "", message: "\(error)")
+            }
+            let work: (ServerPlan) -> Result<[Output], SiteError> = { p in
+                Result { () throws(SiteError) in try self.serverOutputs(p, servers, serverSlugs, refs, firstRef, related, loaded[servers[p.server].name] ?? [:], sink) }
+            }
+            for result in plans.concurrentMap(chunk: 4, work) { try result.get().forEach(take) }
         }
         func put(_ path: String, _ bytes: [UInt8]) throws(SiteError) { take(try sink(path, bytes, 0)) }
+        Timings.mark("servers and tool pages")
         Memory.returnFreed()
         // The pages about the whole catalogue do not depend on each other: built side by side.
         let wide: [[(String, [UInt8])]] = Array(0..<4).concurrentMap(chunk: 1) { job in
@@ -167,9 +182,11 @@ public struct SiteGenerator: Sendable {
             }
         }
         for (path, bytes) in wide.joined().sorted(by: { $0.0 < $1.0 }) { try put(path, bytes) }
+        Timings.mark("catalogue-wide pages")
         // Browse pages come in pages of a few hundred tools, each with a fingerprint: a change on one server
         // renders only the pages that list its tools.
         try browsePages(refs, reuse: reuse, sink: sink).forEach(take)
+        Timings.mark("browse pages")
         for f in ["style.css", "search.js"] {
             guard let data = FileManager.default.contents(atPath: staticDir + "/" + f) else {
                 throw SiteError(step: "copying static files", path: staticDir + "/" + f, message: "missing")
@@ -179,26 +196,53 @@ public struct SiteGenerator: Sendable {
         try put("sitemap.xml", Array(sitemap(htmlPaths).utf8))
     }
 
-    /// One server's tool pages, page, starter policies and API file: what can stay is kept, the rest rendered and sunk.
-    func serverOutputs(_ k: Int, _ servers: [SiteServer], _ serverSlugs: [String: String], _ refs: [ToolRef], _ firstRef: [Int],
-                       _ related: [[Int]], _ reuse: (String, UInt64) -> Bool,
-                       _ sink: (String, [UInt8], UInt64) throws(SiteError) -> Output) throws(SiteError) -> [Output] {
+    /// What one server's pages need: each tool page's fingerprint and whether it can stay, and the same for the
+    /// server's own files.
+    struct ServerPlan: Sendable {
+        let server: Int
+        let toolInputs: [UInt64]
+        let keepTool: [Bool]
+        let serverInputs: UInt64
+        let keepServer: Bool
+        var rendersAnything: Bool { !keepServer || keepTool.contains(false) }
+    }
+
+    static func serverPaths(_ slug: String) -> [String] {
+        ["servers/\(slug)/index.html", "servers/\(slug)/policy.json", "servers/\(slug)/intercept.yaml",
+         "servers/\(slug)/claude-permissions.json", "servers/\(slug)/codex.toml", "api/servers/\(slug).json"]
+    }
+
+    func plan(_ k: Int, _ servers: [SiteServer], _ serverSlugs: [String: String], _ refs: [ToolRef], _ firstRef: [Int],
+              _ related: [[Int]], _ reuse: (String, UInt64) -> Bool) -> ServerPlan {
         let s = servers[k]
         let slug = serverSlugs[s.name]!
         let mine = firstRef[k]..<firstRef[k + 1]
+        let toolInputs = mine.map { toolPageInputs(refs, $0, related: related[$0]) }
+        let keepTool = zip(mine, toolInputs).map { reuse(refs[$0].path, $1) }
+        // A server's own pages show only its own data: when none of it changed, they stay as they are.
+        let fp = serverInputs(s, slug: slug, refs: refs[mine])
+        return ServerPlan(server: k, toolInputs: toolInputs, keepTool: keepTool, serverInputs: fp,
+                          keepServer: SiteGenerator.serverPaths(slug).allSatisfy { reuse($0, fp) })
+    }
+
+    /// One server's tool pages, page, starter policies and API file: what can stay is kept, the rest rendered and sunk.
+    func serverOutputs(_ p: ServerPlan, _ servers: [SiteServer], _ serverSlugs: [String: String], _ refs: [ToolRef], _ firstRef: [Int],
+                       _ related: [[Int]], _ loaded: [String: ToolDetails],
+                       _ sink: (String, [UInt8], UInt64) throws(SiteError) -> Output) throws(SiteError) -> [Output] {
+        let s = servers[p.server]
+        let slug = serverSlugs[s.name]!
+        let mine = firstRef[p.server]..<firstRef[p.server + 1]
         let rs = Array(refs[mine])
         var outs: [Output] = []
-        for i in mine {
-            let fp = toolPageInputs(refs, i, related: related[i])
-            if reuse(refs[i].path, fp) { outs.append(.kept(refs[i].path, inputs: fp)); continue }
+        for (n, i) in mine.enumerated() {
+            let fp = p.toolInputs[n]
+            if p.keepTool[n] { outs.append(.kept(refs[i].path, inputs: fp)); continue }
             // The one place a definition is parsed: for the page that shows it.
-            outs.append(try sink(refs[i].path, toolPage(refs[i], refs[i].item.tool, related: related[i].map { refs[$0] }), fp))
+            let d = try SiteGenerator.details(refs[i].item, of: s, loaded)
+            outs.append(try sink(refs[i].path, toolPage(refs[i], d.tool, evidence: d.evidence, related: related[i].map { refs[$0] }), fp))
         }
-        let paths = ["servers/\(slug)/index.html", "servers/\(slug)/policy.json", "servers/\(slug)/intercept.yaml",
-                     "servers/\(slug)/claude-permissions.json", "servers/\(slug)/codex.toml", "api/servers/\(slug).json"]
-        // A server's own pages show only its own data: when none of it changed, they stay as they are.
-        let fp = serverInputs(s, slug: slug, refs: rs)
-        if paths.allSatisfy({ reuse($0, fp) }) { return outs + paths.map { .kept($0, inputs: fp) } }
+        let paths = SiteGenerator.serverPaths(slug)
+        if p.keepServer { return outs + paths.map { .kept($0, inputs: p.serverInputs) } }
         let items = rs.map { PolicyItem(server: s.name, tool: $0.item.name, category: $0.item.verdict.category, risk: $0.item.verdict.risk) }
         let bytes: [[UInt8]] = [
             serverPage(s, refs: rs, items: items),
@@ -206,10 +250,20 @@ public struct SiteGenerator: Sendable {
             Array(PolicyExport.render(items, format: .intercept, description: "Starter policy for \(s.name) by ToolAtlas").utf8),
             Array(PolicyExport.render(items, format: .claude, description: "").utf8),
             Array(PolicyExport.render(items, format: .codex, description: "").utf8),
-            serverAPI(s, refs: rs),
+            try serverAPI(s, refs: rs, loaded),
         ]
-        for (p, b) in zip(paths, bytes) { outs.append(try sink(p, b, fp)) }
+        for (path, b) in zip(paths, bytes) { outs.append(try sink(path, b, p.serverInputs)) }
         return outs
+    }
+
+    /// A tool's parsed definition and evidence: given with the tool, or read for this build.
+    static func details(_ item: SiteTool, of s: SiteServer, _ loaded: [String: ToolDetails]) throws(SiteError) -> (tool: Tool, evidence: [Evidence]) {
+        guard let text = item.definition(loaded[item.name]) else { throw missing(item, s) }
+        return (item.tool(text), item.evidence(loaded[item.name]))
+    }
+
+    static func missing(_ item: SiteTool, _ s: SiteServer) -> SiteError {
+        SiteError(step: "reading tool definitions", path: "\(s.name) / \(item.name)", message: "the tool's definition is not in the database")
     }
 
     /// Up to five tools of the same category on other servers for each tool: its neighbours in a fixed order of
@@ -235,10 +289,10 @@ public struct SiteGenerator: Sendable {
     }
 
     /// Part of every page fingerprint: bump it when the Swift code that builds pages changes what they show.
-    static let pageFormat = "pages/3"
+    static let pageFormat = "pages/4"
 
     /// A fingerprint of everything a server's own pages and files show.
-    func serverInputs(_ s: SiteServer, slug: String, refs: [ToolRef]) -> UInt64 {
+    func serverInputs(_ s: SiteServer, slug: String, refs: ArraySlice<ToolRef>) -> UInt64 {
         var h = Fingerprint(seed: templatesDigest)
         h.add("server"); h.add(s.name); h.add(slug); h.add(s.title ?? ""); h.add(s.description ?? ""); h.add(s.package ?? "")
         h.add(s.launch); h.add(s.transport)
@@ -248,13 +302,7 @@ public struct SiteGenerator: Sendable {
         } else { h.add("not scanned") }
         for c in s.changes { h.add(String(c.date.timeIntervalSince1970)); h.add(c.tool); h.add(c.kind); h.add(c.detail) }
         for f in s.findings { h.add(f.rule); h.add(f.severity.rawValue); h.add(f.title); h.add(f.field); h.add(f.fragment) }
-        for r in refs {
-            h.add(r.slug); h.add(r.item.definitionHash)
-            let v = r.item.verdict
-            h.add(v.category.rawValue); h.add(v.risk.rawValue); h.add(v.confidence.rawValue)
-            for e in v.evidence { h.add(e.rule); h.add(e.field); h.add(e.fragment); h.add(e.effect) }
-            for f in r.item.findings { h.add(f.rule); h.add(f.severity.rawValue); h.add(f.fragment) }
-        }
+        for r in refs { h.add(r.slug); h.add(r.item.digest) }
         return h.value
     }
 
@@ -263,11 +311,7 @@ public struct SiteGenerator: Sendable {
         var h = Fingerprint(seed: templatesDigest)
         let r = refs[index]
         h.add(r.server.name); h.add(r.server.package ?? ""); h.add(String(r.server.tools.count)); h.add(r.serverSlug); h.add(r.slug)
-        h.add(r.item.definitionHash)
-        let v = r.item.verdict
-        h.add(v.category.rawValue); h.add(v.risk.rawValue); h.add(v.confidence.rawValue)
-        for e in v.evidence { h.add(e.rule); h.add(e.field); h.add(e.fragment); h.add(e.effect) }
-        for f in r.item.findings { h.add(f.rule); h.add(f.severity.rawValue); h.add(f.title); h.add(f.field); h.add(f.fragment) }
+        h.add(r.item.digest)
         for k in related {
             h.add(refs[k].serverSlug); h.add(refs[k].slug); h.add(refs[k].item.name); h.add(refs[k].server.name); h.add(refs[k].item.verdict.risk.rawValue)
         }
@@ -280,7 +324,7 @@ public struct SiteGenerator: Sendable {
 
     static func riskClass(_ r: RiskLevel) -> String { r.rawValue.lowercased() }
 
-    func toolPage(_ r: ToolRef, _ t: Tool, related relatedRefs: [ToolRef]) -> [UInt8] {
+    func toolPage(_ r: ToolRef, _ t: Tool, evidence: [Evidence], related relatedRefs: [ToolRef]) -> [UInt8] {
         let v = r.item.verdict
         let rule = PolicyRule.starter(category: v.category, risk: v.risk)
         let name = Text.clean(t.name)
@@ -327,7 +371,7 @@ public struct SiteGenerator: Sendable {
             "package": .text(Text.clean(r.server.package ?? "")), "description": .text(Text.clean(Text.cleandoc(t.description))),
             "category": .text(v.category.rawValue), "risk": .text(v.risk.rawValue), "riskClass": .text(SiteGenerator.riskClass(v.risk)),
             "confidence": .text(v.confidence.rawValue), "hasParams": .flag(!params.isEmpty), "params": .list(params), "annotations": .list(annotations),
-            "evidence": .list(v.evidence.map { ["rule": .text(Text.clean($0.rule)), "effect": .text(Text.clean($0.effect)), "field": .text(Text.clean($0.field)), "fragment": .text(Text.clean($0.fragment))] }),
+            "evidence": .list(evidence.map { ["rule": .text(Text.clean($0.rule)), "effect": .text(Text.clean($0.effect)), "field": .text(Text.clean($0.field)), "fragment": .text(Text.clean($0.fragment))] }),
             "hasFindings": .flag(!r.item.findings.isEmpty),
             "findings": .list(r.item.findings.map { ["severity": .text($0.severity.rawValue), "title": .text(Text.clean($0.title)), "rule": .text($0.rule), "field": .text($0.field), "fragment": .text(Text.clean($0.fragment))] }),
             "policySummary": .text(rule.summary), "policyJSON": .text(Text.clean(policy.pretty())),
@@ -564,7 +608,12 @@ public struct SiteGenerator: Sendable {
     }
 
     /// A server's API file: compact JSON, each tool's definition copied as stored (canonical JSON, never re-parsed).
-    func serverAPI(_ s: SiteServer, refs: [ToolRef]) -> [UInt8] {
+    func serverAPI(_ s: SiteServer, refs: [ToolRef], _ loaded: [String: ToolDetails]) throws(SiteError) -> [UInt8] {
+        var definitions: [String] = [], evidence: [[Evidence]] = []
+        for r in refs {
+            guard let text = r.item.definition(loaded[r.item.name]) else { throw SiteGenerator.missing(r.item, s) }
+            definitions.append(text); evidence.append(r.item.evidence(loaded[r.item.name]))
+        }
         var scan: JSONValue = .null
         if let sc = s.scan {
             scan = ["status": .string(sc.status), "reason": sc.reason.map(JSONValue.string) ?? .null, "era": sc.era.map(JSONValue.string) ?? .null,
@@ -577,10 +626,10 @@ public struct SiteGenerator: Sendable {
             return JSONValue.canonicalObject([
                 "name": .string(r.item.name), "category": .string(v.category.rawValue), "risk": .string(v.risk.rawValue),
                 "confidence": .string(v.confidence.rawValue),
-                "evidence": .array(v.evidence.map { ["rule": .string($0.rule), "field": .string($0.field), "fragment": .string($0.fragment), "effect": .string($0.effect)] }),
+                "evidence": .array(evidence[i].map { ["rule": .string($0.rule), "field": .string($0.field), "fragment": .string($0.fragment), "effect": .string($0.effect)] }),
                 "findings": .array(r.item.findings.map { ["rule": .string($0.rule), "severity": .string($0.severity.rawValue), "fragment": .string($0.fragment)] }),
                 "policy": PolicyRule.starter(category: v.category, risk: v.risk).jsonRule,
-            ], raw: ["definition": r.item.definition])
+            ], raw: ["definition": definitions[i]])
         } + [0x0A]
     }
 

@@ -35,33 +35,58 @@ public struct SiteScan: Sendable {
     }
 }
 
-/// A classified tool as the site shows it. The definition is kept as its canonical JSON text and parsed only when a
-/// page that shows it is rendered: a rebuild that keeps a page never parses its tool, and the model stays small.
+/// A classified tool as the site shows it. Its definition (canonical JSON text) and evidence may be left out: the
+/// generator then reads them (`ToolDetails`) only when a page that shows them is rendered, so a rebuild that keeps a
+/// tool's pages never reads its definition.
 public struct SiteTool: Sendable {
     public var name: String
     public var description: String
-    /// The definition as canonical JSON.
-    public var definition: String
+    /// Category, risk and confidence, with the evidence when it was given with the tool.
     public var verdict: Verdict
     public var findings: [Finding]
     /// The hash of the tool's canonical definition (stored with every scan; computed when not given).
     public var definitionHash: String
+    /// The definition and evidence, when given with the tool.
+    let details: ToolDetails?
+    /// A digest of everything about the tool that its pages show: definition, verdict, evidence and findings.
+    public let digest: UInt64
     private var parsed: Tool?
 
     public init(tool: Tool, verdict: Verdict, findings: [Finding], definitionHash: String? = nil) {
-        name = tool.name; description = tool.description; definition = tool.raw.canonical(); parsed = tool
+        name = tool.name; description = tool.description; parsed = tool
         self.verdict = verdict; self.findings = findings; self.definitionHash = definitionHash ?? tool.definitionHash
+        details = ToolDetails(definition: tool.raw.canonical(), evidenceJSON: "")
+        var h = Fingerprint(seed: 0)
+        h.add(self.definitionHash); h.add(verdict.category.rawValue); h.add(verdict.risk.rawValue); h.add(verdict.confidence.rawValue)
+        for e in verdict.evidence { h.add(e.rule); h.add(e.field); h.add(e.fragment); h.add(e.effect) }
+        digest = SiteTool.digest(h.value, findings)
     }
 
-    public init(name: String, description: String, definition: String, verdict: Verdict, findings: [Finding], definitionHash: String) {
-        self.name = name; self.description = description; self.definition = definition; parsed = nil
+    /// A tool as stored, without its details; `storedDigest` changes whenever its definition, verdict or evidence does.
+    public init(name: String, description: String, verdict: Verdict, findings: [Finding], definitionHash: String, storedDigest: UInt64) {
+        self.name = name; self.description = description; parsed = nil; details = nil
         self.verdict = verdict; self.findings = findings; self.definitionHash = definitionHash
+        digest = SiteTool.digest(storedDigest, findings)
+    }
+
+    static func digest(_ base: UInt64, _ findings: [Finding]) -> UInt64 {
+        var h = Fingerprint(seed: base)
+        for f in findings { h.add(f.rule); h.add(f.severity.rawValue); h.add(f.title); h.add(f.field); h.add(f.fragment) }
+        return h.value
+    }
+
+    /// The definition text: the one given with the tool, or the one read for this build.
+    func definition(_ loaded: ToolDetails?) -> String? { (details ?? loaded)?.definition }
+
+    /// The evidence: the one given with the tool, or the one read for this build.
+    func evidence(_ loaded: ToolDetails?) -> [Evidence] {
+        details != nil ? verdict.evidence : loaded.map { Evidence.list(json: $0.evidenceJSON) } ?? []
     }
 
     /// The parsed definition (a stored definition always parses; if it somehow does not, its name and description remain).
-    public var tool: Tool {
+    func tool(_ text: String) -> Tool {
         if let parsed { return parsed }
-        return (try? JSONValue.parse(definition)).flatMap { try? Tool(json: $0) } ?? Tool(name: name, description: description)
+        return (try? JSONValue.parse(text)).flatMap { try? Tool(json: $0) } ?? Tool(name: name, description: description)
     }
 }
 

@@ -1,6 +1,7 @@
 import AtlasModel
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// Why the database could not do what was asked, with the file.
 public struct StoreError: Error, CustomStringConvertible, Sendable {
@@ -60,6 +61,8 @@ public final class Store: Sendable {
             config.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA journal_mode = WAL")
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                // Pages read through a memory map, not a system call each: the site reads tens of thousands of rows.
+                try db.execute(sql: "PRAGMA mmap_size = 1073741824")
             }
             db = try DatabaseQueue(path: path, configuration: config)
             try Store.migrator.migrate(db)
@@ -103,6 +106,32 @@ public final class Store: Sendable {
                 ALTER TABLE scans ADD COLUMN server_version TEXT;
                 """)
         }
+        // Tools are listed apart from their definitions, with their descriptions, and each verdict carries a digest:
+        // the site lists every tool and tells which pages changed without reading a definition or any evidence.
+        m.registerMigration("v3") { db in
+            try db.execute(sql: """
+                CREATE TABLE tool_list (
+                    scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE, server TEXT NOT NULL, name TEXT NOT NULL,
+                    hash TEXT NOT NULL, description TEXT NOT NULL, PRIMARY KEY (scan_id, name));
+                CREATE TABLE tool_definitions (
+                    scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE, name TEXT NOT NULL, definition TEXT NOT NULL,
+                    PRIMARY KEY (scan_id, name));
+                INSERT INTO tool_definitions(scan_id, name, definition) SELECT scan_id, name, definition FROM tools;
+                ALTER TABLE verdicts ADD COLUMN digest INTEGER NOT NULL DEFAULT 0;
+                """)
+            let rows = try Row.fetchCursor(db, sql: "SELECT scan_id, server, name, hash, definition FROM tools")
+            while let r = try rows.next() {
+                let definition: String = r[4]
+                try db.execute(sql: "INSERT INTO tool_list(scan_id, server, name, hash, description) VALUES (?,?,?,?,?)",
+                               arguments: [r[0] as Int64, r[1] as String, r[2] as String, r[3] as String,
+                                           JSONValue.member("description", of: definition.utf8)?.stringValue ?? ""])
+            }
+            try db.execute(sql: "DROP TABLE tools; ALTER TABLE tool_list RENAME TO tools;")
+            for r in try Row.fetchAll(db, sql: "SELECT rowid, hash, category, risk, confidence, evidence FROM verdicts") {
+                try db.execute(sql: "UPDATE verdicts SET digest = ? WHERE rowid = ?",
+                               arguments: [Store.verdictDigest(hash: r[1], category: r[2], risk: r[3], confidence: r[4], evidence: r[5]), r[0] as Int64])
+            }
+        }
         return m
     }
 
@@ -120,19 +149,6 @@ public final class Store: Sendable {
         return String(decoding: (try? e.encode(v)) ?? Data("null".utf8), as: UTF8.self)
     }
 
-    /// Stored evidence, read with our own JSON parser (a JSONDecoder per verdict costs more than the whole site page).
-    static func evidence(_ s: String?) -> [Evidence] {
-        guard let s, let v = try? JSONValue.parse(s), let items = v.arrayValue else { return [] }
-        return items.map { e in
-            Evidence(rule: e["rule"]?.stringValue ?? "", field: e["field"]?.stringValue ?? "", fragment: e["fragment"]?.stringValue ?? "",
-                     effect: e["effect"]?.stringValue ?? "")
-        }
-    }
-
-    static func decode<T: Decodable>(_ t: T.Type, _ s: String?) -> T? {
-        guard let s else { return nil }
-        return try? JSONDecoder().decode(T.self, from: Data(s.utf8))
-    }
 
     // MARK: servers
 
@@ -154,7 +170,8 @@ public final class Store: Sendable {
         try read("reading servers") { db in
             try Row.fetchAll(db, sql: "SELECT * FROM servers WHERE registry_status IS NULL OR registry_status != 'deleted' ORDER BY name").map { r in
                 ServerEntry(name: r["name"], title: r["title"], description: r["description"], version: r["version"], package: r["package"],
-                            source: r["source"], launch: Store.decode(LaunchPlan.self, r["launch"]) ?? LaunchPlan(), notes: r["notes"],
+                            source: r["source"], launch: (r["launch"] as String?).flatMap { try? JSONValue.parse($0) }.flatMap(LaunchPlan.init(json:)) ?? LaunchPlan(),
+                            notes: r["notes"],
                             registryStatus: r["registry_status"])
             }
         }
@@ -196,8 +213,9 @@ public final class Store: Sendable {
             let id = db.lastInsertedRowID
             var seen = Set<String>()
             for t in r.tools where seen.insert(t.name).inserted {
-                try db.execute(sql: "INSERT INTO tools(scan_id, server, name, definition, hash) VALUES (?,?,?,?,?)",
-                               arguments: [id, entry.name, t.name, t.raw.canonical(), t.definitionHash])
+                try db.execute(sql: "INSERT INTO tools(scan_id, server, name, hash, description) VALUES (?,?,?,?,?)",
+                               arguments: [id, entry.name, t.name, t.definitionHash, t.description])
+                try db.execute(sql: "INSERT INTO tool_definitions(scan_id, name, definition) VALUES (?,?,?)", arguments: [id, t.name, t.raw.canonical()])
             }
             if let prev = previous, !r.tools.isEmpty {
                 let old = try Store.tools(scan: prev, db)
@@ -215,7 +233,7 @@ public final class Store: Sendable {
     }
 
     static func tools(scan: Int64, _ db: Database) throws -> [Tool] {
-        try Row.fetchAll(db, sql: "SELECT definition FROM tools WHERE scan_id = ? ORDER BY name", arguments: [scan]).compactMap { row in
+        try Row.fetchAll(db, sql: "SELECT definition FROM tool_definitions WHERE scan_id = ? ORDER BY name", arguments: [scan]).compactMap { row in
             guard let v = try? JSONValue.parse(row["definition"] as String) else { return nil }
             return try? Tool(json: v)
         }
@@ -253,7 +271,7 @@ public final class Store: Sendable {
         try read("reading tools") { db in
             var out: [String: [(Tool, String)]] = [:]
             let cursor = try Row.fetchCursor(db, sql: """
-                SELECT t.server, t.definition, t.hash FROM tools t
+                SELECT t.server, d.definition, t.hash FROM tools t JOIN tool_definitions d ON d.scan_id = t.scan_id AND d.name = t.name
                 WHERE t.scan_id IN (SELECT max(id) FROM scans WHERE tool_count > 0 GROUP BY server)
                 ORDER BY t.server, t.name
                 """)
@@ -312,13 +330,22 @@ public final class Store: Sendable {
             try db.execute(sql: "DELETE FROM verdicts WHERE server = ?", arguments: [server])
             try db.execute(sql: "DELETE FROM findings WHERE server = ?", arguments: [server])
             for i in items {
-                try db.execute(sql: "INSERT OR REPLACE INTO verdicts(server, tool, hash, category, risk, confidence, evidence, rules) VALUES (?,?,?,?,?,?,?,?)",
-                               arguments: [server, i.tool.name, i.hash, i.verdict.category.rawValue, i.verdict.risk.rawValue,
-                                           i.verdict.confidence.rawValue, Store.json(i.verdict.evidence), Store.json(i.rules)])
+                let v = i.verdict, evidence = Store.json(v.evidence)
+                let digest = Store.verdictDigest(hash: i.hash, category: v.category.rawValue, risk: v.risk.rawValue, confidence: v.confidence.rawValue, evidence: evidence)
+                try db.execute(sql: """
+                    INSERT OR REPLACE INTO verdicts(server, tool, hash, category, risk, confidence, evidence, rules, digest) VALUES (?,?,?,?,?,?,?,?,?)
+                    """, arguments: [server, i.tool.name, i.hash, v.category.rawValue, v.risk.rawValue, v.confidence.rawValue, evidence, Store.json(i.rules), digest])
                 for f in i.findings { try Store.insert(f, server: server, db) }
             }
             for f in serverFindings { try Store.insert(f, server: server, db) }
         }
+    }
+
+    /// A digest of what a verdict row says about its tool (the definition's hash, the verdict and its evidence as stored).
+    static func verdictDigest(hash: String, category: String, risk: String, confidence: String, evidence: String) -> Int64 {
+        var h = Fingerprint(seed: 0)
+        for v in [hash, category, risk, confidence, evidence] { h.add(v) }
+        return Int64(bitPattern: h.value)
     }
 
     static func insert(_ f: Finding, server: String, _ db: Database) throws {
@@ -340,35 +367,85 @@ public final class Store: Sendable {
         return out
     }
 
-    /// A current tool as the site reads it: the definition stays text (parsed only for the pages that are rendered),
-    /// only its description is read out of it.
-    public struct DefinitionRow: Sendable {
+    /// A current, classified tool as the site lists it: no definition (read only for the pages that show it, with
+    /// `definitions(servers:)`), its evidence as the stored JSON text (parsed only where it is shown).
+    public struct ListedTool: Sendable {
         public var name: String
         public var description: String
-        public var definition: String
         public var hash: String
-        public var verdict: Verdict?
+        public var category: AtlasModel.Category
+        public var risk: RiskLevel
+        public var confidence: Confidence
+        /// Changes whenever the definition, the verdict or its evidence does.
+        public var digest: UInt64
         public var findings: [Finding]
     }
 
-    /// Every current tool with its verdict and findings, by server, without parsing a definition.
-    public func classifiedDefinitions() throws(StoreError) -> [String: [DefinitionRow]] {
-        let (verdicts, findings) = try verdictsAndFindings()
+    /// Every current tool that has a verdict, with its findings, by server, in name order: the whole site's list of
+    /// tools. Two plain scans joined here (a join in SQLite looks up every verdict through its index and costs more),
+    /// columns read straight from the statement.
+    public func listedTools() throws(StoreError) -> [String: [ListedTool]] {
+        let findings = try toolFindings()
         return try read("reading tools") { db in
-            var out: [String: [DefinitionRow]] = [:]
-            var rows: [(server: String, name: String, definition: String, hash: String)] = []
-            let cursor = try Row.fetchCursor(db, sql: """
-                SELECT t.server, t.name, t.definition, t.hash FROM tools t
-                WHERE t.scan_id IN (SELECT max(id) FROM scans WHERE tool_count > 0 GROUP BY server)
-                ORDER BY t.server, t.name
+            struct Label { var category: AtlasModel.Category; var risk: RiskLevel; var confidence: Confidence; var digest: UInt64 }
+            var labels: [String: Label] = [:]
+            try Store.each(try db.makeStatement(sql: "SELECT server, tool, category, risk, confidence, digest FROM verdicts")) { c in
+                guard let category = AtlasModel.Category(rawValue: c.text(2)), let risk = RiskLevel(rawValue: c.text(3)) else { return }
+                labels[Store.toolKey(c.text(0), c.text(1))] = Label(category: category, risk: risk, confidence: Confidence(rawValue: c.text(4)) ?? .low,
+                                                                    digest: UInt64(bitPattern: c.int(5)))
+            }
+            var out: [String: [ListedTool]] = [:]
+            let tools = try db.makeStatement(sql: """
+                SELECT server, name, description, hash FROM tools
+                WHERE scan_id IN (SELECT max(id) FROM scans WHERE tool_count > 0 GROUP BY server)
                 """)
-            while let r = try cursor.next() { rows.append((r[0], r[1], r[2], r[3])) }
-            // Only the description is read from each definition, on every core.
-            let descriptions = rows.map(\.definition).concurrentMap(chunk: 256) { JSONValue.member("description", of: $0.utf8)?.stringValue ?? "" }
-            for (i, r) in rows.enumerated() {
-                let key = Store.toolKey(r.server, r.name)
-                out[r.server, default: []].append(DefinitionRow(name: r.name, description: descriptions[i], definition: r.definition, hash: r.hash,
-                                                                verdict: verdicts[key], findings: findings[key] ?? []))
+            try Store.each(tools) { c in
+                let server = c.text(0), name = c.text(1), key = Store.toolKey(server, name)
+                guard let l = labels[key] else { return }
+                out[server, default: []].append(ListedTool(name: name, description: c.text(2), hash: c.text(3), category: l.category, risk: l.risk,
+                                                           confidence: l.confidence, digest: l.digest, findings: findings[key] ?? []))
+            }
+            for k in out.keys { out[k]!.sort { $0.name < $1.name } }
+            return out
+        }
+    }
+
+    /// The current row's columns, read with SQLite's own functions.
+    struct Columns {
+        let statement: SQLiteStatement
+        func text(_ i: Int32) -> String {
+            guard let p = sqlite3_column_text(statement, i) else { return "" }
+            return String(decoding: UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(statement, i))), as: UTF8.self)
+        }
+        func int(_ i: Int32) -> Int64 { sqlite3_column_int64(statement, i) }
+    }
+
+    /// Steps through a statement's rows.
+    static func each(_ statement: Statement, _ body: (Columns) throws -> Void) throws {
+        let c = Columns(statement: statement.sqliteStatement)
+        while true {
+            let code = sqlite3_step(statement.sqliteStatement)
+            if code == SQLITE_DONE { return }
+            guard code == SQLITE_ROW else { throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "reading rows") }
+            try body(c)
+        }
+    }
+
+    /// The details of these servers' current, classified tools: server, then tool name.
+    public func details(servers: [String]) throws(StoreError) -> [String: [String: ToolDetails]] {
+        guard !servers.isEmpty else { return [:] }
+        return try read("reading definitions") { db in
+            var out: [String: [String: ToolDetails]] = [:]
+            // Bound parameters, a few hundred at a time (SQLite caps their number).
+            for start in stride(from: 0, to: servers.count, by: 500) {
+                let part = Array(servers[start..<min(servers.count, start + 500)])
+                let marks = Array(repeating: "?", count: part.count).joined(separator: ",")
+                let cursor = try Row.fetchCursor(db, sql: """
+                    SELECT t.server, t.name, d.definition, v.evidence FROM tools t
+                    JOIN tool_definitions d ON d.scan_id = t.scan_id AND d.name = t.name JOIN verdicts v ON v.server = t.server AND v.tool = t.name
+                    WHERE t.scan_id IN (SELECT max(id) FROM scans WHERE tool_count > 0 AND server IN (\(marks)) GROUP BY server)
+                    """, arguments: StatementArguments(part))
+                while let r = try cursor.next() { out[r[0], default: [:]][r[1]] = ToolDetails(definition: r[2], evidenceJSON: r[3]) }
             }
             return out
         }
@@ -379,26 +456,36 @@ public final class Store: Sendable {
 
     /// Stored verdicts and tool findings, keyed by `toolKey`.
     func verdictsAndFindings() throws(StoreError) -> ([String: Verdict], [String: [Finding]]) {
-        try read("reading verdicts") { db in
+        (try read("reading verdicts") { db in
             var rows: [(key: String, category: AtlasModel.Category, risk: RiskLevel, confidence: Confidence, evidence: String)] = []
             for r in try Row.fetchAll(db, sql: "SELECT server, tool, category, risk, confidence, evidence FROM verdicts") {
                 guard let c = AtlasModel.Category(rawValue: r[2]), let k = RiskLevel(rawValue: r[3]) else { continue }
                 rows.append((Store.toolKey(r[0], r[1]), c, k, Confidence(rawValue: r[4]) ?? .low, r[5]))
             }
             // The evidence is JSON: parsed on every core.
-            let evidence = rows.map(\.evidence).concurrentMap(chunk: 512) { Store.evidence($0) }
+            let evidence = rows.map(\.evidence).concurrentMap(chunk: 512) { Evidence.list(json: $0) }
             var verdicts: [String: Verdict] = [:]
             verdicts.reserveCapacity(rows.count)
             for (i, r) in rows.enumerated() {
                 verdicts[r.key] = Verdict(category: r.category, risk: r.risk, confidence: r.confidence, evidence: evidence[i])
             }
+            return verdicts
+        }, try toolFindings())
+    }
+
+    /// Findings about single tools, keyed by `toolKey`, in a fixed order.
+    func toolFindings() throws(StoreError) -> [String: [Finding]] {
+        try read("reading findings") { db in
             var findings: [String: [Finding]] = [:]
-            for r in try Row.fetchAll(db, sql: "SELECT * FROM findings ORDER BY server, tool, rule, field, fragment") {
-                let f = Finding(rule: r["rule"], severity: Severity(rawValue: r["severity"]) ?? .info, title: r["title"], tool: r["tool"],
-                                field: r["field"], fragment: r["fragment"])
-                findings[Store.toolKey(r["server"], f.tool ?? ""), default: []].append(f)
+            let cursor = try Row.fetchCursor(db, sql: """
+                SELECT server, tool, rule, severity, title, field, fragment FROM findings WHERE tool IS NOT NULL
+                ORDER BY server, tool, rule, field, fragment
+                """)
+            while let r = try cursor.next() {
+                let f = Finding(rule: r[2], severity: Severity(rawValue: r[3]) ?? .info, title: r[4], tool: r[1], field: r[5], fragment: r[6])
+                findings[Store.toolKey(r[0], r[1]), default: []].append(f)
             }
-            return (verdicts, findings)
+            return findings
         }
     }
 

@@ -65,6 +65,47 @@ struct SiteTests {
         #expect(try generator.render(servers).keys.allSatisfy { FileManager.default.fileExists(atPath: out + "/" + $0) })
     }
 
+    @Test("definitions and evidence are read only for the servers whose pages are rendered, and a missing one is an error that names it")
+    func detailsOnDemand() throws {
+        let out = Fixtures.tempDir("details") + "/site"
+        let generator = try SiteGenerator(templates: Fixtures.templates)
+        func stored(_ name: String, _ description: String) -> SiteTool {
+            SiteTool(name: name, description: description, verdict: Verdict(category: .read, risk: .low, confidence: .high, evidence: []),
+                     findings: [], definitionHash: Hashing.fnv1a64Hex(description), storedDigest: Hashing.fnv1a64(description))
+        }
+        var servers = (0..<3).map { s in Self.server("srv-\(s)", [stored("get_item", "Get item of server \(s).")]) }
+        func details(_ s: String) -> ToolDetails {
+            ToolDetails(definition: Tool(name: "get_item", description: "Get item of server \(s.dropFirst(4)).").raw.canonical(),
+                        evidenceJSON: #"[{"effect":"category Read","field":"name","fragment":"get","rule":"read-verb-in-name"}]"#)
+        }
+        var asked: [[String]] = []
+        let loader: ([String]) throws -> [String: [String: ToolDetails]] = { names in
+            asked.append(names)
+            return Dictionary(uniqueKeysWithValues: names.map { ($0, ["get_item": details($0)]) })
+        }
+        _ = try generator.generate(servers, into: out, details: loader)
+        #expect(asked.joined().sorted() == ["srv-0", "srv-1", "srv-2"])
+        let page = try String(contentsOfFile: out + "/servers/srv-1/tools/get-item.html", encoding: .utf8)
+        #expect(page.contains("Get item of server 1.") && page.contains("read-verb-in-name"))
+        #expect(try String(contentsOfFile: out + "/api/servers/srv-1.json", encoding: .utf8).contains(#""fragment":"get""#))
+
+        // Nothing changed: nothing is read. One server changed: only its details are read.
+        asked = []
+        _ = try generator.generate(servers, into: out, details: loader)
+        #expect(asked.joined().isEmpty)
+        servers[2].tools[0] = stored("get_item", "Get item of server 2, changed.")
+        _ = try generator.generate(servers, into: out, details: loader)
+        #expect(asked.joined().sorted() == ["srv-2"])
+
+        // A tool whose definition the database no longer holds stops the build with its name.
+        servers[0].tools[0] = stored("get_item", "Get item of server 0, changed.")
+        #expect {
+            _ = try generator.generate(servers, into: out) { _ in [:] }
+        } throws: { error in
+            "\(error)".contains("srv-0 / get_item") && "\(error)".contains("not in the database")
+        }
+    }
+
     @Test("long browse lists come in linked pages that hold every tool once, and a change on one server renders only its page")
     func paginatedBrowse() throws {
         let out = Fixtures.tempDir("pages") + "/site"

@@ -2,6 +2,7 @@ import AtlasCore
 import AtlasModel
 import Classifier
 import Foundation
+import GRDB
 import SiteGen
 import Store
 import Testing
@@ -44,6 +45,71 @@ struct StoreAndFindingsTests {
         try store.record(Self.entry("s"), ScanResult(server: "s", status: .timeout, reason: "deadline reached", startedAt: Date(timeIntervalSince1970: 2)))
         #expect(try store.latestScans().first?.status == .timeout)
         #expect(try store.currentTools()["s"]?.count == 1)
+    }
+
+    @Test("a database of the previous schema migrates: tools listed apart from their definitions, verdict digests, nothing lost")
+    func migratesFromV2() throws {
+        let path = Fixtures.tempDir("v2") + "/old.sqlite"
+        let definition = Tool(name: "get_item", description: "Get an item.\nLonger text.").raw.canonical()
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in
+            try db.execute(sql: """
+                CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
+                INSERT INTO grdb_migrations VALUES ('v1'), ('v2');
+                CREATE TABLE servers (name TEXT PRIMARY KEY, title TEXT, description TEXT, version TEXT, package TEXT,
+                    source TEXT NOT NULL, launch TEXT NOT NULL, notes TEXT, registry_status TEXT);
+                CREATE TABLE scans (id INTEGER PRIMARY KEY AUTOINCREMENT, server TEXT NOT NULL REFERENCES servers(name),
+                    started_at REAL NOT NULL, duration_ms INTEGER NOT NULL, status TEXT NOT NULL, reason TEXT, era TEXT, protocol_version TEXT,
+                    server_info TEXT, capabilities TEXT, instructions TEXT, pages INTEGER NOT NULL, pagination_note TEXT, junk_lines INTEGER NOT NULL,
+                    stderr_tail TEXT NOT NULL, tool_errors TEXT NOT NULL, prompts TEXT NOT NULL, resources TEXT NOT NULL, tool_count INTEGER NOT NULL,
+                    server_version TEXT);
+                CREATE INDEX scans_by_server ON scans(server, id);
+                CREATE TABLE tools (scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE, server TEXT NOT NULL, name TEXT NOT NULL,
+                    definition TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (scan_id, name));
+                CREATE TABLE verdicts (server TEXT NOT NULL, tool TEXT NOT NULL, hash TEXT NOT NULL, category TEXT NOT NULL, risk TEXT NOT NULL,
+                    confidence TEXT NOT NULL, evidence TEXT NOT NULL, rules TEXT NOT NULL, PRIMARY KEY (server, tool));
+                CREATE TABLE findings (server TEXT NOT NULL, tool TEXT, rule TEXT NOT NULL, severity TEXT NOT NULL, title TEXT NOT NULL,
+                    field TEXT NOT NULL, fragment TEXT NOT NULL);
+                CREATE INDEX findings_by_server ON findings(server);
+                CREATE TABLE changes (scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE, server TEXT NOT NULL, tool TEXT NOT NULL,
+                    kind TEXT NOT NULL, detail TEXT NOT NULL);
+                INSERT INTO servers(name, source, launch) VALUES ('s', 'test', '{"argv":["x"],"environment":{},"headers":{},"notes":[],"transport":"stdio"}');
+                INSERT INTO scans(server, started_at, duration_ms, status, pages, junk_lines, stderr_tail, tool_errors, prompts, resources, tool_count)
+                    VALUES ('s', 1, 5, 'ok', 1, 0, '', '[]', '[]', '[]', 1);
+                """)
+            try db.execute(sql: "INSERT INTO tools VALUES (1, 's', 'get_item', ?, 'abc')", arguments: [definition])
+            try db.execute(sql: """
+                INSERT INTO verdicts VALUES ('s', 'get_item', 'abc', 'Read', 'Low', 'high',
+                  '[{"effect":"category Read","field":"name","fragment":"get","rule":"read-verb-in-name"}]', '["read-verb-in-name"]')
+                """)
+        }
+        try queue.close()
+        let store = try Store(path: path)
+        let listed = try #require(try store.listedTools()["s"]?.first)
+        #expect(listed.name == "get_item" && listed.description == "Get an item.\nLonger text." && listed.hash == "abc")
+        #expect(listed.category == .read && listed.risk == .low && listed.digest != 0)
+        let details = try #require(try store.details(servers: ["s"])["s"]?["get_item"])
+        #expect(details.definition == definition)
+        #expect(Evidence.list(json: details.evidenceJSON).map(\.rule) == ["read-verb-in-name"])
+        #expect(try store.currentTools()["s"]?.map(\.tool.name) == ["get_item"])
+        #expect(try store.servers().first?.launch.argv == ["x"])
+        // A new scan goes into the new tables, and the site model reads it.
+        try store.record(Self.entry("s"), Self.scan("s", [Tool(name: "get_item", description: "Get an item, changed.")], at: 2))
+        _ = try Jobs.classify(store: store, classifier: try Classifier(directory: Fixtures.rules))
+        #expect(try store.listedTools()["s"]?.first?.description == "Get an item, changed.")
+        #expect(try store.changes(server: "s").map(\.kind) == [.changed])
+    }
+
+    @Test("a launch plan reads back exactly as it was stored")
+    func launchPlanRoundTrip() throws {
+        let plans = [LaunchPlan(argv: ["npx", "-y", "pkg@1"], environment: ["A": "1", "TOKEN": "<set me>"], notes: ["placeholder"]),
+                     LaunchPlan(transport: .streamableHTTP, url: "https://example.org/mcp", headers: ["Authorization": "Bearer x"]),
+                     LaunchPlan(argv: ["tool"], pypi: .init(name: "mcp-server-time", version: "1.0")), LaunchPlan()]
+        for plan in plans {
+            let stored = String(decoding: try JSONEncoder().encode(plan), as: UTF8.self)
+            #expect(LaunchPlan(json: try JSONValue.parse(stored)) == plan)
+        }
+        #expect(LaunchPlan(json: try JSONValue.parse(#"{"argv": []}"#)) == nil)
     }
 
     @Test("opening something that is not a database is a clear error, not a crash")
