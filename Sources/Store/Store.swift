@@ -61,8 +61,6 @@ public final class Store: Sendable {
             config.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA journal_mode = WAL")
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
-                // Pages read through a memory map, not a system call each: the site reads tens of thousands of rows.
-                try db.execute(sql: "PRAGMA mmap_size = 1073741824")
             }
             db = try DatabaseQueue(path: path, configuration: config)
             try Store.migrator.migrate(db)
