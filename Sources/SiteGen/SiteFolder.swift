@@ -14,7 +14,10 @@ struct SiteFolder {
 
     let out: String
     private var old: [String: (content: UInt64, inputs: UInt64)] = [:]
-    private var new: [String: (content: UInt64, inputs: UInt64)] = [:]
+    /// What this build produced, in the order it produced it (the same inputs give the same order).
+    private var new: [(path: String, content: UInt64, inputs: UInt64)] = []
+    /// How many paths of the last build this one produced again: when all were, nothing is stale.
+    private var reproduced = 0
     private let hadManifest: Bool
     /// Nothing was there before this build: nothing can be stale.
     private let startedEmpty: Bool
@@ -33,14 +36,8 @@ struct SiteFolder {
         var manifest = false
         startedEmpty = ((try? fm.contentsOfDirectory(atPath: out)) ?? []).allSatisfy { $0 == SiteFolder.marker }
         if let data = FileManager.default.contents(atPath: markerPath) {
-            // Read as bytes: the manifest has a line per file of the site.
-            let bytes = [UInt8](data)
-            for line in bytes.split(separator: 0x0A).dropFirst() {
-                guard line.count > 34, line[line.startIndex + 16] == 0x09, line[line.startIndex + 33] == 0x09,
-                      let c = SiteFolder.unhex(line.prefix(16)), let i = SiteFolder.unhex(line.dropFirst(17).prefix(16)) else { continue }
-                old[String(decoding: line.dropFirst(34), as: UTF8.self)] = (c, i)
-                manifest = true
-            }
+            old = SiteFolder.parseManifest(data)
+            manifest = !old.isEmpty
         }
         hadManifest = manifest
         do {
@@ -77,15 +74,17 @@ struct SiteFolder {
     mutating func take(_ output: SiteGenerator.Output) {
         let path = output.path
         if path.hasSuffix(".html") { report.pages += 1 }
+        let before = old[path]
+        if before != nil { reproduced += 1 }
         switch output {
         case .kept(_, let inputs):
-            new[path] = (old[path]?.content ?? 0, inputs)
+            new.append((path, before?.content ?? 0, inputs))
             report.unchanged += 1
         case .stored(_, let content, let inputs, let written):
-            new[path] = (content, inputs)
+            new.append((path, content, inputs))
             if written { report.written += 1 } else { report.unchanged += 1 }
         case .file(_, let bytes, let inputs):
-            new[path] = (Hashing.digest64(bytes), inputs)
+            new.append((path, Hashing.digest64(bytes), inputs))
         }
     }
 
@@ -94,29 +93,55 @@ struct SiteFolder {
         let fm = FileManager.default
         var stale: [String] = []
         if hadManifest {
-            stale = old.keys.filter { new[$0] == nil }
+            if reproduced < old.count {
+                let produced = Set(new.map(\.path))
+                stale = old.keys.filter { !produced.contains($0) }
+            }
         } else if !startedEmpty, let walker = fm.enumerator(atPath: out) {
+            let produced = Set(new.map(\.path))
             while let p = walker.nextObject() as? String {
                 var isDir: ObjCBool = false
-                if fm.fileExists(atPath: out + "/" + p, isDirectory: &isDir), !isDir.boolValue, new[p] == nil, p != SiteFolder.marker { stale.append(p) }
+                if fm.fileExists(atPath: out + "/" + p, isDirectory: &isDir), !isDir.boolValue, !produced.contains(p), p != SiteFolder.marker { stale.append(p) }
             }
         }
         for p in stale.sorted() where fm.fileExists(atPath: out + "/" + p) {
             try? fm.removeItem(atPath: out + "/" + p)
             report.removed += 1
         }
-        var text = SiteFolder.header + "\n"
-        for path in new.keys.sorted() {
-            let e = new[path]!
-            text += SiteFolder.hex(e.content) + "\t" + SiteFolder.hex(e.inputs) + "\t" + path + "\n"
+        var text = Array((SiteFolder.header + "\n").utf8)
+        text.reserveCapacity(new.count * 80)
+        for e in new {
+            SiteFolder.hex(e.content, into: &text); text.append(0x09)
+            SiteFolder.hex(e.inputs, into: &text); text.append(0x09)
+            text += e.path.utf8; text.append(0x0A)
         }
-        do { try SiteFolder.writeFile(out + "/" + SiteFolder.marker, Array(text.utf8)) } catch {
+        do { try SiteFolder.writeFile(out + "/" + SiteFolder.marker, text) } catch {
             throw SiteError(step: "writing the site manifest", path: out + "/" + SiteFolder.marker, message: "\(error)")
         }
         return report
     }
 
-    static func unhex(_ digits: ArraySlice<UInt8>) -> UInt64? {
+    /// The manifest's lines, read as bytes (a line per file of the site; lines that do not parse are skipped).
+    static func parseManifest(_ data: Data) -> [String: (content: UInt64, inputs: UInt64)] {
+        var out: [String: (content: UInt64, inputs: UInt64)] = [:]
+        out.reserveCapacity(data.count / 80)
+        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            var start = (bytes.firstIndex(of: 0x0A) ?? bytes.count) + 1
+            while start < bytes.count {
+                var end = start
+                while end < bytes.count && bytes[end] != 0x0A { end += 1 }
+                let line = bytes[start..<end]
+                start = end + 1
+                guard line.count > 34, line[line.startIndex + 16] == 0x09, line[line.startIndex + 33] == 0x09,
+                      let c = SiteFolder.unhex(line.prefix(16)), let i = SiteFolder.unhex(line.dropFirst(17).prefix(16)) else { continue }
+                out[String(decoding: UnsafeBufferPointer(rebasing: line.dropFirst(34)), as: UTF8.self)] = (c, i)
+            }
+        }
+        return out
+    }
+
+    static func unhex(_ digits: Slice<UnsafeBufferPointer<UInt8>>) -> UInt64? {
         guard digits.count == 16 else { return nil }
         var v: UInt64 = 0
         for d in digits {
@@ -129,9 +154,12 @@ struct SiteFolder {
         return v
     }
 
-    static func hex(_ v: UInt64) -> String {
-        let h = String(v, radix: 16)
-        return String(repeating: "0", count: 16 - h.count) + h
+    /// Sixteen lower-case hex digits.
+    static func hex(_ v: UInt64, into out: inout [UInt8]) {
+        for shift in stride(from: 60, through: 0, by: -4) {
+            let d = UInt8((v >> UInt64(shift)) & 0xF)
+            out.append(d < 10 ? 0x30 + d : 0x61 + d - 10)
+        }
     }
 
     struct WriteError: Error, CustomStringConvertible {
