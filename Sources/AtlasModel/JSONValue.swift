@@ -68,6 +68,18 @@ public enum JSONValue: Sendable, Hashable {
         document(fields, streaming: key, count: count, pretty: pretty) { i, out, indent in element(i).write(to: &out, pretty: pretty, indent: indent) }
     }
 
+    /// `document` whose elements are objects with the same `keys`: `values` gives an element's values in the order of
+    /// `keys`. The keys are put in order once, and no dictionary is made per element; the bytes are those of `document`.
+    public static func document(_ fields: [String: JSONValue] = [:], streaming key: String?, count: Int, pretty: Bool,
+                                keys: [String], values: (Int) -> [JSONValue]) -> [UInt8] {
+        let order = keys.indices.sorted { keys[$0] < keys[$1] }
+        let sortedKeys = order.map { keys[$0] }
+        return document(fields, streaming: key, count: count, pretty: pretty) { i, out, indent in
+            let v = values(i)
+            writeMembers(sortedKeys, to: &out, pretty: pretty, indent: indent) { n, _, out in v[order[n]].write(to: &out, pretty: pretty, indent: indent + 1) }
+        }
+    }
+
     /// `document` with elements given as canonical JSON bytes (compact documents only).
     public static func canonicalDocument(_ fields: [String: JSONValue] = [:], streaming key: String?, count: Int,
                                          element: (Int) -> [UInt8]) -> [UInt8] {
@@ -103,14 +115,20 @@ public enum JSONValue: Sendable, Hashable {
     /// An object's members in key order, each value written by `value`, at `indent`: the one layout of every object.
     private static func writeObject(_ keys: [String], to out: inout [UInt8], pretty: Bool, indent: Int,
                                     value: (String, inout [UInt8]) -> Void) {
+        writeMembers(keys.sorted(), to: &out, pretty: pretty, indent: indent) { _, k, out in value(k, &out) }
+    }
+
+    /// The members of an object whose keys are in order already.
+    private static func writeMembers(_ keys: [String], to out: inout [UInt8], pretty: Bool, indent: Int,
+                                     value: (Int, String, inout [UInt8]) -> Void) {
         if keys.isEmpty { out += "{}".utf8; return }
         out.append(UInt8(ascii: "{"))
-        for (i, k) in keys.sorted().enumerated() {
+        for (i, k) in keys.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
             if pretty { newline(&out, indent + 1) }
             writeString(k, to: &out)
             out += (pretty ? ": " : ":").utf8
-            value(k, &out)
+            value(i, k, &out)
         }
         if pretty { newline(&out, indent) }
         out.append(UInt8(ascii: "}"))

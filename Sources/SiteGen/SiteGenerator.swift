@@ -94,9 +94,14 @@ public struct SiteGenerator: Sendable {
         let serverSlug: String
         let item: SiteTool
         let slug: String
+        /// A digest of what other pages show of this tool when they list it as related: where it is, its name, its risk.
+        let listed: UInt64
         var path: String { "servers/\(serverSlug)/tools/\(slug).html" }
         init(server: Shared<SiteServer>, serverSlug: String, item: SiteTool, slug: String) {
             self.server = server; self.serverSlug = serverSlug; self.item = item; self.slug = slug
+            var h = Fingerprint(seed: 0)
+            h.add(serverSlug); h.add(slug); h.add(item.name); h.add(server.name); h.add(item.verdict.risk.rawValue)
+            listed = h.value
         }
     }
 
@@ -217,7 +222,9 @@ public struct SiteGenerator: Sendable {
         let s = servers[k]
         let slug = serverSlugs[s.name]!
         let mine = firstRef[k]..<firstRef[k + 1]
-        let toolInputs = mine.map { toolPageInputs(refs, $0, related: related[$0]) }
+        var head = Fingerprint(seed: templatesDigest)
+        head.add(s.name); head.add(s.package ?? ""); head.add(String(s.tools.count)); head.add(slug)
+        let toolInputs = mine.map { toolPageInputs(refs, $0, server: head, related: related[$0]) }
         let keepTool = zip(mine, toolInputs).map { reuse(refs[$0].path, $1) }
         // A server's own pages show only its own data: when none of it changed, they stay as they are.
         let fp = serverInputs(s, slug: slug, refs: refs[mine])
@@ -272,7 +279,9 @@ public struct SiteGenerator: Sendable {
         var out = Array(repeating: [Int](), count: refs.count)
         var byCategory: [AtlasModel.Category: [(UInt64, Int)]] = [:]
         for (i, r) in refs.enumerated() {
-            byCategory[r.item.verdict.category, default: []].append((Hashing.fnv1a64(r.server.name + "/" + r.item.name), i))
+            // The hash of "server/name", without making that string.
+            let h = Hashing.fnv1a64(bytes: r.item.name.utf8, from: Hashing.fnv1a64(bytes: "/".utf8, from: Hashing.fnv1a64(r.server.name)))
+            byCategory[r.item.verdict.category, default: []].append((h, i))
         }
         for (_, members) in byCategory {
             let ring = members.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }.map(\.1)
@@ -307,14 +316,12 @@ public struct SiteGenerator: Sendable {
     }
 
     /// A fingerprint of everything a tool page shows.
-    func toolPageInputs(_ refs: [ToolRef], _ index: Int, related: [Int]) -> UInt64 {
-        var h = Fingerprint(seed: templatesDigest)
+    /// `server` is the fingerprint of what every tool page of the server shows about it.
+    func toolPageInputs(_ refs: [ToolRef], _ index: Int, server: Fingerprint, related: [Int]) -> UInt64 {
+        var h = server
         let r = refs[index]
-        h.add(r.server.name); h.add(r.server.package ?? ""); h.add(String(r.server.tools.count)); h.add(r.serverSlug); h.add(r.slug)
-        h.add(r.item.digest)
-        for k in related {
-            h.add(refs[k].serverSlug); h.add(refs[k].slug); h.add(refs[k].item.name); h.add(refs[k].server.name); h.add(refs[k].item.verdict.risk.rawValue)
-        }
+        h.add(r.slug); h.add(r.item.digest)
+        for k in related { h.add(refs[k].listed) }
         return h.value
     }
 
@@ -585,25 +592,25 @@ public struct SiteGenerator: Sendable {
     }
 
     func searchIndex(_ servers: [SiteServer], serverSlugs: [String: String], refs: [ToolRef]) -> [UInt8] {
-        let entries = JSONValue.document(streaming: nil, count: servers.count + refs.count, pretty: false) { i in
+        let entries = JSONValue.document(streaming: nil, count: servers.count + refs.count, pretty: false, keys: ["k", "n", "s", "c", "r", "d", "u"]) { i in
             if i < servers.count {
                 let s = servers[i]
-                return ["k": "server", "n": .string(s.name), "s": .string(s.name), "c": "", "r": "", "d": .string(String((s.description ?? "").prefix(160))),
-                        "u": .string("servers/\(serverSlugs[s.name]!)/index.html")]
+                return ["server", .string(s.name), .string(s.name), "", "", .string(String((s.description ?? "").prefix(160))),
+                        .string("servers/\(serverSlugs[s.name]!)/index.html")]
             }
             let r = refs[i - servers.count]
-            return ["k": "tool", "n": .string(r.item.name), "s": .string(r.server.name), "c": .string(r.item.verdict.category.rawValue),
-                    "r": .string(r.item.verdict.risk.rawValue), "d": .string(Text.firstSentence(r.item.description)), "u": .string(r.path)]
+            return ["tool", .string(r.item.name), .string(r.server.name), .string(r.item.verdict.category.rawValue),
+                    .string(r.item.verdict.risk.rawValue), .string(Text.firstSentence(r.item.description)), .string(r.path)]
         }
         return Array("window.TOOLATLAS_INDEX = ".utf8) + entries + Array(";\n".utf8)
     }
 
     func toolsAPI(_ refs: [ToolRef]) -> [UInt8] {
-        JSONValue.document(["schema_version": .int(Int64(SiteGenerator.apiSchemaVersion))], streaming: "tools", count: refs.count, pretty: true) { i in
+        JSONValue.document(["schema_version": .int(Int64(SiteGenerator.apiSchemaVersion))], streaming: "tools", count: refs.count, pretty: true,
+                           keys: ["server", "name", "category", "risk", "confidence", "findings", "url"]) { i in
             let r = refs[i]
-            return ["server": .string(r.server.name), "name": .string(r.item.name), "category": .string(r.item.verdict.category.rawValue),
-                    "risk": .string(r.item.verdict.risk.rawValue), "confidence": .string(r.item.verdict.confidence.rawValue),
-                    "findings": .int(Int64(r.item.findings.count)), "url": .string(r.path)]
+            return [.string(r.server.name), .string(r.item.name), .string(r.item.verdict.category.rawValue), .string(r.item.verdict.risk.rawValue),
+                    .string(r.item.verdict.confidence.rawValue), .int(Int64(r.item.findings.count)), .string(r.path)]
         }
     }
 
