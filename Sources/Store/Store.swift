@@ -379,31 +379,43 @@ public final class Store: Sendable {
         public var findings: [Finding]
     }
 
-    /// Every current tool that has a verdict, with its findings, by server, in name order: the whole site's list of
+    /// Every current tool that has a verdict, with its findings, by server, in name order (by bytes): the whole site's list of
     /// tools. Two plain scans joined here (a join in SQLite looks up every verdict through its index and costs more),
-    /// columns read straight from the statement.
+    /// columns read straight from the statement; rows come a server at a time, so each server is looked up once.
     public func listedTools() throws(StoreError) -> [String: [ListedTool]] {
         let findings = try toolFindings()
         return try read("reading tools") { db in
             struct Label { var category: AtlasModel.Category; var risk: RiskLevel; var confidence: Confidence; var digest: UInt64 }
-            var labels: [String: Label] = [:]
+            var labels: [String: [String: Label]] = [:]
+            var server = "", group: [String: Label] = [:]
             try Store.each(try db.makeStatement(sql: "SELECT server, tool, category, risk, confidence, digest FROM verdicts")) { c in
                 guard let category = AtlasModel.Category(rawValue: c.text(2)), let risk = RiskLevel(rawValue: c.text(3)) else { return }
-                labels[Store.toolKey(c.text(0), c.text(1))] = Label(category: category, risk: risk, confidence: Confidence(rawValue: c.text(4)) ?? .low,
-                                                                    digest: UInt64(bitPattern: c.int(5)))
+                let s = c.text(0)
+                if s != server {
+                    if !group.isEmpty { labels[server, default: [:]].merge(group) { _, new in new } }
+                    server = s; group = labels.removeValue(forKey: s) ?? [:]
+                }
+                group[c.text(1)] = Label(category: category, risk: risk, confidence: Confidence(rawValue: c.text(4)) ?? .low, digest: UInt64(bitPattern: c.int(5)))
             }
+            if !group.isEmpty { labels[server, default: [:]].merge(group) { _, new in new } }
             var out: [String: [ListedTool]] = [:]
+            var list: [ListedTool] = [], mine: [String: Label] = [:]
+            server = ""
+            func flush() { if !list.isEmpty { out[server, default: []] += list; list.removeAll(keepingCapacity: true) } }
+            // In key order (free: it is the order of the key's index), so each server's tools come in name order.
             let tools = try db.makeStatement(sql: """
                 SELECT server, name, description, hash FROM tools
-                WHERE scan_id IN (SELECT max(id) FROM scans WHERE tool_count > 0 GROUP BY server)
+                WHERE scan_id IN (SELECT max(id) FROM scans WHERE tool_count > 0 GROUP BY server) ORDER BY scan_id, name
                 """)
             try Store.each(tools) { c in
-                let server = c.text(0), name = c.text(1), key = Store.toolKey(server, name)
-                guard let l = labels[key] else { return }
-                out[server, default: []].append(ListedTool(name: name, description: c.text(2), hash: c.text(3), category: l.category, risk: l.risk,
-                                                           confidence: l.confidence, digest: l.digest, findings: findings[key] ?? []))
+                let s = c.text(0)
+                if s != server { flush(); server = s; mine = labels[s] ?? [:] }
+                let name = c.text(1)
+                guard let l = mine[name] else { return }
+                list.append(ListedTool(name: name, description: c.text(2), hash: c.text(3), category: l.category, risk: l.risk, confidence: l.confidence,
+                                       digest: l.digest, findings: findings.isEmpty ? [] : findings[Store.toolKey(server, name)] ?? []))
             }
-            for k in out.keys { out[k]!.sort { $0.name < $1.name } }
+            flush()
             return out
         }
     }
