@@ -172,21 +172,20 @@ public struct SiteGenerator: Sendable {
         func put(_ path: String, _ bytes: [UInt8]) throws(SiteError) { take(try sink(path, bytes, 0)) }
         Timings.mark("servers and tool pages")
         Memory.returnFreed()
-        // The pages about the whole catalogue do not depend on each other: built side by side.
-        let wide: [[(String, [UInt8])]] = Array(0..<4).concurrentMap(chunk: 1) { job in
-            switch job {
-            case 0: return self.serversPage(servers, serverSlugs: serverSlugs)
-            case 1: return [("assets/search-index.js", self.searchIndex(servers, serverSlugs: serverSlugs, refs: refs))]
-            case 2: return [("api/tools.json", self.toolsAPI(refs) + [0x0A]), ("llms-full.txt", Array(self.llmsFull(refs).utf8))]
-            default:
-                return [("index.html", self.indexPage(servers, serverSlugs: serverSlugs, refs: refs)),
-                        ("search.html", self.renderPage("search", ["pageTitle": "Search", "pageDescription": "Search tools and servers", "root": ""])),
-                        ("404.html", self.renderPage("notfound", ["pageTitle": "Not found", "pageDescription": "Page not found", "root": "/"])),
-                        ("llms.txt", Array(self.llms(servers, serverSlugs: serverSlugs, refs: refs).utf8)),
-                        ("robots.txt", Array("User-agent: *\nAllow: /\nSitemap: \(self.baseURL)sitemap.xml\n".utf8))]
+        // The pages about the whole catalogue do not depend on each other: built side by side, each only when what
+        // it shows changed (a digest of the servers' listing, of the tools' listing, of the tools' texts).
+        let inputs = catalogueInputs(servers, serverSlugs, refs)
+        let wide: [(path: String, inputs: UInt64)] = [
+            ("404.html", inputs.fixed), ("api/tools.json", inputs.tools), ("assets/search-index.js", inputs.texts), ("index.html", inputs.servers),
+            ("llms-full.txt", inputs.texts), ("llms.txt", inputs.servers), ("robots.txt", inputs.fixed), ("search.html", inputs.fixed),
+            ("servers/index.html", inputs.servers),
+        ]
+        let outputs = wide.concurrentMap(chunk: 1) { w in
+            Result { () throws(SiteError) -> Output in
+                reuse(w.path, w.inputs) ? .kept(w.path, inputs: w.inputs) : try sink(w.path, self.cataloguePage(w.path, servers, serverSlugs, refs), w.inputs)
             }
         }
-        for (path, bytes) in wide.joined().sorted(by: { $0.0 < $1.0 }) { try put(path, bytes) }
+        for o in outputs { take(try o.get()) }
         Timings.mark("catalogue-wide pages")
         // Browse pages come in pages of a few hundred tools, each with a fingerprint: a change on one server
         // renders only the pages that list its tools.
@@ -198,7 +197,48 @@ public struct SiteGenerator: Sendable {
             }
             try put("assets/" + f, Array(data))
         }
-        try put("sitemap.xml", Array(sitemap(htmlPaths).utf8))
+        var sitemapInputs = Fingerprint(seed: inputs.fixed)
+        for p in htmlPaths { sitemapInputs.add(p) }
+        if reuse("sitemap.xml", sitemapInputs.value) { take(.kept("sitemap.xml", inputs: sitemapInputs.value)) } else {
+            take(try sink("sitemap.xml", Array(sitemap(htmlPaths).utf8), sitemapInputs.value))
+        }
+    }
+
+    /// A page about the whole catalogue.
+    func cataloguePage(_ path: String, _ servers: [SiteServer], _ serverSlugs: [String: String], _ refs: [ToolRef]) -> [UInt8] {
+        switch path {
+        case "servers/index.html": return serversPage(servers, serverSlugs: serverSlugs)
+        case "assets/search-index.js": return searchIndex(servers, serverSlugs: serverSlugs, refs: refs)
+        case "api/tools.json": return toolsAPI(refs) + [0x0A]
+        case "llms-full.txt": return Array(llmsFull(refs).utf8)
+        case "index.html": return indexPage(servers, serverSlugs: serverSlugs, refs: refs)
+        case "search.html": return renderPage("search", ["pageTitle": "Search", "pageDescription": "Search tools and servers", "root": ""])
+        case "404.html": return renderPage("notfound", ["pageTitle": "Not found", "pageDescription": "Page not found", "root": "/"])
+        case "llms.txt": return Array(llms(servers, serverSlugs: serverSlugs, refs: refs).utf8)
+        default: return Array("User-agent: *\nAllow: /\nSitemap: \(baseURL)sitemap.xml\n".utf8)
+        }
+    }
+
+    /// Fingerprints of what the catalogue-wide pages show: `servers` (each server's listing and the labels it counts),
+    /// `tools` (each tool's listing and label), `texts` (those and every tool's own digest, which covers its
+    /// description), `fixed` (the templates and the base URL only).
+    func catalogueInputs(_ servers: [SiteServer], _ serverSlugs: [String: String], _ refs: [ToolRef]) -> (servers: UInt64, tools: UInt64, texts: UInt64, fixed: UInt64) {
+        var fixed = Fingerprint(seed: templatesDigest)
+        fixed.add(baseURL)
+        var sv = Fingerprint(seed: fixed.value), tl = Fingerprint(seed: fixed.value)
+        for s in servers {
+            sv.add(s.name); sv.add(serverSlugs[s.name]!); sv.add(s.description ?? ""); sv.add(s.scan?.status ?? "not scanned")
+            sv.add(String(s.tools.count)); sv.add(String(s.findings.count))
+        }
+        for r in refs {
+            let v = r.item.verdict
+            sv.add(v.category.rawValue); sv.add(v.risk.rawValue); sv.add(String(r.item.findings.count))
+            tl.add(r.listed); tl.add(v.category.rawValue); tl.add(v.confidence.rawValue); tl.add(String(r.item.findings.count))
+        }
+        var tx = Fingerprint(seed: tl.value)
+        tx.add(sv.value)
+        for r in refs { tx.add(r.item.digest) }
+        return (sv.value, tl.value, tx.value, fixed.value)
     }
 
     /// What one server's pages need: each tool page's fingerprint and whether it can stay, and the same for the
@@ -560,14 +600,14 @@ public struct SiteGenerator: Sendable {
         return pages
     }
 
-    func serversPage(_ servers: [SiteServer], serverSlugs: [String: String]) -> [(String, [UInt8])] {
+    func serversPage(_ servers: [SiteServer], serverSlugs: [String: String]) -> [UInt8] {
         let rows: [TContext] = servers.map { s in
             ["url": .text("\(serverSlugs[s.name]!)/index.html"), "name": .text(Text.clean(s.name)), "status": .text(s.scan?.status ?? "not scanned"),
              "toolCount": .int(s.tools.count), "highest": .text(s.tools.map(\.verdict.risk).max()?.rawValue ?? "none")]
         }
-        return [("servers/index.html", renderPage("list", [
+        return renderPage("list", [
             "pageTitle": "Servers", "pageDescription": "Every scanned MCP server", "root": "../", "heading": "Servers",
-            "intro": .text("\(servers.count) servers."), "serverTable": ["servers": .list(rows)]]))]
+            "intro": .text("\(servers.count) servers."), "serverTable": ["servers": .list(rows)]])
     }
 
     func indexPage(_ servers: [SiteServer], serverSlugs: [String: String], refs: [ToolRef]) -> [UInt8] {

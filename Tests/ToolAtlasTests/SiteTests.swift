@@ -54,6 +54,11 @@ struct SiteTests {
         #expect(try String(contentsOfFile: page, encoding: .utf8) != before)
         #expect(try String(contentsOfFile: page, encoding: .utf8).contains("now with its history"))
         #expect(third.written < 30, "\(third.written) files written")
+        // The catalogue-wide files follow: the new description is searchable and listed, the removed tool is gone.
+        #expect(try String(contentsOfFile: out + "/assets/search-index.js", encoding: .utf8).contains("now with its history"))
+        #expect(try String(contentsOfFile: out + "/llms-full.txt", encoding: .utf8).contains("now with its history"))
+        #expect(try String(contentsOfFile: out + "/llms.txt", encoding: .utf8).contains("srv-3/index.html): 7 tools"))
+        #expect(try String(contentsOfFile: out + "/api/tools.json", encoding: .utf8).components(separatedBy: "\"name\"").count - 1 == 47)
 
         // A page deleted by hand comes back; so does everything when the manifest is lost.
         try FileManager.default.removeItem(atPath: page)
