@@ -181,28 +181,34 @@ enum Text {
 
     static func trim(_ s: Substring, newlines: Bool = true) -> String {
         let scalars = s.unicodeScalars
-        func ws(_ u: Unicode.Scalar) -> Bool {
-            if u.isASCII { return u == " " || u == "\t" || (newlines && (u == "\n" || u == "\r" || u.value == 0x0B || u.value == 0x0C)) }
-            return u.properties.isWhitespace && (newlines || !(u.value == 0x85 || u.value == 0x2028 || u.value == 0x2029))
-        }
         var a = scalars.startIndex, b = scalars.endIndex
-        while a < b && ws(scalars[a]) { a = scalars.index(after: a) }
-        while b > a && ws(scalars[scalars.index(before: b)]) { b = scalars.index(before: b) }
+        while a < b && whitespace(scalars[a], newlines: newlines) { a = scalars.index(after: a) }
+        while b > a && whitespace(scalars[scalars.index(before: b)], newlines: newlines) { b = scalars.index(before: b) }
         return String(scalars[a..<b])
     }
 
+    static func whitespace(_ u: Unicode.Scalar, newlines: Bool) -> Bool {
+        if u.isASCII { return u == " " || u == "\t" || (newlines && (u == "\n" || u == "\r" || u.value == 0x0B || u.value == 0x0C)) }
+        return u.properties.isWhitespace && (newlines || !(u.value == 0x85 || u.value == 0x2028 || u.value == 0x2029))
+    }
+
+    /// The first line or sentence of the trimmed text (up to a newline, or a full stop followed by a space), at most
+    /// 240 characters. Reads the text in place: called for every tool whenever the catalogue's texts change.
     static func firstSentence(_ s: String) -> String {
-        let t = trim(s)
-        let u = Array(t.utf8)
-        var end = u.count
-        var i = 0
-        while i < u.count {
-            if u[i] == 0x0A { end = i; break }
-            if u[i] == UInt8(ascii: "."), i + 1 < u.count, u[i + 1] == 0x20 { end = i + 1; break }
-            i += 1
+        let scalars = s.unicodeScalars
+        var a = scalars.startIndex
+        while a < scalars.endIndex && whitespace(scalars[a], newlines: true) { a = scalars.index(after: a) }
+        let u = s.utf8
+        var i = a
+        var first: String? = nil
+        while i < u.endIndex {
+            let b = u[i]
+            if b == 0x0A { first = String(s[a..<i]); break }
+            if b == UInt8(ascii: "."), case let next = u.index(after: i), next < u.endIndex, u[next] == 0x20 { first = String(s[a..<next]); break }
+            i = u.index(after: i)
         }
-        let first = String(decoding: u[..<end], as: UTF8.self)
-        return end > 240 && first.count > 240 ? String(first.prefix(237)) + "…" : first
+        let text = first ?? trim(s[a...])
+        return text.utf8.count > 240 && text.count > 240 ? String(text.prefix(237)) + "…" : text
     }
 
     static let dateFormatter: DateFormatter = {

@@ -1,6 +1,6 @@
 import AtlasModel
 import Foundation
-import SiteGen
+@testable import SiteGen
 import Testing
 
 /// The site generator on hostile data, and the generated pages in a real headless browser.
@@ -240,5 +240,28 @@ struct SiteTests {
         #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
         // A blank 1280x900 page compresses to a few kilobytes; the tool page with its text is far larger.
         #expect(png.count > 30_000, "screenshot looks blank (\(png.count) bytes)")
+    }
+}
+
+/// The summary line lists and search show for each tool.
+@Suite("Summaries")
+struct SummaryTests {
+    @Test("the first sentence: trimmed, cut at a newline or at a full stop followed by a space, at most 240 characters",
+          arguments: [
+            ("  Get a thing. Then more.", "Get a thing."), ("\n\t Lists items\nwith details", "Lists items"), ("No stop at all  ", "No stop at all"),
+            ("Version 1.2 is here. Yes", "Version 1.2 is here."), ("Ends with a stop.", "Ends with a stop."), ("", ""), (" \n ", ""),
+            ("\u{3000}Ideographic space first. Second", "Ideographic space first."), ("Trailing spaces kept   \nnext", "Trailing spaces kept   "),
+            ("获取元素文本内容。 Args: x", "获取元素文本内容。 Args: x"), ("e.g. this", "e.g."),
+          ])
+    func firstSentence(_ text: String, _ expected: String) {
+        #expect(SiteGen.Text.firstSentence(text) == expected)
+    }
+
+    @Test("a long first sentence is cut at 237 characters and an ellipsis, counted in characters, not bytes")
+    func longSentence() {
+        let long = String(repeating: "é", count: 300)
+        #expect(SiteGen.Text.firstSentence(long) == String(repeating: "é", count: 237) + "…")
+        let short = String(repeating: "é", count: 200)
+        #expect(SiteGen.Text.firstSentence(short) == short)
     }
 }
