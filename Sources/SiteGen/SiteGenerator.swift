@@ -134,14 +134,16 @@ public struct SiteGenerator: Sendable {
                  sink: (String, [UInt8], UInt64) throws(SiteError) -> Output, record: (Output) -> Void) throws(SiteError) {
         let servers = input.sorted { $0.name < $1.name }
         let serverSlugs = Slug.assign(servers.map(\.name))
-        var refs: [ToolRef] = []
-        var firstRef: [Int] = []
-        for s in servers {
-            let shared = Shared(s)
+        // Each server's tools with their slugs, on every core; then one list of every tool, a server after another.
+        let perServer: [[ToolRef]] = servers.concurrentMap(chunk: 64) { s in
+            let shared = Shared(s), serverSlug = serverSlugs[s.name]!
             let slugs = Slug.assign(s.tools.map(\.name))
-            firstRef.append(refs.count)
-            refs += s.tools.sorted { $0.name < $1.name }.map { ToolRef(server: shared, serverSlug: serverSlugs[s.name]!, item: $0, slug: slugs[$0.name]!) }
+            return s.tools.sorted { $0.name < $1.name }.map { ToolRef(server: shared, serverSlug: serverSlug, item: $0, slug: slugs[$0.name]!) }
         }
+        var refs: [ToolRef] = []
+        refs.reserveCapacity(perServer.reduce(0) { $0 + $1.count })
+        var firstRef: [Int] = []
+        for list in perServer { firstRef.append(refs.count); refs += list }
         firstRef.append(refs.count)
         let related = SiteGenerator.relatedTools(refs)
         Timings.mark("refs and related")
