@@ -166,12 +166,17 @@ public final class Store: Sendable {
 
     public func servers() throws(StoreError) -> [ServerEntry] {
         try read("reading servers") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM servers WHERE registry_status IS NULL OR registry_status != 'deleted' ORDER BY name").map { r in
-                ServerEntry(name: r["name"], title: r["title"], description: r["description"], version: r["version"], package: r["package"],
-                            source: r["source"], launch: (r["launch"] as String?).flatMap { try? JSONValue.parse($0) }.flatMap(LaunchPlan.init(json:)) ?? LaunchPlan(),
-                            notes: r["notes"],
-                            registryStatus: r["registry_status"])
+            var out: [ServerEntry] = []
+            try Store.each(try db.makeStatement(sql: """
+                SELECT name, title, description, version, package, source, launch, notes, registry_status FROM servers
+                WHERE registry_status IS NULL OR registry_status != 'deleted' ORDER BY name
+                """)) { c in
+                out.append(ServerEntry(name: c.text(0), title: c.optionalText(1), description: c.optionalText(2), version: c.optionalText(3),
+                                       package: c.optionalText(4), source: c.text(5),
+                                       launch: (try? JSONValue.parse(c.text(6))).flatMap(LaunchPlan.init(json:)) ?? LaunchPlan(),
+                                       notes: c.optionalText(7), registryStatus: c.optionalText(8)))
             }
+            return out
         }
     }
 
@@ -240,21 +245,29 @@ public final class Store: Sendable {
     /// The latest scan of every server, by server name.
     public func latestScans() throws(StoreError) -> [StoredScan] {
         try read("reading scans") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM scans WHERE id IN (SELECT max(id) FROM scans GROUP BY server) ORDER BY server").map(Store.scan)
+            try Store.scans(db, "id IN (SELECT max(id) FROM scans GROUP BY server) ORDER BY server")
         }
     }
 
     public func scans(server: String) throws(StoreError) -> [StoredScan] {
-        try read("reading scans") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM scans WHERE server = ? ORDER BY id", arguments: [server]).map(Store.scan)
-        }
+        try read("reading scans") { db in try Store.scans(db, "server = ? ORDER BY id", [server]) }
     }
 
-    static func scan(_ r: Row) -> StoredScan {
-        StoredScan(id: r["id"], server: r["server"], startedAt: Date(timeIntervalSince1970: r["started_at"]), durationMs: r["duration_ms"],
-                   status: ScanStatus(rawValue: r["status"]) ?? .crashed, reason: r["reason"], era: r["era"], protocolVersion: r["protocol_version"],
-                   serverInfo: (r["server_info"] as String?).flatMap { try? JSONValue.parse($0) }, instructions: r["instructions"],
-                   toolCount: r["tool_count"], stderrTail: r["stderr_tail"])
+    /// Scans that meet a condition, with the columns a scan record reads.
+    static func scans(_ db: Database, _ condition: String, _ arguments: StatementArguments = []) throws -> [StoredScan] {
+        let statement = try db.makeStatement(sql: """
+            SELECT id, server, started_at, duration_ms, status, reason, era, protocol_version, server_info, instructions, tool_count, stderr_tail
+            FROM scans WHERE \(condition)
+            """)
+        try statement.setArguments(arguments)
+        var out: [StoredScan] = []
+        try each(statement) { c in
+            out.append(StoredScan(id: c.int(0), server: c.text(1), startedAt: Date(timeIntervalSince1970: c.double(2)), durationMs: Int(c.int(3)),
+                                  status: ScanStatus(rawValue: c.text(4)) ?? .crashed, reason: c.optionalText(5), era: c.optionalText(6),
+                                  protocolVersion: c.optionalText(7), serverInfo: c.optionalText(8).flatMap { try? JSONValue.parse($0) },
+                                  instructions: c.optionalText(9), toolCount: Int(c.int(10)), stderrTail: c.text(11)))
+        }
+        return out
     }
 
     /// Servers whose latest scan ended ok; `--resume` skips these.
@@ -428,6 +441,8 @@ public final class Store: Sendable {
             return String(decoding: UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(statement, i))), as: UTF8.self)
         }
         func int(_ i: Int32) -> Int64 { sqlite3_column_int64(statement, i) }
+        func double(_ i: Int32) -> Double { sqlite3_column_double(statement, i) }
+        func optionalText(_ i: Int32) -> String? { sqlite3_column_type(statement, i) == SQLITE_NULL ? nil : text(i) }
     }
 
     /// Steps through a statement's rows.
@@ -487,13 +502,13 @@ public final class Store: Sendable {
     func toolFindings() throws(StoreError) -> [String: [Finding]] {
         try read("reading findings") { db in
             var findings: [String: [Finding]] = [:]
-            let cursor = try Row.fetchCursor(db, sql: """
+            try Store.each(try db.makeStatement(sql: """
                 SELECT server, tool, rule, severity, title, field, fragment FROM findings WHERE tool IS NOT NULL
                 ORDER BY server, tool, rule, field, fragment
-                """)
-            while let r = try cursor.next() {
-                let f = Finding(rule: r[2], severity: Severity(rawValue: r[3]) ?? .info, title: r[4], tool: r[1], field: r[5], fragment: r[6])
-                findings[Store.toolKey(r[0], r[1]), default: []].append(f)
+                """)) { c in
+                let tool = c.text(1)
+                let f = Finding(rule: c.text(2), severity: Severity(rawValue: c.text(3)) ?? .info, title: c.text(4), tool: tool, field: c.text(5), fragment: c.text(6))
+                findings[Store.toolKey(c.text(0), tool), default: []].append(f)
             }
             return findings
         }
