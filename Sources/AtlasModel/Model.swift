@@ -301,7 +301,7 @@ public struct Evidence: Sendable, Hashable, Codable {
     }
 }
 
-public enum Confidence: String, Sendable, Codable { case high, medium, low }
+public enum Confidence: String, Sendable, Codable, CaseIterable { case high, medium, low }
 
 /// The classifier's answer for one tool.
 public struct Verdict: Sendable, Hashable, Codable {

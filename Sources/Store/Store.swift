@@ -402,15 +402,14 @@ public final class Store: Sendable {
             var labels: [String: [String: Label]] = [:]
             var server = "", group: [String: Label] = [:]
             try Store.each(try db.makeStatement(sql: "SELECT server, tool, category, risk, confidence, digest FROM verdicts")) { c in
-                guard let category = AtlasModel.Category(rawValue: c.text(2)), let risk = RiskLevel(rawValue: c.text(3)) else { return }
-                let s = c.text(0)
-                if s != server {
-                    if !group.isEmpty { labels[server, default: [:]].merge(group) { _, new in new } }
-                    server = s; group = labels.removeValue(forKey: s) ?? [:]
+                guard let category = c.value(2, AtlasModel.Category.self), let risk = c.value(3, RiskLevel.self) else { return }
+                if !c.equals(0, server) {
+                    if !group.isEmpty { labels[server] = group }
+                    server = c.text(0); group = labels.removeValue(forKey: server) ?? [:]
                 }
-                group[c.text(1)] = Label(category: category, risk: risk, confidence: Confidence(rawValue: c.text(4)) ?? .low, digest: UInt64(bitPattern: c.int(5)))
+                group[c.text(1)] = Label(category: category, risk: risk, confidence: c.value(4, Confidence.self) ?? .low, digest: UInt64(bitPattern: c.int(5)))
             }
-            if !group.isEmpty { labels[server, default: [:]].merge(group) { _, new in new } }
+            if !group.isEmpty { labels[server] = group }
             var out: [String: [ListedTool]] = [:]
             var list: [ListedTool] = [], mine: [String: Label] = [:]
             server = ""
@@ -421,8 +420,7 @@ public final class Store: Sendable {
                 WHERE scan_id IN (SELECT max(id) FROM scans WHERE tool_count > 0 GROUP BY server) ORDER BY scan_id, name
                 """)
             try Store.each(tools) { c in
-                let s = c.text(0)
-                if s != server { flush(); server = s; mine = labels[s] ?? [:] }
+                if !c.equals(0, server) { flush(); server = c.text(0); mine = labels[server] ?? [:] }
                 let name = c.text(1)
                 guard let l = mine[name] else { return }
                 list.append(ListedTool(name: name, description: c.text(2), hash: c.text(3), category: l.category, risk: l.risk, confidence: l.confidence,
@@ -443,6 +441,17 @@ public final class Store: Sendable {
         func int(_ i: Int32) -> Int64 { sqlite3_column_int64(statement, i) }
         func double(_ i: Int32) -> Double { sqlite3_column_double(statement, i) }
         func optionalText(_ i: Int32) -> String? { sqlite3_column_type(statement, i) == SQLITE_NULL ? nil : text(i) }
+        /// Whether a column holds exactly this text (compared as bytes: no string is made).
+        func equals(_ i: Int32, _ s: String) -> Bool {
+            let n = Int(sqlite3_column_bytes(statement, i))
+            guard let p = sqlite3_column_text(statement, i) else { return s.isEmpty }
+            var s = s
+            return s.withUTF8 { $0.count == n && (n == 0 || memcmp($0.baseAddress!, p, n) == 0) }
+        }
+        /// The case of a string enum a column names (compared as bytes).
+        func value<E: CaseIterable & RawRepresentable>(_ i: Int32, _: E.Type) -> E? where E.RawValue == String {
+            E.allCases.first { equals(i, $0.rawValue) }
+        }
     }
 
     /// Steps through a statement's rows.
