@@ -506,11 +506,16 @@ public struct Classifier: @unchecked Sendable {
 
     /// Where the first run of `length` bytes in a row from the class `table` (indexed by byte) starts in `text`'s UTF-8.
     static func firstRun(in text: String, of table: [Bool], length: Int) -> Int? {
-        var n = 0
-        for (i, b) in text.utf8.enumerated() {
-            if table[Int(b)] { n += 1; if n >= length { return i + 1 - n } } else { n = 0 }
+        var text = text
+        return text.withUTF8 { bytes in
+            table.withUnsafeBufferPointer { table in
+                var n = 0
+                for i in 0..<bytes.count {
+                    if table[Int(bytes[i])] { n += 1; if n >= length { return i + 1 - n } } else { n = 0 }
+                }
+                return nil
+            }
         }
-        return nil
     }
 
     static let letterOrDigit: [Bool] = (0..<256).map { b in (0x30...0x39).contains(b) || (0x41...0x5A).contains(b) || (0x61...0x7A).contains(b) }
