@@ -147,7 +147,6 @@ public final class Store: Sendable {
         return String(decoding: (try? e.encode(v)) ?? Data("null".utf8), as: UTF8.self)
     }
 
-
     // MARK: servers
 
     public func upsert(servers entries: [ServerEntry]) throws(StoreError) {
@@ -378,8 +377,8 @@ public final class Store: Sendable {
         return out
     }
 
-    /// A current, classified tool as the site lists it: no definition (read only for the pages that show it, with
-    /// `definitions(servers:)`), its evidence as the stored JSON text (parsed only where it is shown).
+    /// A current, classified tool as the site lists it: no definition and no evidence (read only for the pages that
+    /// show them, with `details(servers:)`).
     public struct ListedTool: Sendable {
         public var name: String
         public var description: String
