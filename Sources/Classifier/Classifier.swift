@@ -169,6 +169,15 @@ final class Features {
         return t
     }
 
+    /// Whether each field's text is plain ASCII, found on first use.
+    private var asciiFields = FieldMap<Bool>()
+    func isASCII(_ kind: FieldKind, _ field: Field) -> Bool {
+        if let a = asciiFields[kind] { return a }
+        let a = !field.text.utf8.contains(where: { $0 >= 0x80 })
+        asciiFields[kind] = a
+        return a
+    }
+
     /// The literals (of the classifier's matcher) that each field holds, found on first use by one pass over it.
     private var literalHits = FieldMap<Bitset>()
     func literals(_ kind: FieldKind, _ field: Field, _ m: LiteralMatcher) -> Bitset {
@@ -466,7 +475,7 @@ public struct Classifier: @unchecked Sendable {
             for k in kinds {
                 guard let field = k == .normalized ? f.normalizedField(vocabulary) : f.fields[k], !field.text.isEmpty else { continue }
                 // The literals and runs a match needs are looked for first.
-                if anyText || !field.text.utf8.contains(where: { $0 >= 0x80 }) {
+                if anyText || f.isASCII(k, field) {
                     if !requires.isEmpty {
                         let hits = f.literals(k, field, literals)
                         if !requires.allSatisfy({ $0.contains(where: hits.contains) }) { continue }

@@ -70,7 +70,9 @@ struct FieldMap<Value> {
 }
 
 /// A rule as loaded from one file in rules/.
-public struct Rule: Sendable {
+/// A class: the classifier reads a rule's fields for every tool, and a struct of this size would be copied (with a
+/// retain of each field) at every read.
+public final class Rule: Sendable {
     public let id: String
     public let file: String
     public let stage: RuleStage
@@ -83,6 +85,12 @@ public struct Rule: Sendable {
     let any: [[Condition]]
     let unless: [[Condition]]
     public let examples: RuleExamples
+
+    init(id: String, file: String, stage: RuleStage, summary: String, category: AtlasModel.Category?, risk: RiskLevel?, severity: Severity?,
+         priority: Int, when: [Condition], any: [[Condition]], unless: [[Condition]], examples: RuleExamples) {
+        self.id = id; self.file = file; self.stage = stage; self.summary = summary; self.category = category; self.risk = risk
+        self.severity = severity; self.priority = priority; self.when = when; self.any = any; self.unless = unless; self.examples = examples
+    }
 }
 
 /// A tool definition a rule must fire on, must not fire on, or is known to miss.
