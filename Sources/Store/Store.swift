@@ -50,7 +50,7 @@ public struct StoredTool: Sendable {
 /// Every write is one transaction, so a crash or a full disk leaves the last good state.
 public final class Store: Sendable {
     public static let schemaVersion = 1
-    let db: DatabaseQueue
+    let db: DatabasePool
     public let path: String
 
     public init(path: String) throws(StoreError) {
@@ -62,7 +62,7 @@ public final class Store: Sendable {
                 try db.execute(sql: "PRAGMA journal_mode = WAL")
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
             }
-            db = try DatabaseQueue(path: path, configuration: config)
+            db = try DatabasePool(path: path, configuration: config)
             try Store.migrator.migrate(db)
         } catch {
             throw StoreError(path: path, message: "cannot open the database: \(error)")
@@ -391,13 +391,36 @@ public final class Store: Sendable {
         public var findings: [Finding]
     }
 
-    /// Every current tool that has a verdict, with its findings, by server, in name order (by bytes): the whole site's list of
-    /// tools. Two plain scans joined here (a join in SQLite looks up every verdict through its index and costs more),
-    /// columns read straight from the statement; rows come a server at a time, so each server is looked up once.
+    /// Every current tool that has a verdict, with its findings, by server, in name order (by bytes): the whole site's
+    /// list of tools. The labels and the tool list are read side by side on two connections and joined here (a join in
+    /// SQLite looks up every verdict through its index and costs more); columns are read straight from the statement.
     public func listedTools() throws(StoreError) -> [String: [ListedTool]] {
-        let findings = try toolFindings()
-        return try read("reading tools") { db in
-            struct Label { var category: AtlasModel.Category; var risk: RiskLevel; var confidence: Confidence; var digest: UInt64 }
+        let parts = [0, 1].concurrentMap(chunk: 1) { part in
+            Result { () throws(StoreError) -> Listing in part == 0 ? .labels(try labels(), try toolFindings()) : .tools(try currentToolList()) }
+        }
+        guard case .labels(let labels, let findings) = try parts[0].get(), case .tools(let tools) = try parts[1].get() else { return [:] }
+        var out: [String: [ListedTool]] = [:]
+        for (server, list) in tools {
+            guard let mine = labels[server] else { continue }
+            let listed = list.compactMap { t -> ListedTool? in
+                guard let l = mine[t.name] else { return nil }
+                return ListedTool(name: t.name, description: t.description, hash: t.hash, category: l.category, risk: l.risk, confidence: l.confidence,
+                                  digest: l.digest, findings: findings.isEmpty ? [] : findings[Store.toolKey(server, t.name)] ?? [])
+            }
+            if !listed.isEmpty { out[server, default: []] += listed }
+        }
+        return out
+    }
+
+    struct Label { var category: AtlasModel.Category; var risk: RiskLevel; var confidence: Confidence; var digest: UInt64 }
+    enum Listing {
+        case labels([String: [String: Label]], [String: [Finding]])
+        case tools([(server: String, tools: [(name: String, description: String, hash: String)])])
+    }
+
+    /// Every verdict's label and digest, by server and tool. Rows come a server at a time: each server is looked up once.
+    func labels() throws(StoreError) -> [String: [String: Label]] {
+        try read("reading verdicts") { db in
             var labels: [String: [String: Label]] = [:]
             var server = "", group: [String: Label] = [:]
             try Store.each(try db.makeStatement(sql: "SELECT server, tool, category, risk, confidence, digest FROM verdicts")) { c in
@@ -409,23 +432,23 @@ public final class Store: Sendable {
                 group[c.text(1)] = Label(category: category, risk: risk, confidence: c.value(4, Confidence.self) ?? .low, digest: UInt64(bitPattern: c.int(5)))
             }
             if !group.isEmpty { labels[server] = group }
-            var out: [String: [ListedTool]] = [:]
-            var list: [ListedTool] = [], mine: [String: Label] = [:]
-            server = ""
-            func flush() { if !list.isEmpty { out[server, default: []] += list; list.removeAll(keepingCapacity: true) } }
-            // In key order (free: it is the order of the key's index), so each server's tools come in name order.
-            let tools = try db.makeStatement(sql: """
+            return labels
+        }
+    }
+
+    /// Each server's current tools (name, description, hash), from its latest scan that returned tools, in name order.
+    func currentToolList() throws(StoreError) -> [(server: String, tools: [(name: String, description: String, hash: String)])] {
+        try read("reading tools") { db in
+            var out: [(server: String, tools: [(name: String, description: String, hash: String)])] = []
+            // In key order (free: it is the order of the key's index), so each server's tools come together, in name order.
+            let statement = try db.makeStatement(sql: """
                 SELECT server, name, description, hash FROM tools
                 WHERE scan_id IN (SELECT max(id) FROM scans WHERE tool_count > 0 GROUP BY server) ORDER BY scan_id, name
                 """)
-            try Store.each(tools) { c in
-                if !c.equals(0, server) { flush(); server = c.text(0); mine = labels[server] ?? [:] }
-                let name = c.text(1)
-                guard let l = mine[name] else { return }
-                list.append(ListedTool(name: name, description: c.text(2), hash: c.text(3), category: l.category, risk: l.risk, confidence: l.confidence,
-                                       digest: l.digest, findings: findings.isEmpty ? [] : findings[Store.toolKey(server, name)] ?? []))
+            try Store.each(statement) { c in
+                if out.last.map({ !c.equals(0, $0.server) }) ?? true { out.append((c.text(0), [])) }
+                out[out.count - 1].tools.append((c.text(1), c.text(2), c.text(3)))
             }
-            flush()
             return out
         }
     }
