@@ -96,9 +96,11 @@ public struct SiteGenerator: Sendable {
         let slug: String
         /// A digest of what other pages show of this tool when they list it as related: where it is, its name, its risk.
         let listed: UInt64
-        var path: String { "servers/\(serverSlug)/tools/\(slug).html" }
+        /// The tool page's path, made once: every list, fingerprint and sitemap entry names it.
+        let path: String
         init(server: Shared<SiteServer>, serverSlug: String, item: SiteTool, slug: String) {
             self.server = server; self.serverSlug = serverSlug; self.item = item; self.slug = slug
+            path = "servers/\(serverSlug)/tools/\(slug).html"
             var h = Fingerprint(seed: 0)
             h.add(serverSlug); h.add(slug); h.add(item.name); h.add(server.name); h.add(item.verdict.risk.rawValue)
             listed = h.value
@@ -150,7 +152,8 @@ public struct SiteGenerator: Sendable {
         var htmlPaths: [String] = []
         /// Every outcome goes through here: the pages people browse to are listed in the sitemap.
         func take(_ o: Output) {
-            if o.path.hasSuffix(".html") && o.path != "404.html" { htmlPaths.append(o.path) }
+            let path = o.path
+            if path.utf8.last == UInt8(ascii: "l") && path.hasSuffix(".html") && path != "404.html" { htmlPaths.append(path) }
             record(o)
         }
         // Every server with its tool pages is one piece of work: fingerprints decide what must be rendered, the
@@ -212,7 +215,7 @@ public struct SiteGenerator: Sendable {
         case "servers/index.html": return serversPage(servers, serverSlugs: serverSlugs)
         case "assets/search-index.js": return searchIndex(servers, serverSlugs: serverSlugs, refs: refs)
         case "api/tools.json": return toolsAPI(refs) + [0x0A]
-        case "llms-full.txt": return Array(llmsFull(refs).utf8)
+        case "llms-full.txt": return llmsFull(refs)
         case "index.html": return indexPage(servers, serverSlugs: serverSlugs, refs: refs)
         case "search.html": return renderPage("search", ["pageTitle": "Search", "pageDescription": "Search tools and servers", "root": ""])
         case "404.html": return renderPage("notfound", ["pageTitle": "Not found", "pageDescription": "Page not found", "root": "/"])
@@ -689,10 +692,13 @@ public struct SiteGenerator: Sendable {
         return o
     }
 
-    func llmsFull(_ refs: [ToolRef]) -> String {
-        var o = "# ToolAtlas: every tool with its label\n\n"
+    func llmsFull(_ refs: [ToolRef]) -> [UInt8] {
+        var o = Array("# ToolAtlas: every tool with its label\n\n".utf8)
+        o.reserveCapacity(refs.count * 160)
         for r in refs {
-            o += "- \(oneLine(r.server.name)) / \(oneLine(r.item.name)): \(r.item.verdict.category.rawValue), \(r.item.verdict.risk.rawValue) risk. \(oneLine(Text.firstSentence(r.item.description)))\n"
+            o += "- ".utf8; o += oneLine(r.server.name).utf8; o += " / ".utf8; o += oneLine(r.item.name).utf8; o += ": ".utf8
+            o += r.item.verdict.category.rawValue.utf8; o += ", ".utf8; o += r.item.verdict.risk.rawValue.utf8; o += " risk. ".utf8
+            o += oneLine(Text.firstSentence(r.item.description)).utf8; o.append(0x0A)
         }
         return o
     }
