@@ -153,7 +153,7 @@ public struct SiteGenerator: Sendable {
         /// Every outcome goes through here: the pages people browse to are listed in the sitemap.
         func take(_ o: Output) {
             let path = o.path
-            if path.utf8.last == UInt8(ascii: "l") && path.hasSuffix(".html") && path != "404.html" { htmlPaths.append(path) }
+            if path.hasSuffix(".html") && path != "404.html" { htmlPaths.append(path) }
             record(o)
         }
         // Every server with its tool pages is one piece of work: fingerprints decide what must be rendered, the
