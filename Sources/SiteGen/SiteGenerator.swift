@@ -187,7 +187,7 @@ public struct SiteGenerator: Sendable {
         ]
         let outputs = wide.concurrentMap(chunk: 1) { w in
             Result { () throws(SiteError) -> Output in
-                reuse(w.path, w.inputs) ? .kept(w.path, inputs: w.inputs) : try sink(w.path, self.cataloguePage(w.path, servers, serverSlugs, refs), w.inputs)
+                try SiteGenerator.output(w.path, inputs: w.inputs, reuse, sink) { self.cataloguePage(w.path, servers, serverSlugs, refs) }
             }
         }
         for o in outputs { take(try o.get()) }
@@ -204,9 +204,13 @@ public struct SiteGenerator: Sendable {
         }
         var sitemapInputs = Fingerprint(seed: inputs.fixed)
         for p in htmlPaths { sitemapInputs.add(p) }
-        if reuse("sitemap.xml", sitemapInputs.value) { take(.kept("sitemap.xml", inputs: sitemapInputs.value)) } else {
-            take(try sink("sitemap.xml", Array(sitemap(htmlPaths).utf8), sitemapInputs.value))
-        }
+        take(try SiteGenerator.output("sitemap.xml", inputs: sitemapInputs.value, reuse, sink) { Array(sitemap(htmlPaths).utf8) })
+    }
+
+    /// A file with a fingerprint of its inputs: kept from the last build when they are the same, otherwise built and sunk.
+    static func output(_ path: String, inputs: UInt64, _ reuse: (String, UInt64) -> Bool, _ sink: (String, [UInt8], UInt64) throws(SiteError) -> Output,
+                       build: () -> [UInt8]) throws(SiteError) -> Output {
+        reuse(path, inputs) ? .kept(path, inputs: inputs) : try sink(path, build(), inputs)
     }
 
     /// A page about the whole catalogue.
@@ -574,7 +578,7 @@ public struct SiteGenerator: Sendable {
         })
         let results = pages.concurrentMap(chunk: 2) { p in
             Result { () throws(SiteError) -> Output in
-                reuse(p.path, p.inputs) ? .kept(p.path, inputs: p.inputs) : try sink(p.path, self.renderPage("list", p.context()), p.inputs)
+                try SiteGenerator.output(p.path, inputs: p.inputs, reuse, sink) { self.renderPage("list", p.context()) }
             }
         }
         return try results.map { r throws(SiteError) in try r.get() }
