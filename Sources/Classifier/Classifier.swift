@@ -501,7 +501,7 @@ public struct Classifier: @unchecked Sendable {
             }
             return nil
         case .nonASCII(let want):
-            let has = [FieldKind.title, .description, .paramText, .instructions].contains { k in f.fields[k]?.text.utf8.contains(where: { $0 >= 0x80 }) == true }
+            let has = [FieldKind.title, .description, .paramText, .instructions].contains { k in f.fields[k].map { !f.isASCII(k, $0) } == true }
             return has == want ? .some(nil) : nil
         case .longToken(let n):
             // A run of letters and digits, measured on bytes (camelCase does not cut it).
