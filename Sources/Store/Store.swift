@@ -230,6 +230,11 @@ public final class Store: Sendable {
         }
     }
 
+    /// The scans whose tools are current: each server's latest scan that returned tools (of the servers `condition` picks).
+    static func currentScans(_ condition: String = "") -> String {
+        "SELECT max(id) FROM scans WHERE tool_count > 0\(condition.isEmpty ? "" : " AND " + condition) GROUP BY server"
+    }
+
     static func lastScanWithTools(server: String, _ db: Database) throws -> Int64? {
         try Int64.fetchOne(db, sql: "SELECT id FROM scans WHERE server = ? AND tool_count > 0 ORDER BY id DESC LIMIT 1", arguments: [server])
     }
@@ -282,7 +287,7 @@ public final class Store: Sendable {
             var out: [String: [(Tool, String)]] = [:]
             let cursor = try Row.fetchCursor(db, sql: """
                 SELECT t.server, d.definition, t.hash FROM tools t JOIN tool_definitions d ON d.scan_id = t.scan_id AND d.name = t.name
-                WHERE t.scan_id IN (SELECT max(id) FROM scans WHERE tool_count > 0 GROUP BY server)
+                WHERE t.scan_id IN (\(Store.currentScans()))
                 ORDER BY t.server, t.name
                 """)
             // Parsing the definitions is most of the work: on every core, a batch at a time, so that the JSON text of
@@ -443,7 +448,7 @@ public final class Store: Sendable {
             // In key order (free: it is the order of the key's index), so each server's tools come together, in name order.
             let statement = try db.makeStatement(sql: """
                 SELECT server, name, description, hash FROM tools
-                WHERE scan_id IN (SELECT max(id) FROM scans WHERE tool_count > 0 GROUP BY server) ORDER BY scan_id, name
+                WHERE scan_id IN (\(Store.currentScans())) ORDER BY scan_id, name
                 """)
             try Store.each(statement) { c in
                 if out.last.map({ !c.equals(0, $0.server) }) ?? true { out.append((c.text(0), [])) }
@@ -499,7 +504,7 @@ public final class Store: Sendable {
                 let cursor = try Row.fetchCursor(db, sql: """
                     SELECT t.server, t.name, d.definition, v.evidence FROM tools t
                     JOIN tool_definitions d ON d.scan_id = t.scan_id AND d.name = t.name JOIN verdicts v ON v.server = t.server AND v.tool = t.name
-                    WHERE t.scan_id IN (SELECT max(id) FROM scans WHERE tool_count > 0 AND server IN (\(marks)) GROUP BY server)
+                    WHERE t.scan_id IN (\(Store.currentScans("server IN (\(marks))")))
                     """, arguments: StatementArguments(part))
                 while let r = try cursor.next() { out[r[0], default: [:]][r[1]] = ToolDetails(definition: r[2], evidenceJSON: r[3]) }
             }
