@@ -94,7 +94,13 @@ public enum PolicyExport {
         String(s.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") ? $0 : "_" })
     }
 
+    /// Whether every byte of `s` is printable ASCII other than `"` and `\`: such text is quoted as it is, in YAML and TOML.
+    static func plainQuotable(_ s: String) -> Bool {
+        s.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+    }
+
     static func yamlString(_ s: String) -> String {
+        if plainQuotable(s) { return "\"" + s + "\"" }
         var out = "\""
         for u in s.unicodeScalars {
             switch u {
@@ -112,6 +118,7 @@ public enum PolicyExport {
     }
 
     static func tomlString(_ s: String) -> String {
+        if plainQuotable(s) { return "\"" + s + "\"" }
         var out = "\""
         for u in s.unicodeScalars {
             switch u {
@@ -126,5 +133,32 @@ public enum PolicyExport {
 
     static func tomlKey(_ s: String) -> String {
         s.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) && !s.isEmpty ? s : tomlString(s)
+    }
+}
+
+/// One-tool policy.json documents, pretty printed, as tool pages show them. A document's shape depends on its rule
+/// alone: each rule's document is printed once with a marker for the tool's name, and a page puts the name (as a JSON
+/// string) in the marker's place. The result is byte for byte `PolicyDocument.json(tools: [(name, rule)]).pretty()`.
+struct OneToolPolicies: Sendable {
+    private var parts: [PolicyRule: (head: [UInt8], tail: [UInt8])] = [:]
+    private static let marker = "\u{1}name\u{1}"
+
+    init(_ rules: some Sequence<PolicyRule>) {
+        var encoded: [UInt8] = []
+        JSONValue.writeString(OneToolPolicies.marker, to: &encoded)
+        for rule in rules where parts[rule] == nil {
+            let doc = PolicyDocument.json(tools: [(OneToolPolicies.marker, rule)]).prettyBytes()
+            guard let at = doc.indices.first(where: { doc[$0...].starts(with: encoded) }) else { continue }
+            parts[rule] = (Array(doc[..<at]), Array(doc[(at + encoded.count)...]))
+        }
+    }
+
+    func pretty(_ name: String, _ rule: PolicyRule) -> String {
+        guard let p = parts[rule] else { return PolicyDocument.json(tools: [(name, rule)]).pretty() }
+        var out = p.head
+        out.reserveCapacity(p.head.count + name.utf8.count + 2 + p.tail.count)
+        JSONValue.writeString(name, to: &out)
+        out += p.tail
+        return String(decoding: out, as: UTF8.self)
     }
 }

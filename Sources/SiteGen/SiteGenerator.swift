@@ -29,6 +29,11 @@ public struct SiteGenerator: Sendable {
     let templatesDigest: UInt64
     let staticDir: String
     public var baseURL: String
+    /// The policy snippets of tool pages: every starter rule, the limits pages suggest, and the block.
+    let snippets = OneToolPolicies(AtlasModel.Category.allCases.flatMap { c in RiskLevel.allCases.flatMap { r in
+        let rule = PolicyRule.starter(category: c, risk: r)
+        return [rule, SiteGenerator.rateRule(rule), SiteGenerator.denyRule]
+    } })
 
     public static func defaultTemplatesPath() -> String { BundledPath.find("site-gen", marker: "/layouts") }
 
@@ -384,10 +389,8 @@ public struct SiteGenerator: Sendable {
         let v = r.item.verdict
         let rule = PolicyRule.starter(category: v.category, risk: v.risk)
         let name = Text.clean(t.name)
-        let policy = PolicyDocument.json(tools: [(t.name, rule)])
-        let limit = rule.ratePerMinute ?? (rule.action == .deny ? 5 : 60)
-        let rateRule = PolicyRule(action: .allow, ratePerMinute: limit, reason: nil, hidden: false)
-        let denyRule = PolicyRule(action: .deny, ratePerMinute: nil, reason: PolicyRule.approvalReason, hidden: false)
+        let rateRule = SiteGenerator.rateRule(rule)
+        let limit = rateRule.ratePerMinute!
         let params: [TContext] = t.parameters.map { p in
             ["name": .text(Text.clean(p.name)), "type": .text(Text.clean(p.type.isEmpty ? "any" : p.type)), "required": p.required ? "yes" : "no",
              "description": .text(Text.clean(p.description)), "enumText": .text(Text.clean(p.enumValues.prefix(20).joined(separator: ", "))),
@@ -408,18 +411,18 @@ public struct SiteGenerator: Sendable {
         }
         let lead = Text.clean(Text.firstSentence(t.description))
         let what = lead.isEmpty ? "The server does not describe it." : lead
-        var faq: [[String: String]] = [
-            ["q": "What does \(name) do?", "a": "\(what) ToolAtlas files it under \(v.category.rawValue): \(categoryMeaning(v.category))"],
-            ["q": "How risky is \(name)?", "a": "\(v.risk.rawValue). \(riskMeaning(v.category, v.risk)) The verdict comes from the rules listed above, with \(v.confidence.rawValue) confidence."],
-            ["q": "What does the starter policy do with \(name)?", "a": rule.summary],
-            ["q": "Can I rate-limit \(name)?", "a": rule.action == .allow
+        var faq: [TContext] = [
+            ["q": .text("What does \(name) do?"), "a": .text("\(what) ToolAtlas files it under \(v.category.rawValue): \(categoryMeaning(v.category))")],
+            ["q": .text("How risky is \(name)?"), "a": .text("\(v.risk.rawValue). \(riskMeaning(v.category, v.risk)) The verdict comes from the rules listed above, with \(v.confidence.rawValue) confidence.")],
+            ["q": .text("What does the starter policy do with \(name)?"), "a": .text(rule.summary)],
+            ["q": .text("Can I rate-limit \(name)?"), "a": .text(rule.action == .allow
                 ? "Yes. The starter rule " + (rule.ratePerMinute.map { "already limits it to \($0) calls per minute" } ?? "allows it without a limit; the snippet above adds a limit of \(limit) calls per minute") + "."
-                : "It is denied by the starter policy. If you decide to allow it, the snippet above limits it to \(limit) calls per minute."],
-            ["q": "How do I block \(name) completely?", "a": "Give it action deny, as in the snippet above, or leave it out of the tools list: the policy denies every tool it does not list."],
-            ["q": "Which server provides \(name)?", "a": "The \(Text.clean(r.server.name)) server" + (r.server.package.map { ", package \(Text.clean($0))" } ?? "") + "."],
+                : "It is denied by the starter policy. If you decide to allow it, the snippet above limits it to \(limit) calls per minute.")],
+            ["q": .text("How do I block \(name) completely?"), "a": "Give it action deny, as in the snippet above, or leave it out of the tools list: the policy denies every tool it does not list."],
+            ["q": .text("Which server provides \(name)?"), "a": .text("The \(Text.clean(r.server.name)) server" + (r.server.package.map { ", package \(Text.clean($0))" } ?? "") + ".")],
         ]
         if !r.item.findings.isEmpty {
-            faq.append(["q": "Is there anything suspicious in its definition?", "a": "Yes: " + r.item.findings.map { Text.clean($0.title) }.joined(separator: "; ") + "."])
+            faq.append(["q": "Is there anything suspicious in its definition?", "a": .text("Yes: " + r.item.findings.map { Text.clean($0.title) }.joined(separator: "; ") + ".")])
         }
         let ctx: TContext = [
             "pageTitle": .text("\(name) (\(Text.clean(r.server.name)))"), "pageDescription": .text("\(name): \(v.category.rawValue), \(v.risk.rawValue) risk. \(lead)"),
@@ -430,17 +433,25 @@ public struct SiteGenerator: Sendable {
             "evidence": .list(evidence.map { ["rule": .text(Text.clean($0.rule)), "effect": .text(Text.clean($0.effect)), "field": .text(Text.clean($0.field)), "fragment": .text(Text.clean($0.fragment))] }),
             "hasFindings": .flag(!r.item.findings.isEmpty),
             "findings": .list(r.item.findings.map { ["severity": .text($0.severity.rawValue), "title": .text(Text.clean($0.title)), "rule": .text($0.rule), "field": .text($0.field), "fragment": .text(Text.clean($0.fragment))] }),
-            "policySummary": .text(rule.summary), "policyJSON": .text(Text.clean(policy.pretty())),
+            "policySummary": .text(rule.summary), "policyJSON": .text(Text.clean(snippets.pretty(t.name, rule))),
             "serverToolCount": .int(r.server.tools.count),
             "rateText": .text(rule.ratePerMinute != nil ? "The starter rule's limit, in both formats:" : "A limit of \(limit) calls per minute, in both formats:"),
-            "rateJSON": .text(Text.clean(PolicyDocument.json(tools: [(t.name, rateRule)]).pretty())),
+            "rateJSON": .text(Text.clean(snippets.pretty(t.name, rateRule))),
             "rateYAML": .text(Text.clean(rateYAML(t.name, limit))),
-            "blockJSON": .text(Text.clean(PolicyDocument.json(tools: [(t.name, denyRule)]).pretty())),
+            "blockJSON": .text(Text.clean(snippets.pretty(t.name, SiteGenerator.denyRule))),
             "blockYAML": .text(Text.clean(blockYAML(t.name))),
-            "hasRelated": .flag(!related.isEmpty), "related": .list(related), "faq": .list(faq.map { TContext($0.map { ($0.key, TValue.text($0.value)) }) }),
+            "hasRelated": .flag(!related.isEmpty), "related": .list(related), "faq": .list(faq),
         ]
         return renderPage("tool", ctx)
     }
+
+    /// The rate limit a tool page suggests: the starter rule's own, or 60 calls a minute (5 for a denied tool).
+    static func rateRule(_ starter: PolicyRule) -> PolicyRule {
+        PolicyRule(action: .allow, ratePerMinute: starter.ratePerMinute ?? (starter.action == .deny ? 5 : 60), reason: nil, hidden: false)
+    }
+
+    /// How a tool page shows blocking a tool.
+    static let denyRule = PolicyRule(action: .deny, ratePerMinute: nil, reason: PolicyRule.approvalReason, hidden: false)
 
     func rateYAML(_ tool: String, _ n: Int) -> String {
         "version: \"1\"\ndefault: deny\ntools:\n  \(PolicyExport.yamlString(tool)):\n    rules:\n      - name: \"\(n) calls per minute\"\n        rate_limit: \(n)/minute"

@@ -132,10 +132,23 @@ public enum Slug {
 enum Text {
     /// Characters XML 1.0 forbids (most C0 controls, U+FFFE/U+FFFF) become U+FFFD, so any text can go into a page.
     static func clean(_ s: String) -> String {
+        guard mayBeBad(s) else { return s }
         guard s.unicodeScalars.contains(where: bad) else { return s }
         var out = String.UnicodeScalarView()
         for u in s.unicodeScalars { out.append(bad(u) ? "\u{FFFD}" : u) }
         return String(out)
+    }
+
+    /// Whether `s` may hold a character `clean` replaces, from its bytes: a C0 control other than tab, line feed and
+    /// carriage return, or the lead bytes of U+FFFE/U+FFFF (EF BF). Most text has none, and decoding scalars costs more.
+    static func mayBeBad(_ s: String) -> Bool {
+        var s = s
+        return s.withUTF8 { u in
+            for b in u where b < 0x20 || b == 0xEF {
+                if b == 0xEF || (b != 0x09 && b != 0x0A && b != 0x0D) { return true }
+            }
+            return false
+        }
     }
 
     static func bad(_ u: Unicode.Scalar) -> Bool {
