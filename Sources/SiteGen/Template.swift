@@ -29,8 +29,11 @@ public struct TContext: Sendable, ExpressibleByDictionaryLiteral {
 
     public init(dictionaryLiteral elements: (String, TValue)...) { self.init(elements) }
 
+    /// The pairs in order; a name given twice shows its first value (as a literal, it would not compile as a dictionary).
     public init(_ pairs: some Sequence<(String, TValue)>) {
-        for (k, v) in pairs { self[k] = v }
+        names.reserveCapacity(pairs.underestimatedCount)
+        values.reserveCapacity(pairs.underestimatedCount)
+        for (k, v) in pairs { names.append(k); values.append(v) }
     }
 
     public subscript(_ name: String) -> TValue? {
@@ -133,16 +136,28 @@ public struct TemplateSet: Sendable {
     }
 
     private func lookup(_ key: String, _ stack: [TContext]) -> TValue? {
-        for c in stack.reversed() { if let v = c[key] { return v } }
+        var k = stack.count - 1
+        while k >= 0 {
+            if let v = stack[k][key] { return v }
+            k -= 1
+        }
         return nil
     }
+
+    /// Bytes `escape` replaces.
+    private static let special: [Bool] = (0..<256).map { [0x26, 0x3C, 0x3E, 0x22, 0x27].contains($0) }
 
     /// `& < > " '` become entities; everything else is copied as is.
     static func escape(_ s: String, into out: inout [UInt8]) {
         var s = s
         s.withUTF8 { buf in
             var start = 0
-            for i in 0..<buf.count {
+            var i = 0
+            let n = buf.count
+            while i < n {
+                // Runs of bytes that need no entity are skipped at once.
+                while i < n && !special[Int(buf[i])] { i += 1 }
+                guard i < n else { break }
                 let entity: StaticString
                 switch buf[i] {
                 case UInt8(ascii: "&"): entity = "&amp;"
@@ -150,11 +165,12 @@ public struct TemplateSet: Sendable {
                 case UInt8(ascii: ">"): entity = "&gt;"
                 case UInt8(ascii: "\""): entity = "&quot;"
                 case UInt8(ascii: "'"): entity = "&#39;"
-                default: continue
+                default: entity = ""
                 }
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[start..<i]))
                 entity.withUTF8Buffer { out.append(contentsOf: $0) }
-                start = i + 1
+                i += 1
+                start = i
             }
             out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[start..<buf.count]))
         }
