@@ -266,7 +266,11 @@ public struct Fingerprint: Sendable {
     public private(set) var value: UInt64
     public init(seed: UInt64) { value = 0xcbf29ce484222325 ^ seed }
     public mutating func add(_ s: String) {
-        value = Hashing.fnv1a64(bytes: CollectionOfOne(0xFF), from: Hashing.fnv1a64(bytes: s.utf8, from: value))
+        // FNV-1a over the string's own bytes (no iterator over its UTF-8 view), then the separator 0xFF.
+        var s = s
+        var h = value
+        s.withUTF8 { for b in $0 { h = (h ^ UInt64(b)) &* 0x100000001b3 } }
+        value = (h ^ 0xFF) &* 0x100000001b3
     }
     /// Adds a digest made elsewhere.
     public mutating func add(_ v: UInt64) {

@@ -163,21 +163,44 @@ public struct SiteGenerator: Sendable {
         }
         // Every server with its tool pages is one piece of work: fingerprints decide what must be rendered, the
         // definitions and evidence of only those servers are read, and the files go to the sink from the worker itself.
-        let chunk = 256
-        var start = 0
-        while start < servers.count {
-            let range = start..<min(servers.count, start + chunk)
-            start = range.upperBound
+        // A chunk's definitions are read while the chunk before it renders.
+        typealias Prepared = (plans: [ServerPlan], wanted: [String])
+        let chunks = stride(from: 0, to: servers.count, by: 256).map { $0..<min(servers.count, $0 + 256) }
+        func prepare(_ range: Range<Int>) -> Prepared {
             let plans = Array(range).concurrentMap(chunk: 8) { k in self.plan(k, servers, serverSlugs, refs, firstRef, related, reuse) }
             let wanted = plans.filter { $0.rendersAnything && refs[firstRef[$0.server]..<firstRef[$0.server + 1]].contains { $0.item.details == nil } }
-            let loaded: [String: [String: ToolDetails]]
-            do { loaded = try details(wanted.map { servers[$0.server].name }) } catch {
-                throw SiteError(step: "reading tool definitions", path: "", message: "\(error)")
+            return (plans, wanted.map { servers[$0.server].name })
+        }
+        func load(_ names: [String]) -> Result<[String: [String: ToolDetails]], SiteError> {
+            do { return .success(try details(names)) } catch {
+                return .failure(SiteError(step: "reading tool definitions", path: "", message: "\(error)"))
             }
-            let work: (ServerPlan) -> Result<[Output], SiteError> = { p in
-                Result { () throws(SiteError) in try self.serverOutputs(p, servers, serverSlugs, refs, firstRef, related, loaded[servers[p.server].name] ?? [:], sink) }
+        }
+        enum Job: Sendable { case render(ServerPlan), load([String]) }
+        enum Done { case outputs(Result<[Output], SiteError>), loaded(Result<[String: [String: ToolDetails]], SiteError>) }
+        var current: Prepared = chunks.isEmpty ? ([], []) : prepare(chunks[0])
+        var loaded = try load(current.wanted).get()
+        for n in chunks.indices {
+            let next: Prepared = n + 1 < chunks.count ? prepare(chunks[n + 1]) : ([], [])
+            let jobs: [Job] = (next.wanted.isEmpty ? [] : [.load(next.wanted)]) + current.plans.map(Job.render)
+            let have = loaded
+            let done = jobs.concurrentMap(chunk: 1) { job -> Done in
+                switch job {
+                case .load(let names): return .loaded(load(names))
+                case .render(let p):
+                    return .outputs(Result { () throws(SiteError) in
+                        try self.serverOutputs(p, servers, serverSlugs, refs, firstRef, related, have[servers[p.server].name] ?? [:], sink)
+                    })
+                }
             }
-            for result in plans.concurrentMap(chunk: 4, work) { try result.get().forEach(take) }
+            loaded = [:]
+            for d in done {
+                switch d {
+                case .loaded(let r): loaded = try r.get()
+                case .outputs(let r): try r.get().forEach(take)
+                }
+            }
+            current = next
         }
         func put(_ path: String, _ bytes: [UInt8]) throws(SiteError) { take(try sink(path, bytes, 0)) }
         Timings.mark("servers and tool pages")

@@ -42,4 +42,15 @@ struct JSONValueTests {
         #expect(JSONValue.member("a", of: Array("[1]".utf8)) == nil)
         #expect(JSONValue.member("b", of: Array(#"{"a":"unterminated"#.utf8)) == nil)
     }
+
+    @Test("fingerprints keep the values databases and site manifests already hold: FNV-1a of each text, then 0xFF")
+    func fingerprintValues() {
+        var f = Fingerprint(seed: 7)
+        var reference: UInt64 = 0xcbf29ce484222325 ^ 7
+        for text in ["server", "", "é 工具", String(repeating: "x", count: 300)] {
+            f.add(text)
+            reference = Hashing.fnv1a64(bytes: [0xFF], from: Hashing.fnv1a64(bytes: Array(text.utf8), from: reference))
+            #expect(f.value == reference)
+        }
+    }
 }
