@@ -13,7 +13,9 @@ struct SiteFolder {
     static let header = "ToolAtlas writes and prunes this folder. Each line: content digest, inputs fingerprint, path."
 
     let out: String
-    private var old: [String: (content: UInt64, inputs: UInt64)] = [:]
+    private var old: [String: Listed] = [:]
+    /// For each folder of the last build (by its number in `Listed`), whether it is as that build left it.
+    private var intact: [Bool] = []
     /// What this build produced, in the order it produced it (the same inputs give the same order).
     private var new: [(path: String, content: UInt64, inputs: UInt64)] = []
     /// How many paths of the last build this one produced again: when all were, nothing is stale.
@@ -35,8 +37,10 @@ struct SiteFolder {
         }
         var manifest = false
         startedEmpty = ((try? fm.contentsOfDirectory(atPath: out)) ?? []).allSatisfy { $0 == SiteFolder.marker }
-        if let data = FileManager.default.contents(atPath: markerPath) {
-            old = SiteFolder.parseManifest(data)
+        // When the last build finished: a folder not changed since holds every file the manifest lists in it.
+        var finished = stat()
+        if let data = FileManager.default.contents(atPath: markerPath), stat(markerPath, &finished) == 0 {
+            (old, intact) = SiteFolder.parseManifest(data, root: out, finished: finished.st_mtim)
             manifest = !old.isEmpty
         }
         hadManifest = manifest
@@ -47,23 +51,35 @@ struct SiteFolder {
     }
 
     /// What workers may use while the build runs: the last manifest, read only.
-    var writer: Writer { Writer(out: out, old: old) }
+    var writer: Writer { Writer(out: out, old: old, intact: intact) }
+
+    /// A file of the last build: its content digest, the fingerprint of its inputs, and its folder's number.
+    struct Listed: Sendable {
+        var content: UInt64
+        var inputs: UInt64
+        var folder: Int32
+    }
 
     struct Writer: Sendable {
         let out: String
-        let old: [String: (content: UInt64, inputs: UInt64)]
+        let old: [String: Listed]
+        let intact: [Bool]
+
+        /// Whether a file of the last build is still there: its folder is as that build left it (no entry added or
+        /// removed since), or, failing that, the file itself is found.
+        func exists(_ o: Listed, _ path: String) -> Bool { intact[Int(o.folder)] || access(out + "/" + path, F_OK) == 0 }
 
         /// Whether a page can stay: same inputs as last time, and still on disk.
         func canKeep(_ path: String, inputs: UInt64) -> Bool {
             guard inputs != 0, let o = old[path], o.inputs == inputs else { return false }
-            return access(out + "/" + path, F_OK) == 0
+            return exists(o, path)
         }
 
         /// Writes a file unless the same bytes are already there (from any thread: files never share a path).
         func store(_ path: String, _ bytes: [UInt8], inputs: UInt64) throws(SiteError) -> SiteGenerator.Output {
             let digest = Hashing.digest64(bytes)
             let full = out + "/" + path
-            if let o = old[path], o.content == digest, access(full, F_OK) == 0 {
+            if let o = old[path], o.content == digest, exists(o, path) {
                 return .stored(path, content: digest, inputs: inputs, written: false)
             }
             do { try SiteFolder.writeFile(full, bytes) } catch { throw SiteError(step: "writing", path: full, message: "\(error)") }
@@ -121,11 +137,18 @@ struct SiteFolder {
         return report
     }
 
-    /// The manifest's lines, read as bytes (a line per file of the site; lines that do not parse are skipped).
-    static func parseManifest(_ data: Data) -> [String: (content: UInt64, inputs: UInt64)] {
-        var out: [String: (content: UInt64, inputs: UInt64)] = [:]
+    /// The manifest's lines, read as bytes (a line per file of the site; lines that do not parse are skipped), and
+    /// whether each of their folders (under `root`) is intact: last changed before the manifest was written
+    /// (`finished`), as deleting or adding a file changes its folder's time. Equal times count as changed (file times
+    /// are coarser than the clock), so a file removed just after the build is still noticed. Folders are looked at on
+    /// every core, once each (a few thousand look-ups instead of one per file).
+    static func parseManifest(_ data: Data, root: String, finished: timespec) -> (files: [String: Listed], intact: [Bool]) {
+        var out: [String: Listed] = [:]
         out.reserveCapacity(data.count / 80)
+        var folders: [String] = [], numbers: [String: Int32] = [:]
+        var number: Int32 = -1
         data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            var folder = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
             let bytes = raw.bindMemory(to: UInt8.self)
             var start = (bytes.firstIndex(of: 0x0A) ?? bytes.count) + 1
             while start < bytes.count {
@@ -135,10 +158,26 @@ struct SiteFolder {
                 start = end + 1
                 guard line.count > 34, line[line.startIndex + 16] == 0x09, line[line.startIndex + 33] == 0x09,
                       let c = SiteFolder.unhex(line.prefix(16)), let i = SiteFolder.unhex(line.dropFirst(17).prefix(16)) else { continue }
-                out[String(decoding: UnsafeBufferPointer(rebasing: line.dropFirst(34)), as: UTF8.self)] = (c, i)
+                let path = UnsafeBufferPointer(rebasing: line.dropFirst(34))
+                // Lines of one folder mostly come together: the folder is looked up when it changes (compared in place).
+                let dir = UnsafeBufferPointer(rebasing: path[..<(path.lastIndex(of: 0x2F) ?? path.startIndex)])
+                if number < 0 || !dir.elementsEqual(folder) {
+                    folder = dir
+                    let name = String(decoding: dir, as: UTF8.self)
+                    if let n = numbers[name] { number = n } else { number = Int32(folders.count); numbers[name] = number; folders.append(name) }
+                }
+                out[String(decoding: path, as: UTF8.self)] = Listed(content: c, inputs: i, folder: number)
             }
         }
-        return out
+        let rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        defer { if rootFD >= 0 { close(rootFD) } }
+        let intact = folders.concurrentMap(chunk: 256) { dir -> Bool in
+            var st = stat()
+            guard rootFD >= 0, fstatat(rootFD, dir.isEmpty ? "." : dir, &st, 0) == 0, st.st_mode & S_IFMT == S_IFDIR else { return false }
+            let t = st.st_mtim
+            return t.tv_sec < finished.tv_sec || (t.tv_sec == finished.tv_sec && t.tv_nsec < finished.tv_nsec)
+        }
+        return (out, intact)
     }
 
     static func unhex(_ digits: Slice<UnsafeBufferPointer<UInt8>>) -> UInt64? {

@@ -144,8 +144,11 @@ public struct TemplateSet: Sendable {
         return nil
     }
 
-    /// Bytes `escape` replaces.
-    private static let special: [Bool] = (0..<256).map { [0x26, 0x3C, 0x3E, 0x22, 0x27].contains($0) }
+    /// Bytes `escape` replaces (`"`, `&`, `'`, `<`, `>`: all below 0x40), as bits of one word.
+    @inline(__always) static func special(_ b: UInt8) -> Bool {
+        let mask: UInt64 = 1 << 0x22 | 1 << 0x26 | 1 << 0x27 | 1 << 0x3C | 1 << 0x3E
+        return b < 0x40 && mask & (1 << UInt64(b)) != 0
+    }
 
     /// `& < > " '` become entities; everything else is copied as is.
     static func escape(_ s: String, into out: inout [UInt8]) {
@@ -156,7 +159,7 @@ public struct TemplateSet: Sendable {
             let n = buf.count
             while i < n {
                 // Runs of bytes that need no entity are skipped at once.
-                while i < n && !special[Int(buf[i])] { i += 1 }
+                while i < n && !special(buf[i]) { i += 1 }
                 guard i < n else { break }
                 let entity: StaticString
                 switch buf[i] {
