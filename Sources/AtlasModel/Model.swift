@@ -201,7 +201,10 @@ public struct Tool: Sendable, Hashable {
     public var parameters: [ToolParameter] {
         guard let props = inputSchema["properties"]?.objectValue else { return [] }
         let required = Set((inputSchema["required"]?.arrayValue ?? []).compactMap(\.stringValue))
-        return props.keys.sorted { (required.contains($0) ? 0 : 1, $0) < (required.contains($1) ? 0 : 1, $1) }.map { key in
+        // Required parameters first, each group by name (each name is looked up in `required` once, not per comparison).
+        let names = props.keys.sorted()
+        let ordered = required.isEmpty ? names : names.filter(required.contains) + names.filter { !required.contains($0) }
+        return ordered.map { key in
             let p = props[key]!
             var type = p["type"]?.stringValue ?? p["type"]?.arrayValue?.compactMap(\.stringValue).joined(separator: " | ") ?? ""
             if type.isEmpty, let any = (p["anyOf"] ?? p["oneOf"])?.arrayValue {

@@ -77,6 +77,8 @@ final class Features {
     /// When the definition is plain ASCII its folded text has the same words as its fields: the folded text is
     /// then only built if a pattern must read it.
     private var foldParts: [String]? = nil
+    /// The parts to fold are plain ASCII: folding is then lower case and collapsed white space only.
+    private var foldASCII = false
     let paramNames: [(name: String, ids: [Int32])]
     let annotations: ToolAnnotations
     let nameVerb: Token?
@@ -116,7 +118,8 @@ final class Features {
             let parts = [tool.title ?? "", tool.description, paramText, instructions ?? ""]
             // Plain ASCII, or text whose only other characters fold to no letter or digit (dashes, quotes, emoji),
             // has the same words folded as in its fields: the folded text is then only built if a pattern reads it.
-            if parts.allSatisfy({ $0.utf8.allSatisfy { $0 < 0x80 } }) || parts.allSatisfy(Normalizer.keepsWords) {
+            foldASCII = parts.allSatisfy(isPlainASCII)
+            if foldASCII || parts.allSatisfy(Normalizer.keepsWords) {
                 foldParts = parts
             } else {
                 f[.normalized] = Field(name: Features.normalizedName, text: Features.folded(parts), vocabulary: v)
@@ -173,7 +176,7 @@ final class Features {
     private var asciiFields = FieldMap<Bool>()
     func isASCII(_ kind: FieldKind, _ field: Field) -> Bool {
         if let a = asciiFields[kind] { return a }
-        let a = !field.text.utf8.contains(where: { $0 >= 0x80 })
+        let a = isPlainASCII(field.text)
         asciiFields[kind] = a
         return a
     }
@@ -190,7 +193,19 @@ final class Features {
     static let normalizedName = "definition (normalized)"
 
     /// Title, description, parameter descriptions and instructions as one folded text.
-    static func folded(_ parts: [String]) -> String { Normalizer.fold(parts.joined(separator: " \n ")) }
+    static func folded(_ parts: [String]) -> String { Normalizer.fold(parts.joined(separator: foldSeparator)) }
+
+    /// The literals the folded text holds, without building it when its parts are plain ASCII (folded on the fly into
+    /// the matcher: the same bytes, so the same hits); nil when the text must be built to know.
+    func foldedLiterals(_ m: LiteralMatcher) -> Bitset? {
+        if let b = literalHits[.normalized] { return b }
+        guard foldASCII, foldedText == nil, let parts = foldParts else { return nil }
+        let b = m.scanFolded(parts, separator: Features.foldSeparator)
+        literalHits[.normalized] = b
+        return b
+    }
+
+    static let foldSeparator = " \n "
 
     /// The folded field with its text, built on first use (kept apart: it has no words, only text for patterns).
     private var foldedText: Field? = nil
@@ -473,6 +488,9 @@ public struct Classifier: @unchecked Sendable {
             return .some(nil)
         case .regex(let kinds, let re, let requires, let runs, let anyText):
             for k in kinds {
+                // The folded text's literals can be known before the text is built.
+                if k == .normalized, !requires.isEmpty, let hits = f.foldedLiterals(literals),
+                   !requires.allSatisfy({ $0.contains(where: hits.contains) }) { continue }
                 guard let field = k == .normalized ? f.normalizedField(vocabulary) : f.fields[k], !field.text.isEmpty else { continue }
                 // The literals and runs a match needs are looked for first.
                 if anyText || f.isASCII(k, field) {
@@ -492,6 +510,7 @@ public struct Classifier: @unchecked Sendable {
             return (!f.usable == want) ? .some(nil) : nil
         case .contains(let kinds, let wanted):
             for k in kinds {
+                if k == .normalized, let hits = f.foldedLiterals(literals), !wanted.contains(where: { hits.contains($0.id) }) { continue }
                 guard let field = k == .normalized ? f.normalizedField(vocabulary) : f.fields[k], !field.text.isEmpty else { continue }
                 let hits = f.literals(k, field, literals)
                 // The matcher ignores ASCII case; a literal it reports is confirmed byte for byte.

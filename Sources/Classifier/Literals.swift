@@ -71,6 +71,34 @@ struct LiteralMatcher: Sendable {
         for e in ends { outputs += e; outputStart.append(Int32(outputs.count)) }
     }
 
+    /// The literals that occur in `parts` joined by `separator` and folded as `Normalizer.fold` folds plain ASCII (white
+    /// space runs become one space, none at the start; letters lower case): the hits of `scan(fold(joined))`, for ASCII
+    /// input, without making either string.
+    func scanFolded(_ parts: [String], separator: String) -> Bitset {
+        var found = Bitset(size: literals.count)
+        guard !literals.isEmpty else { return found }
+        var s = 0, inSpace = false, started = false
+        @inline(__always) func feed(_ b: UInt8) {
+            let space = b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 || b == 0x0B || b == 0x0C
+            if space {
+                if inSpace || !started { inSpace = true; return }
+                inSpace = true
+            } else {
+                inSpace = false
+                started = true
+            }
+            let t = next[s &* columns &+ Int(column[Int(space ? 0x20 : b)])]
+            s = Int(t & Int32.max)
+            if t < 0 { for k in Int(outputStart[s])..<Int(outputStart[s + 1]) { found.insert(outputs[k]) } }
+        }
+        for (n, part) in parts.enumerated() {
+            if n > 0 { for b in separator.utf8 { feed(b) } }
+            var part = part
+            part.withUTF8 { for b in $0 { feed(b) } }
+        }
+        return found
+    }
+
     /// The literals that occur in `text`.
     func scan(_ text: String) -> Bitset {
         var found = Bitset(size: literals.count)

@@ -31,7 +31,7 @@ public enum Normalizer {
     public static func fold(_ text: String) -> String {
         var out = Folded(capacity: text.utf8.count)
         // Plain ASCII needs no compatibility mapping: lower case and collapse white space, byte by byte.
-        if text.utf8.allSatisfy({ $0 < 0x80 }) {
+        if isPlainASCII(text) {
             for b in text.utf8 { out.ascii(b) }
             return String(decoding: out.bytes, as: UTF8.self)
         }

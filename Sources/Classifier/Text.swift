@@ -14,6 +14,23 @@ struct Token: Sendable {
     var end: Int32
 }
 
+/// Whether every byte of `s` is below 0x80, eight bytes at a time.
+func isPlainASCII(_ s: String) -> Bool {
+    var s = s
+    return s.withUTF8 { buf in
+        let n = buf.count
+        var i = 0
+        guard let base = buf.baseAddress else { return true }
+        let raw = UnsafeRawPointer(base)
+        while i + 8 <= n {
+            if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+            i += 8
+        }
+        while i < n { if buf[i] >= 0x80 { return false }; i += 1 }
+        return true
+    }
+}
+
 /// An ASCII capital as its small letter; every other byte as it is.
 @inline(__always) func lowerASCII(_ b: UInt8) -> UInt8 { (b >= 0x41 && b <= 0x5A) ? b + 32 : b }
 
@@ -210,24 +227,33 @@ enum Stemmer {
 
     /// Stems lower-case ASCII bytes in place.
     static func stemBytes(_ s: inout [UInt8]) {
-        @inline(__always) func ends(_ a: UInt8) -> Bool { s.count > 1 && s[s.count - 1] == a }
-        @inline(__always) func ends(_ a: UInt8, _ b: UInt8) -> Bool { s.count > 2 && s[s.count - 2] == a && s[s.count - 1] == b }
-        @inline(__always) func ends(_ a: UInt8, _ b: UInt8, _ c: UInt8) -> Bool {
-            s.count > 3 && s[s.count - 3] == a && s[s.count - 2] == b && s[s.count - 1] == c
-        }
-        let e: UInt8 = 0x65, i: UInt8 = 0x69, d: UInt8 = 0x64, g: UInt8 = 0x67, n: UInt8 = 0x6E, u: UInt8 = 0x75, y: UInt8 = 0x79
-        let S: UInt8 = 0x73
-        if s.count > 4 && ends(i, e, S) { s.removeLast(3); s.append(y) }
-        else if s.count > 4 && s[s.count - 4] == S && ends(S, e, S) { s.removeLast(2) }
-        else if ends(S) && !ends(S, S) && !ends(u, S) && !ends(i, S) { s.removeLast() }
-        if s.count > 5 && ends(i, n, g) { s.removeLast(3); undouble(&s) }
-        else if s.count > 4 && ends(e, d) && !ends(e, e, d) { s.removeLast(2); undouble(&s) }
-        if s.count > 3, s[s.count - 1] == e { s.removeLast() }
+        let (length, y) = s.withUnsafeBufferPointer { b in stemLength(b.count) { b[$0] } }
+        s.removeLast(s.count - length)
+        if y { s.append(0x79) }
     }
 
-    private static func undouble(_ s: inout [UInt8]) {
-        if s.count > 2, s[s.count - 1] == s[s.count - 2], s[s.count - 1] != 0x6C, s[s.count - 1] != 0x73, s[s.count - 1] != 0x7A { s.removeLast() }
+    /// The stem of the `n` lower-case ASCII bytes `at` gives: always the word's first `length` bytes, then `y` when
+    /// `y` is set (`-ies` → `-y`). Nothing is copied, so the tokenizer can hash a stem straight from the text.
+    @inline(__always) static func stemLength(_ count: Int, _ at: (Int) -> UInt8) -> (length: Int, y: Bool) {
+        var n = count
+        @inline(__always) func ends(_ a: UInt8) -> Bool { n > 1 && at(n - 1) == a }
+        @inline(__always) func ends(_ a: UInt8, _ b: UInt8) -> Bool { n > 2 && at(n - 2) == a && at(n - 1) == b }
+        @inline(__always) func ends(_ a: UInt8, _ b: UInt8, _ c: UInt8) -> Bool { n > 3 && at(n - 3) == a && at(n - 2) == b && at(n - 1) == c }
+        @inline(__always) func undouble() {
+            if n > 2, at(n - 1) == at(n - 2), at(n - 1) != 0x6C, at(n - 1) != 0x73, at(n - 1) != 0x7A { n -= 1 }
+        }
+        let e: UInt8 = 0x65, i: UInt8 = 0x69, d: UInt8 = 0x64, g: UInt8 = 0x67, nn: UInt8 = 0x6E, u: UInt8 = 0x75
+        let S: UInt8 = 0x73
+        // `-ies` becomes `-y`, and a word ending in y takes no other suffix off.
+        if n > 4 && ends(i, e, S) { return (n - 3, true) }
+        if n > 4 && at(n - 4) == S && ends(S, e, S) { n -= 2 }
+        else if ends(S) && !ends(S, S) && !ends(u, S) && !ends(i, S) { n -= 1 }
+        if n > 5 && ends(i, nn, g) { n -= 3; undouble() }
+        else if n > 4 && ends(e, d) && !ends(e, e, d) { n -= 2; undouble() }
+        if n > 3, at(n - 1) == e { n -= 1 }
+        return (n, false)
     }
+
 }
 
 /// Cuts text into words: UTF-8 bytes with an ASCII fast path that allocates nothing per word (the stem is hashed from
@@ -240,13 +266,11 @@ struct WordScanner {
     private var start = -1
     private var ascii = true
     private var prev: UInt8 = 0 // 0 none, 1 lower, 2 upper, 3 digit, 4 other letter
-    private var scratch: [UInt8] = []
     private var pending: (UInt64, Int, Int)? = nil
 
     init(_ bytes: UnsafeBufferPointer<UInt8>) {
         utf8 = bytes
         n = bytes.count
-        scratch.reserveCapacity(32)
     }
 
     /// The word from `start` to `end`, or nil when none is open.
@@ -254,10 +278,13 @@ struct WordScanner {
         defer { start = -1; ascii = true }
         guard start >= 0 else { return nil }
         if ascii {
-            scratch.removeAll(keepingCapacity: true)
-            for k in start..<end { scratch.append(lowerASCII(utf8[k])) }
-            if scratch.count > 3 { Stemmer.stemBytes(&scratch) }
-            return (Tokenizer.hash(scratch), start, end)
+            // The stem is a prefix of the lower-cased word (and perhaps a `y`): hashed from the text itself.
+            let base = start, text = utf8
+            let (length, y) = end - start > 3 ? Stemmer.stemLength(end - start) { lowerASCII(text[base + $0]) } : (end - start, false)
+            var h: UInt64 = 0xcbf29ce484222325
+            for k in base..<(base + length) { h = (h ^ UInt64(lowerASCII(text[k]))) &* 0x100000001b3 }
+            if y { h = (h ^ 0x79) &* 0x100000001b3 }
+            return (h, start, end)
         }
         return (Tokenizer.hash(Stemmer.stem(String(decoding: utf8[start..<end], as: UTF8.self).lowercased()).utf8), start, end)
     }
