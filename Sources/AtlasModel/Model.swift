@@ -199,25 +199,41 @@ public struct Tool: Sendable, Hashable {
 
     /// The schema's properties in a stable order (required first, then by name).
     public var parameters: [ToolParameter] {
-        guard let props = inputSchema["properties"]?.objectValue else { return [] }
-        let required = Set((inputSchema["required"]?.arrayValue ?? []).compactMap(\.stringValue))
+        guard case .object(let schema) = inputSchema, case .object(let props)? = schema["properties"] else { return [] }
+        let required = Set((schema["required"]?.arrayValue ?? []).compactMap(\.stringValue))
         // Required parameters first, each group by name (each name is looked up in `required` once, not per comparison).
-        let names = props.keys.sorted()
-        let ordered = required.isEmpty ? names : names.filter(required.contains) + names.filter { !required.contains($0) }
-        return ordered.map { key in
-            let p = props[key]!
-            var type = p["type"]?.stringValue ?? p["type"]?.arrayValue?.compactMap(\.stringValue).joined(separator: " | ") ?? ""
-            if type.isEmpty, let any = (p["anyOf"] ?? p["oneOf"])?.arrayValue {
+        let entries = props.sorted { $0.key < $1.key }
+        let ordered = required.isEmpty ? entries : entries.filter { required.contains($0.key) } + entries.filter { !required.contains($0.key) }
+        return ordered.map { entry in
+            // The members a parameter table shows, found in one pass over the property (no look-up per member).
+            var typeV, alternatives, items, enumV, defaultV, description, title: JSONValue?
+            if case .object(let p) = entry.value {
+                for (k, v) in p {
+                    switch k {
+                    case "type": typeV = v
+                    case "anyOf": alternatives = v
+                    case "oneOf": if alternatives == nil { alternatives = v }
+                    case "items": items = v
+                    case "enum": enumV = v
+                    case "default": defaultV = v
+                    case "description": description = v
+                    case "title": title = v
+                    default: break
+                    }
+                }
+            }
+            var type = typeV?.stringValue ?? typeV?.arrayValue?.compactMap(\.stringValue).joined(separator: " | ") ?? ""
+            if type.isEmpty, let any = alternatives?.arrayValue {
                 type = any.compactMap { $0["type"]?.stringValue }.filter { $0 != "null" }.joined(separator: " | ")
             }
-            if type == "array", let item = p["items"]?["type"]?.stringValue { type = "array of \(item)" }
-            var enums = (p["enum"]?.arrayValue ?? []).compactMap { v -> String? in v.stringValue ?? (v.isNull ? nil : v.canonical()) }
-            if enums.isEmpty, let any = (p["anyOf"] ?? p["oneOf"])?.arrayValue {
+            if type == "array", let item = items?["type"]?.stringValue { type = "array of \(item)" }
+            var enums = (enumV?.arrayValue ?? []).compactMap { v -> String? in v.stringValue ?? (v.isNull ? nil : v.canonical()) }
+            if enums.isEmpty, let any = alternatives?.arrayValue {
                 enums = any.flatMap { ($0["enum"]?.arrayValue ?? []).compactMap(\.stringValue) }
             }
-            let def = p["default"].flatMap { $0.isNull ? nil : ($0.stringValue ?? $0.canonical()) }
-            return ToolParameter(name: key, type: type, required: required.contains(key),
-                                 description: p["description"]?.stringValue ?? p["title"]?.stringValue ?? "", enumValues: enums, defaultValue: def)
+            let def = defaultV.flatMap { $0.isNull ? nil : ($0.stringValue ?? $0.canonical()) }
+            return ToolParameter(name: entry.key, type: type, required: !required.isEmpty && required.contains(entry.key),
+                                 description: description?.stringValue ?? title?.stringValue ?? "", enumValues: enums, defaultValue: def)
         }
     }
 

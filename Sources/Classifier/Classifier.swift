@@ -163,9 +163,14 @@ final class Features {
         return [FieldKind.title, .description, .paramText, .instructions].compactMap { fields[$0] }
     }
 
+    /// The lead's text is the whole description (its words stop at the first sentence; patterns anchor with `^`): what
+    /// is found in the text is found once for both.
+    static func sameText(_ kind: FieldKind) -> FieldKind { kind == .lead ? .description : kind }
+
     /// Each field's text as the regular-expression engine wants it (UTF-16), converted once per definition.
     private var nsTexts = FieldMap<NSString>()
     func nsText(_ kind: FieldKind, _ field: Field) -> NSString {
+        let kind = Features.sameText(kind)
         if let t = nsTexts[kind] { return t }
         let t = NSString(string: field.text)
         nsTexts[kind] = t
@@ -175,6 +180,7 @@ final class Features {
     /// Whether each field's text is plain ASCII, found on first use.
     private var asciiFields = FieldMap<Bool>()
     func isASCII(_ kind: FieldKind, _ field: Field) -> Bool {
+        let kind = Features.sameText(kind)
         if let a = asciiFields[kind] { return a }
         let a = isPlainASCII(field.text)
         asciiFields[kind] = a
@@ -184,6 +190,7 @@ final class Features {
     /// The literals (of the classifier's matcher) that each field holds, found on first use by one pass over it.
     private var literalHits = FieldMap<Bitset>()
     func literals(_ kind: FieldKind, _ field: Field, _ m: LiteralMatcher) -> Bitset {
+        let kind = Features.sameText(kind)
         if let b = literalHits[kind] { return b }
         let b = m.scan(field.text)
         literalHits[kind] = b
@@ -579,3 +586,4 @@ extension Classifier {
             .map { Finding(rule: $0.rule, severity: $0.severity, title: $0.title, tool: nil, field: "instructions", fragment: $0.fragment) }
     }
 }
+
