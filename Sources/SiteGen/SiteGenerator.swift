@@ -144,8 +144,8 @@ public struct SiteGenerator: Sendable {
         // Each server's tools with their slugs, on every core; then one list of every tool, a server after another.
         let perServer: [[ToolRef]] = servers.concurrentMap(chunk: 64) { s in
             let shared = Shared(s), serverSlug = serverSlugs[s.name]!
-            let slugs = Slug.assign(s.tools.map(\.name))
-            return s.tools.sorted { $0.name < $1.name }.map { ToolRef(server: shared, serverSlug: serverSlug, item: $0, slug: slugs[$0.name]!) }
+            let tools = s.tools.sorted { $0.name < $1.name }
+            return zip(tools, Slug.slugs(tools.map(\.name))).map { ToolRef(server: shared, serverSlug: serverSlug, item: $0, slug: $1) }
         }
         var refs: [ToolRef] = []
         refs.reserveCapacity(perServer.reduce(0) { $0 + $1.count })
@@ -578,11 +578,8 @@ public struct SiteGenerator: Sendable {
                     let intro = n == 0 ? g.intro : ""
                     var ph = Fingerprint(seed: templatesDigest)
                     ph.add(folder); ph.add(g.title); ph.add(intro); ph.add(String(n)); ph.add(String(parts.count))
-                    for i in part {
-                        let r = refs[i]
-                        ph.add(r.serverSlug); ph.add(r.slug); ph.add(r.item.name); ph.add(r.server.name)
-                        ph.add(r.item.verdict.category.rawValue); ph.add(r.item.verdict.risk.rawValue)
-                    }
+                    // A row shows where the tool is, its name, its server, its risk (all in `listed`) and its category.
+                    for i in part { ph.add(refs[i].listed); ph.add(refs[i].item.verdict.category.rawValue) }
                     let pager: TValue = parts.count < 2 ? .flag(false) : [
                         "page": .int(n + 1), "pages": .int(parts.count),
                         "prev": .text(n > 0 ? file(n - 1) : ""), "next": .text(n + 1 < parts.count ? file(n + 1) : "")]

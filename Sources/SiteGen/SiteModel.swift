@@ -100,17 +100,22 @@ public struct SiteChange: Sendable {
 
 /// File and URL names from untrusted names: a safe alphabet, bounded length, and a hash suffix wherever two names would meet.
 public enum Slug {
+    /// Small letters and digits, every other run of characters one dash, at most 64 bytes. Read as bytes: a character
+    /// outside ASCII is never a letter here, so its bytes make one dash like any other separator.
     public static func base(_ s: String) -> String {
         var out: [UInt8] = []
         var dash = false
-        for u in s.unicodeScalars {
-            let v = u.value
-            if (v >= 0x30 && v <= 0x39) || (v >= 0x61 && v <= 0x7A) {
-                out.append(UInt8(v)); dash = false
-            } else if v >= 0x41 && v <= 0x5A {
-                out.append(UInt8(v + 0x20)); dash = false
-            } else if !dash && !out.isEmpty { out.append(UInt8(ascii: "-")); dash = true }
-            if out.count >= 64 { break }
+        var s = s
+        s.withUTF8 { bytes in
+            out.reserveCapacity(min(64, bytes.count))
+            for v in bytes {
+                if (v >= 0x30 && v <= 0x39) || (v >= 0x61 && v <= 0x7A) {
+                    out.append(v); dash = false
+                } else if v >= 0x41 && v <= 0x5A {
+                    out.append(v + 0x20); dash = false
+                } else if !dash && !out.isEmpty { out.append(UInt8(ascii: "-")); dash = true }
+                if out.count >= 64 { break }
+            }
         }
         while out.last == UInt8(ascii: "-") { out.removeLast() }
         return out.isEmpty ? "x" : String(decoding: out, as: UTF8.self)
@@ -119,13 +124,19 @@ public enum Slug {
     /// Unique slugs for a set of names: a name keeps its plain slug unless another name shares it; then each
     /// of them gets a hash of its exact name appended, whatever order the names came in.
     public static func assign(_ names: [String]) -> [String: String] {
-        var groups: [String: [String]] = [:]
-        for n in Set(names) { groups[base(n), default: []].append(n) }
-        var out: [String: String] = [:]
-        for (b, ns) in groups {
-            for n in ns { out[n] = ns.count == 1 ? b : b + "-" + String(Hashing.fnv1a64Hex(n).prefix(8)) }
+        Dictionary(zip(names, slugs(names)), uniquingKeysWith: { a, _ in a })
+    }
+
+    /// `assign`, as a list in the order of `names`.
+    public static func slugs(_ names: [String]) -> [String] {
+        let bases = names.map(base)
+        // For each slug, the first name that has it and whether another (different) name has it too.
+        var owners: [String: (name: String, shared: Bool)] = [:]
+        owners.reserveCapacity(names.count)
+        for (n, b) in zip(names, bases) {
+            if let o = owners[b] { if !o.shared && o.name != n { owners[b] = (o.name, true) } } else { owners[b] = (n, false) }
         }
-        return out
+        return zip(names, bases).map { n, b in owners[b]!.shared ? b + "-" + String(Hashing.fnv1a64Hex(n).prefix(8)) : b }
     }
 }
 
