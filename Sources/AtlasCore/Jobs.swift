@@ -186,7 +186,6 @@ public enum Jobs {
     /// The site model from the database: every server and tool, without definitions (`site` reads those only for
     /// the pages it renders).
     public static func siteModel(store: Store) throws -> [SiteServer] {
-        Timings.mark("start")
         let entries = try store.servers()
         Timings.mark("servers")
         let scans = Dictionary(uniqueKeysWithValues: try store.latestScans().map { ($0.server, $0) })
@@ -214,7 +213,9 @@ public enum Jobs {
     }
 
     public static func site(store: Store, templates: String, out: String, baseURL: String) throws -> SiteReport {
+        Timings.mark("database opened")
         let generator = try SiteGenerator(templates: templates, baseURL: baseURL)
+        Timings.mark("templates")
         return try generator.generate(try siteModel(store: store), into: out) { servers in try store.details(servers: servers) }
     }
 

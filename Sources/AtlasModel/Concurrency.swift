@@ -36,15 +36,23 @@ public enum Memory {
 /// Phase timings on standard error when `TOOLATLAS_TIMINGS` is set: where a long job spends its wall time.
 public enum Timings {
     static let enabled = ProcessInfo.processInfo.environment["TOOLATLAS_TIMINGS"] != nil
-    nonisolated(unsafe) static var last = ContinuousClock.now
+    nonisolated(unsafe) static var last: ContinuousClock.Instant? = nil
 
-    /// Prints the time since the previous mark (call from one thread).
+    /// Prints the time since the previous mark (call from one thread); the first mark prints the process's CPU time so
+    /// far (loading, the runtime, reading the command line).
     public static func mark(_ phase: @autoclosure () -> String) {
         guard enabled else { return }
         let now = ContinuousClock.now
-        let d = now - last
+        let ms: Double
+        if let last {
+            let d = now - last
+            ms = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+        } else {
+            var u = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &u)
+            ms = (Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000 + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1000)
+        }
         last = now
-        let ms = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
         FileHandle.standardError.write(Data(String(format: "%7.1f ms  %@\n", ms, phase()).utf8))
     }
 }

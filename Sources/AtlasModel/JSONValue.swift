@@ -74,9 +74,11 @@ public enum JSONValue: Sendable, Hashable {
                                 keys: [String], values: (Int) -> [JSONValue]) -> [UInt8] {
         let order = keys.indices.sorted { keys[$0] < keys[$1] }
         let sortedKeys = order.map { keys[$0] }
+        // Each key's escaped form, made once for every element.
+        let encoded = sortedKeys.map { k -> [UInt8] in var e: [UInt8] = []; writeString(k, to: &e); return e }
         return document(fields, streaming: key, count: count, pretty: pretty) { i, out, indent in
             let v = values(i)
-            writeMembers(sortedKeys, to: &out, pretty: pretty, indent: indent) { n, _, out in v[order[n]].write(to: &out, pretty: pretty, indent: indent + 1) }
+            writeMembers(sortedKeys, encoded: encoded, to: &out, pretty: pretty, indent: indent) { n, _, out in v[order[n]].write(to: &out, pretty: pretty, indent: indent + 1) }
         }
     }
 
@@ -119,14 +121,15 @@ public enum JSONValue: Sendable, Hashable {
     }
 
     /// The members of an object whose keys are in order already.
-    private static func writeMembers(_ keys: [String], to out: inout [UInt8], pretty: Bool, indent: Int,
+    /// `encoded`, when given, holds each key as `writeString` writes it.
+    private static func writeMembers(_ keys: [String], encoded: [[UInt8]]? = nil, to out: inout [UInt8], pretty: Bool, indent: Int,
                                      value: (Int, String, inout [UInt8]) -> Void) {
         if keys.isEmpty { out += "{}".utf8; return }
         out.append(UInt8(ascii: "{"))
         for (i, k) in keys.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
             if pretty { newline(&out, indent + 1) }
-            writeString(k, to: &out)
+            if let encoded { out += encoded[i] } else { writeString(k, to: &out) }
             out += (pretty ? ": " : ":").utf8
             value(i, k, &out)
         }
@@ -169,6 +172,13 @@ public enum JSONValue: Sendable, Hashable {
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
+    /// Bytes `writeString` may replace: controls, `"`, `&`, `<`, `>`, `\\`, DEL, and 0xE2 (which starts U+2028/2029).
+    @inline(__always) static func mayEscape(_ b: UInt8) -> Bool {
+        let marks: UInt64 = 1 << 0x22 | 1 << 0x26 | 1 << 0x3C | 1 << 0x3E
+        if b < 0x40 { return b < 0x20 || marks & (1 << UInt64(b)) != 0 }
+        return b == 0x5C || b == 0x7F || b == 0xE2
+    }
+
     /// Escapes a string for JSON, including U+2028/2029 and every control character, so output is safe in any context;
     /// runs of plain characters are copied at once.
     public static func writeString(_ s: String, to out: inout [UInt8]) {
@@ -177,7 +187,11 @@ public enum JSONValue: Sendable, Hashable {
         s.withUTF8 { buf in
             var start = 0
             var i = 0
-            while i < buf.count {
+            let n = buf.count
+            while i < n {
+                // Runs of bytes that need nothing are skipped at once.
+                while i < n && !JSONValue.mayEscape(buf[i]) { i += 1 }
+                guard i < n else { break }
                 let b = buf[i]
                 var escape: [UInt8]? = nil
                 var width = 1

@@ -219,6 +219,25 @@ enum Text {
     /// The first line or sentence of the trimmed text (up to a newline, or a full stop followed by a space), at most
     /// 240 characters. Reads the text in place: called for every tool whenever the catalogue's texts change.
     static func firstSentence(_ s: String) -> String {
+        // Bytes first: when the text starts (after ASCII white space) with an ASCII character, its first line or
+        // sentence is found without walking characters.
+        var bytes = s
+        let quick: String?? = bytes.withUTF8 { u -> String?? in
+            var a = 0
+            while a < u.count, u[a] == 0x20 || (u[a] >= 0x09 && u[a] <= 0x0D) { a += 1 }
+            guard a < u.count, u[a] < 0x80 else { return .none }
+            var i = a
+            while i < u.count {
+                if u[i] == 0x0A { return String(decoding: UnsafeBufferPointer(rebasing: u[a..<i]), as: UTF8.self) }
+                if u[i] == UInt8(ascii: "."), i + 1 < u.count, u[i + 1] == 0x20 { return String(decoding: UnsafeBufferPointer(rebasing: u[a...i]), as: UTF8.self) }
+                i += 1
+            }
+            return .some(nil)
+        }
+        if case .some(let found) = quick {
+            let text = found ?? trim(s)
+            return text.utf8.count > 240 && text.count > 240 ? String(text.prefix(237)) + "…" : text
+        }
         let scalars = s.unicodeScalars
         var a = scalars.startIndex
         while a < scalars.endIndex && whitespace(scalars[a], newlines: true) { a = scalars.index(after: a) }

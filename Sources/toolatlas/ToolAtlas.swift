@@ -183,8 +183,10 @@ struct Site: AsyncParsableCommand {
     @OptionGroup var site: SiteOptions
 
     func run() async throws {
+        Timings.mark("command line read")
         let report = try Jobs.site(store: try store.store(), templates: site.templates ?? SiteGenerator.defaultTemplatesPath(), out: site.out, baseURL: site.baseURL)
         print("site: \(report.pages) pages in \(site.out)/ (\(report.written) written, \(report.unchanged) unchanged, \(report.removed) removed)")
+        Timings.mark("done")
     }
 }
 
