@@ -216,7 +216,7 @@ public enum Jobs {
         Timings.mark("database opened")
         let generator = try SiteGenerator(templates: templates, baseURL: baseURL)
         Timings.mark("templates")
-        return try generator.generate(try siteModel(store: store), into: out) { servers in try store.details(servers: servers) }
+        return try generator.generate(model: { try siteModel(store: store) }, into: out) { servers in try store.details(servers: servers) }
     }
 
     /// Starter policies of stored verdicts, for one server or all.

@@ -18,6 +18,25 @@ extension Array where Element: Sendable {
     }
 }
 
+/// Work started on another thread at once; `result` waits for it.
+public final class Background<T: Sendable, E: Error>: @unchecked Sendable {
+    private var value: Result<T, E>? = nil
+    private let done = DispatchSemaphore(value: 0)
+
+    public init(_ work: @escaping @Sendable () throws(E) -> T) {
+        Thread.detachNewThread { [self] in
+            value = Result { () throws(E) in try work() }
+            done.signal()
+        }
+    }
+
+    /// The work's outcome, once it is done (ask once).
+    public var result: Result<T, E> {
+        done.wait()
+        return value!
+    }
+}
+
 #if os(Linux)
 /// glibc's `malloc_trim` (declared in malloc.h, which the Glibc module does not bring in).
 @_silgen_name("malloc_trim") private func glibcMallocTrim(_ pad: Int) -> Int32

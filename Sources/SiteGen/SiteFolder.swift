@@ -8,7 +8,7 @@ import Glibc
 /// and, for tool pages, the fingerprint of their inputs), so that a rebuild reads nothing back and touches only what
 /// changed. The manifest is cleared when a build starts and written when it ends: a build that stops halfway (a full
 /// disk) leaves no manifest to trust, and the next build rewrites everything.
-struct SiteFolder {
+struct SiteFolder: Sendable {
     static let marker = ".toolatlas-site"
     static let header = "ToolAtlas writes and prunes this folder. Each line: content digest, inputs fingerprint, path."
 
@@ -44,8 +44,13 @@ struct SiteFolder {
             manifest = !old.isEmpty
         }
         hadManifest = manifest
+    }
+
+    /// Clears the manifest before anything is written (reading the folder changes nothing in it).
+    func begin() throws(SiteError) {
+        let markerPath = out + "/" + SiteFolder.marker
         do {
-            try fm.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             try SiteFolder.writeFile(markerPath, Array((SiteFolder.header + "\n").utf8))
         } catch { throw SiteError(step: "writing the site", path: markerPath, message: "\(error)") }
     }

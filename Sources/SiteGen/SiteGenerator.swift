@@ -71,9 +71,20 @@ public struct SiteGenerator: Sendable {
     /// servers whose pages must be rendered.
     public func generate(_ input: [SiteServer], into out: String,
                          details: ([String]) throws -> [String: [String: ToolDetails]] = { _ in [:] }) throws(SiteError) -> SiteReport {
+        do { return try generate(model: { input }, into: out, details: details) } catch let e as SiteError { throw e } catch {
+            throw SiteError(step: "writing the site", path: out, message: "\(error)")
+        }
+    }
+
+    /// `generate` with the site model made by `model`, while what the last build left in `out` is read beside it.
+    public func generate(model: () throws -> [SiteServer], into out: String,
+                         details: ([String]) throws -> [String: [String: ToolDetails]] = { _ in [:] }) throws -> SiteReport {
+        let folder = Background { () throws(SiteError) in try SiteFolder(out) }
+        let input = try model()
         Timings.mark("model")
-        var site = try SiteFolder(out)
-        Timings.mark("folder manifest read")
+        var site = try folder.result.get()
+        Timings.mark("folder manifest read (beside the model)")
+        try site.begin()
         let writer = site.writer
         Memory.returnFreed()
         try produce(input, reuse: { writer.canKeep($0, inputs: $1) }, details: details,
