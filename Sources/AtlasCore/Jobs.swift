@@ -196,7 +196,7 @@ public enum Jobs {
         let allChanges = try store.allChanges()
         Timings.mark("findings and changes")
         defer { Timings.mark("site model") }
-        return entries.map { e in
+        return entries.concurrentMap(chunk: 256) { e in
             let scan = scans[e.name].map { s in
                 SiteScan(status: s.status.rawValue, reason: s.reason, era: s.era, protocolVersion: s.protocolVersion,
                          serverName: s.serverInfo?["name"]?.stringValue, serverVersion: s.serverInfo?["version"]?.stringValue,

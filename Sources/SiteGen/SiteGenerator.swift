@@ -371,17 +371,21 @@ public struct SiteGenerator: Sendable {
             let h = Hashing.fnv1a64(bytes: r.item.name.utf8, from: Hashing.fnv1a64(bytes: "/".utf8, from: Hashing.fnv1a64(r.server.name)))
             byCategory[r.item.verdict.category, default: []].append((h, i))
         }
-        for (_, members) in byCategory {
+        // Each category's ring on its own core.
+        let rings = Array(byCategory.values).concurrentMap(chunk: 1) { members -> [(Int, [Int])] in
             let ring = members.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }.map(\.1)
-            for (pos, i) in ring.enumerated() {
+            return ring.enumerated().map { (pos, i) in
+                var mine: [Int] = []
                 var k = 1
-                while out[i].count < 5 && k < ring.count {
+                while mine.count < 5 && k < ring.count {
                     let o = ring[(pos + k) % ring.count]
                     k += 1
-                    if refs[o].server.name != refs[i].server.name { out[i].append(o) }
+                    if refs[o].server !== refs[i].server { mine.append(o) }  // one shared model per server
                 }
+                return (i, mine)
             }
         }
+        for ring in rings { for (i, mine) in ring { out[i] = mine } }
         return out
     }
 

@@ -404,16 +404,18 @@ public final class Store: Sendable {
             Result { () throws(StoreError) -> Listing in part == 0 ? .labels(try labels(), try toolFindings()) : .tools(try currentToolList()) }
         }
         guard case .labels(let labels, let findings) = try parts[0].get(), case .tools(let tools) = try parts[1].get() else { return [:] }
-        var out: [String: [ListedTool]] = [:]
-        for (server, list) in tools {
-            guard let mine = labels[server] else { continue }
-            let listed = list.compactMap { t -> ListedTool? in
+        // Joined a few hundred servers at a time on every core.
+        let joined = tools.concurrentMap(chunk: 256) { (server, list) -> (String, [ListedTool]) in
+            guard let mine = labels[server] else { return (server, []) }
+            return (server, list.compactMap { t -> ListedTool? in
                 guard let l = mine[t.name] else { return nil }
                 return ListedTool(name: t.name, description: t.description, hash: t.hash, category: l.category, risk: l.risk, confidence: l.confidence,
                                   digest: l.digest, findings: findings.isEmpty ? [] : findings[Store.toolKey(server, t.name)] ?? [])
-            }
-            if !listed.isEmpty { out[server, default: []] += listed }
+            })
         }
+        var out: [String: [ListedTool]] = [:]
+        out.reserveCapacity(joined.count)
+        for (server, listed) in joined where !listed.isEmpty { out[server, default: []] += listed }
         return out
     }
 
