@@ -204,7 +204,7 @@ public enum Jobs {
             }
             let items = (tools[e.name] ?? []).map { t in
                 SiteTool(name: t.name, description: t.description, verdict: Verdict(category: t.category, risk: t.risk, confidence: t.confidence, evidence: []),
-                         findings: t.findings, definitionHash: t.hash, storedDigest: t.digest)
+                         findings: t.findings, storedDigest: t.digest)
             }
             let changes = (allChanges[e.name] ?? []).map { SiteChange(date: $0.at, tool: $0.tool, kind: $0.kind.rawValue, detail: $0.detail) }
             return SiteServer(name: e.name, title: e.title, description: e.description, package: e.package, launch: e.launch.displayCommand,

@@ -44,8 +44,6 @@ public struct SiteTool: Sendable {
     /// Category, risk and confidence, with the evidence when it was given with the tool.
     public var verdict: Verdict
     public var findings: [Finding]
-    /// The hash of the tool's canonical definition (stored with every scan; computed when not given).
-    public var definitionHash: String
     /// The definition and evidence, when given with the tool.
     let details: ToolDetails?
     /// A digest of everything about the tool that its pages show: definition, verdict, evidence and findings.
@@ -54,18 +52,18 @@ public struct SiteTool: Sendable {
 
     public init(tool: Tool, verdict: Verdict, findings: [Finding], definitionHash: String? = nil) {
         name = tool.name; description = tool.description; parsed = tool
-        self.verdict = verdict; self.findings = findings; self.definitionHash = definitionHash ?? tool.definitionHash
+        self.verdict = verdict; self.findings = findings
         details = ToolDetails(definition: tool.raw.canonical(), evidenceJSON: "")
         var h = Fingerprint(seed: 0)
-        h.add(self.definitionHash); h.add(verdict.category.rawValue); h.add(verdict.risk.rawValue); h.add(verdict.confidence.rawValue)
+        h.add(definitionHash ?? tool.definitionHash); h.add(verdict.category.rawValue); h.add(verdict.risk.rawValue); h.add(verdict.confidence.rawValue)
         for e in verdict.evidence { h.add(e.rule); h.add(e.field); h.add(e.fragment); h.add(e.effect) }
         digest = SiteTool.digest(h.value, findings)
     }
 
     /// A tool as stored, without its details; `storedDigest` changes whenever its definition, verdict or evidence does.
-    public init(name: String, description: String, verdict: Verdict, findings: [Finding], definitionHash: String, storedDigest: UInt64) {
+    public init(name: String, description: String, verdict: Verdict, findings: [Finding], storedDigest: UInt64) {
         self.name = name; self.description = description; parsed = nil; details = nil
-        self.verdict = verdict; self.findings = findings; self.definitionHash = definitionHash
+        self.verdict = verdict; self.findings = findings
         digest = SiteTool.digest(storedDigest, findings)
     }
 

@@ -387,7 +387,6 @@ public final class Store: Sendable {
     public struct ListedTool: Sendable {
         public var name: String
         public var description: String
-        public var hash: String
         public var category: AtlasModel.Category
         public var risk: RiskLevel
         public var confidence: Confidence
@@ -409,7 +408,7 @@ public final class Store: Sendable {
             guard let mine = labels[server] else { return (server, []) }
             return (server, list.compactMap { t -> ListedTool? in
                 guard let l = mine[t.name] else { return nil }
-                return ListedTool(name: t.name, description: t.description, hash: t.hash, category: l.category, risk: l.risk, confidence: l.confidence,
+                return ListedTool(name: t.name, description: t.description, category: l.category, risk: l.risk, confidence: l.confidence,
                                   digest: l.digest, findings: findings.isEmpty ? [] : findings[Store.toolKey(server, t.name)] ?? [])
             })
         }
@@ -422,7 +421,7 @@ public final class Store: Sendable {
     struct Label { var category: AtlasModel.Category; var risk: RiskLevel; var confidence: Confidence; var digest: UInt64 }
     enum Listing {
         case labels([String: [String: Label]], [String: [Finding]])
-        case tools([(server: String, tools: [(name: String, description: String, hash: String)])])
+        case tools([(server: String, tools: [(name: String, description: String)])])
     }
 
     /// Every verdict's label and digest, by server and tool. Rows come a server at a time: each server is looked up once.
@@ -443,18 +442,18 @@ public final class Store: Sendable {
         }
     }
 
-    /// Each server's current tools (name, description, hash), from its latest scan that returned tools, in name order.
-    func currentToolList() throws(StoreError) -> [(server: String, tools: [(name: String, description: String, hash: String)])] {
+    /// Each server's current tools (name, description), from its latest scan that returned tools, in name order.
+    func currentToolList() throws(StoreError) -> [(server: String, tools: [(name: String, description: String)])] {
         try read("reading tools") { db in
-            var out: [(server: String, tools: [(name: String, description: String, hash: String)])] = []
+            var out: [(server: String, tools: [(name: String, description: String)])] = []
             // In key order (free: it is the order of the key's index), so each server's tools come together, in name order.
             let statement = try db.makeStatement(sql: """
-                SELECT server, name, description, hash FROM tools
+                SELECT server, name, description FROM tools
                 WHERE scan_id IN (\(Store.currentScans())) ORDER BY scan_id, name
                 """)
             try Store.each(statement) { c in
                 if out.last.map({ !c.equals(0, $0.server) }) ?? true { out.append((c.text(0), [])) }
-                out[out.count - 1].tools.append((c.text(1), c.text(2), c.text(3)))
+                out[out.count - 1].tools.append((c.text(1), c.text(2)))
             }
             return out
         }

@@ -76,7 +76,7 @@ struct SiteTests {
         let generator = try SiteGenerator(templates: Fixtures.templates)
         func stored(_ name: String, _ description: String) -> SiteTool {
             SiteTool(name: name, description: description, verdict: Verdict(category: .read, risk: .low, confidence: .high, evidence: []),
-                     findings: [], definitionHash: Hashing.fnv1a64Hex(description), storedDigest: Hashing.fnv1a64(description))
+                     findings: [], storedDigest: Hashing.fnv1a64(description))
         }
         var servers = (0..<3).map { s in Self.server("srv-\(s)", [stored("get_item", "Get item of server \(s).")]) }
         func details(_ s: String) -> ToolDetails {
