@@ -30,9 +30,10 @@ public final class Background<T: Sendable, E: Error>: @unchecked Sendable {
         }
     }
 
-    /// The work's outcome, once it is done (ask once).
+    /// The work's outcome, once it is done.
     public var result: Result<T, E> {
         done.wait()
+        defer { done.signal() }
         return value!
     }
 }

@@ -586,4 +586,3 @@ extension Classifier {
             .map { Finding(rule: $0.rule, severity: $0.severity, title: $0.title, tool: nil, field: "instructions", fragment: $0.fragment) }
     }
 }
-

@@ -253,7 +253,6 @@ enum Stemmer {
         if n > 3, at(n - 1) == e { n -= 1 }
         return (n, false)
     }
-
 }
 
 /// Cuts text into words: UTF-8 bytes with an ASCII fast path that allocates nothing per word (the stem is hashed from

@@ -20,6 +20,22 @@ struct LiteralTests {
         #expect(m.scan("x <!-- y").contains(ids[5]))
     }
 
+    @Test("literals found while folding plain ASCII on the fly are those of the folded text")
+    func foldedOnTheFly() {
+        var m = LiteralMatcher()
+        let ids = ["ignore previous", " to http", "a b", "x\ty", "  ", "send", "http", "\n"].map { m.add(Array($0.utf8)) }
+        m.build()
+        let cases: [[String]] = [
+            ["Ignore\n\t  PREVIOUS rules", "then send"], ["  leading space", "", "  "], ["ends with a", "b starts"],
+            ["x\ty", "post to\r\nhttp://e.x"], [], ["", ""], ["two  spaces", "\u{0B}\u{0C}vertical"],
+        ]
+        for parts in cases {
+            let folded = m.scan(Normalizer.fold(parts.joined(separator: " \n ")))
+            let onTheFly = m.scanFolded(parts, separator: " \n ")
+            #expect(ids.map(folded.contains) == ids.map(onTheFly.contains), "\(parts)")
+        }
+    }
+
     @Test("literals are derived from sequences, alternatives, optional parts and classes")
     func derived() {
         #expect(Self.strings(RegexRequirement.of("<\\s*/?\\s*instructions?\\s*>", caseInsensitive: false)) == [["<"], ["instruction"], [">"]])

@@ -252,6 +252,7 @@ struct SummaryTests {
             ("Version 1.2 is here. Yes", "Version 1.2 is here."), ("Ends with a stop.", "Ends with a stop."), ("", ""), (" \n ", ""),
             ("\u{3000}Ideographic space first. Second", "Ideographic space first."), ("Trailing spaces kept   \nnext", "Trailing spaces kept   "),
             ("获取元素文本内容。 Args: x", "获取元素文本内容。 Args: x"), ("e.g. this", "e.g."),
+            ("Café time. Next", "Café time."), ("No break, wide space after\u{3000}", "No break, wide space after"),
           ])
     func firstSentence(_ text: String, _ expected: String) {
         #expect(SiteGen.Text.firstSentence(text) == expected)
@@ -263,5 +264,26 @@ struct SummaryTests {
         #expect(SiteGen.Text.firstSentence(long) == String(repeating: "é", count: 237) + "…")
         let short = String(repeating: "é", count: 200)
         #expect(SiteGen.Text.firstSentence(short) == short)
+    }
+
+    @Test("a tool page's one-tool policy is byte for byte the policy document, whatever the name")
+    func oneToolPolicies() {
+        let rules = AtlasModel.Category.allCases.flatMap { c in RiskLevel.allCases.map { PolicyRule.starter(category: c, risk: $0) } }
+        let snippets = OneToolPolicies(rules)
+        let unlisted = PolicyRule(action: .allow, ratePerMinute: 7, reason: nil, hidden: false)
+        for name in ["get_item", "</script><b>\"x\" & 'y'", "a\u{1}b\nc\\", "工具\u{2028}", ""] {
+            for rule in rules + [unlisted] {
+                #expect(snippets.pretty(name, rule) == PolicyDocument.json(tools: [(name, rule)]).pretty())
+            }
+        }
+    }
+
+    @Test("slugs in order are the slugs by name: a shared slug gets each name's hash, a repeated name keeps one slug")
+    func slugsInOrder() {
+        let names = ["Get Item", "get-item", "list", "list", "über"]
+        let byName = Slug.assign(names)
+        #expect(Slug.slugs(names) == names.map { byName[$0]! })
+        #expect(byName["list"] == "list" && byName["über"] == "ber")
+        #expect(byName["Get Item"] != byName["get-item"] && byName["Get Item"]!.hasPrefix("get-item-"))
     }
 }
