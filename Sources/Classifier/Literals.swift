@@ -71,52 +71,78 @@ struct LiteralMatcher: Sendable {
         for e in ends { outputs += e; outputStart.append(Int32(outputs.count)) }
     }
 
-    /// The literals that occur in `parts` joined by `separator` and folded as `Normalizer.fold` folds plain ASCII (white
-    /// space runs become one space, none at the start; letters lower case): the hits of `scan(fold(joined))`, for ASCII
-    /// input, without making either string.
-    func scanFolded(_ parts: [String], separator: String) -> Bitset {
-        var found = Bitset(size: literals.count)
-        guard !literals.isEmpty else { return found }
-        var s = 0, inSpace = false, started = false
-        @inline(__always) func feed(_ b: UInt8) {
-            let space = b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 || b == 0x0B || b == 0x0C
-            if space {
-                if inSpace || !started { inSpace = true; return }
-                inSpace = true
-            } else {
-                inSpace = false
-                started = true
+    /// The automaton over one text, its tables and the set of hits as raw buffers (valid inside `run` only): the step
+    /// runs for every byte and a hit for every few, so neither checks bounds nor copies the set.
+    struct Cursor {
+        let next: UnsafeBufferPointer<Int32>
+        let column: UnsafeBufferPointer<UInt8>
+        let outputStart: UnsafeBufferPointer<Int32>
+        let outputs: UnsafeBufferPointer<Int32>
+        let found: UnsafeMutableBufferPointer<UInt64>
+        let columns: Int
+        var state = 0
+
+        @inline(__always) mutating func feed(_ b: UInt8) {
+            let t = next[state &* columns &+ Int(column[Int(b)])]
+            state = Int(t & Int32.max)
+            guard t < 0 else { return }
+            for k in Int(outputStart[state])..<Int(outputStart[state &+ 1]) {
+                let id = Int(outputs[k])
+                found[id >> 6] |= 1 << UInt64(id & 63)
             }
-            let t = next[s &* columns &+ Int(column[Int(space ? 0x20 : b)])]
-            s = Int(t & Int32.max)
-            if t < 0 { for k in Int(outputStart[s])..<Int(outputStart[s + 1]) { found.insert(outputs[k]) } }
         }
-        for (n, part) in parts.enumerated() {
-            if n > 0 { for b in separator.utf8 { feed(b) } }
-            var part = part
-            part.withUTF8 { for b in $0 { feed(b) } }
-        }
-        return found
     }
 
-    /// The literals that occur in `text`.
-    func scan(_ text: String) -> Bitset {
+    /// The literals `body` feeds the automaton, as a set.
+    private func run(_ body: (inout Cursor) -> Void) -> Bitset {
         var found = Bitset(size: literals.count)
         guard !literals.isEmpty else { return found }
-        var text = text
-        text.withUTF8 { bytes in
-            next.withUnsafeBufferPointer { next in
-                column.withUnsafeBufferPointer { column in
-                    var s = 0
-                    for b in bytes {
-                        let t = next[s &* columns &+ Int(column[Int(b)])]
-                        s = Int(t & Int32.max)
-                        if t < 0 { for k in Int(outputStart[s])..<Int(outputStart[s + 1]) { found.insert(outputs[k]) } }
+        next.withUnsafeBufferPointer { next in
+            column.withUnsafeBufferPointer { column in
+                outputStart.withUnsafeBufferPointer { outputStart in
+                    outputs.withUnsafeBufferPointer { outputs in
+                        found.words.withUnsafeMutableBufferPointer { words in
+                            var c = Cursor(next: next, column: column, outputStart: outputStart, outputs: outputs, found: words, columns: columns)
+                            body(&c)
+                        }
                     }
                 }
             }
         }
         return found
+    }
+
+    /// The literals that occur in `parts` joined by `separator` and folded as `Normalizer.fold` folds plain ASCII (white
+    /// space runs become one space, none at the start; letters lower case): the hits of `scan(fold(joined))`, for ASCII
+    /// input, without making either string.
+    func scanFolded(_ parts: [String], separator: String) -> Bitset {
+        run { c in
+            var inSpace = false, started = false
+            func feed(_ bytes: UnsafeBufferPointer<UInt8>) {
+                for b in bytes {
+                    if b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 || b == 0x0B || b == 0x0C {
+                        if inSpace || !started { inSpace = true; continue }
+                        inSpace = true
+                        c.feed(0x20)
+                    } else {
+                        inSpace = false
+                        started = true
+                        c.feed(b)
+                    }
+                }
+            }
+            for (n, part) in parts.enumerated() {
+                if n > 0 { var sep = separator; sep.withUTF8(feed) }
+                var part = part
+                part.withUTF8(feed)
+            }
+        }
+    }
+
+    /// The literals that occur in `text`.
+    func scan(_ text: String) -> Bitset {
+        var text = text
+        return run { c in text.withUTF8 { for b in $0 { c.feed(b) } } }
     }
 }
 
