@@ -145,8 +145,9 @@ struct SiteFolder: Sendable {
     /// The manifest's lines, read as bytes (a line per file of the site; lines that do not parse are skipped), and
     /// whether each of their folders (under `root`) is intact: last changed before the manifest was written
     /// (`finished`), as deleting or adding a file changes its folder's time. Equal times count as changed (file times
-    /// are coarser than the clock), so a file removed just after the build is still noticed. Folders are looked at on
-    /// every core, once each (a few thousand look-ups instead of one per file).
+    /// are coarser than the clock), so a file removed just after the build is still noticed; a clock set back between
+    /// two builds could hide a removed file until the manifest is lost. Folders are looked at on every core, once each
+    /// (a few thousand look-ups instead of one per file).
     static func parseManifest(_ data: Data, root: String, finished: timespec) -> (files: [String: Listed], intact: [Bool]) {
         var out: [String: Listed] = [:]
         out.reserveCapacity(data.count / 80)
