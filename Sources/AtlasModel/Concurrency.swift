@@ -44,6 +44,21 @@ public final class Background<T: Sendable, E: Error>: @unchecked Sendable {
 #endif
 
 public enum Memory {
+    /// Set by a command that ends the process once its job is done: the job's large structures (a site's model, tool
+    /// list and manifests) are then kept instead of being freed object by object just before the process exits, which
+    /// cost a rebuild tens of milliseconds (the system takes the memory back at once at exit).
+    nonisolated(unsafe) public static var keepUntilExit = false
+    nonisolated(unsafe) private static var kept: [Any] = []
+    private static let keptLock = NSLock()
+
+    /// Keeps `value` alive until the process exits, when `keepUntilExit` is set; otherwise does nothing.
+    public static func keep(_ value: Any) {
+        guard keepUntilExit else { return }
+        keptLock.lock()
+        kept.append(value)
+        keptLock.unlock()
+    }
+
     /// Hands memory that was freed back to the system. Work spread over threads leaves freed blocks in each thread's
     /// malloc arena, where they count in the process's resident size until trimmed; called between big phases.
     public static func returnFreed() {

@@ -91,7 +91,9 @@ public struct SiteGenerator: Sendable {
                     sink: { (p, b, i) throws(SiteError) in try writer.store(p, b, inputs: i) }) { (o: Output) in site.take(o) }
         Timings.mark("pages")
         defer { Timings.mark("manifest") }
-        return try site.finish()
+        let report = try site.finish()
+        Memory.keep((input, site, writer))
+        return report
     }
 
     // MARK: rendering
@@ -247,6 +249,7 @@ public struct SiteGenerator: Sendable {
         var sitemapInputs = Fingerprint(seed: inputs.fixed)
         for p in htmlPaths { sitemapInputs.add(p) }
         take(try SiteGenerator.output("sitemap.xml", inputs: sitemapInputs.value, reuse, sink) { Array(sitemap(htmlPaths).utf8) })
+        Memory.keep((servers, serverSlugs, perServer, refs, related, htmlPaths))
     }
 
     /// A file with a fingerprint of its inputs: kept from the last build when they are the same, otherwise built and sunk.

@@ -121,6 +121,7 @@ struct Build: AsyncParsableCommand {
         let progress = ProgressReporter(quiet: scan.quiet)
         let summary = try await scan.run(store: db, progress: progress)
         let c = try Jobs.classify(store: db, classifier: classifier)
+        Memory.keepUntilExit = true
         let report = try Jobs.site(store: db, templates: site.templates ?? SiteGenerator.defaultTemplatesPath(), out: site.out, baseURL: site.baseURL)
         print("")
         printScanTable(summary)
@@ -184,6 +185,7 @@ struct Site: AsyncParsableCommand {
 
     func run() async throws {
         Timings.mark("command line read")
+        Memory.keepUntilExit = true
         let report = try Jobs.site(store: try store.store(), templates: site.templates ?? SiteGenerator.defaultTemplatesPath(), out: site.out, baseURL: site.baseURL)
         print("site: \(report.pages) pages in \(site.out)/ (\(report.written) written, \(report.unchanged) unchanged, \(report.removed) removed)")
         Timings.mark("done")
