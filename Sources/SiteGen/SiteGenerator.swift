@@ -282,12 +282,12 @@ public struct SiteGenerator: Sendable {
         var sv = Fingerprint(seed: fixed.value), tl = Fingerprint(seed: fixed.value)
         for s in servers {
             sv.add(s.name); sv.add(serverSlugs[s.name]!); sv.add(s.description ?? ""); sv.add(s.scan?.status ?? "not scanned")
-            sv.add(String(s.tools.count)); sv.add(String(s.findings.count))
+            sv.add(UInt64(s.tools.count)); sv.add(UInt64(s.findings.count))
         }
         for r in refs {
             let v = r.item.verdict
-            sv.add(v.category.rawValue); sv.add(v.risk.rawValue); sv.add(String(r.item.findings.count))
-            tl.add(r.listed); tl.add(v.category.rawValue); tl.add(v.confidence.rawValue); tl.add(String(r.item.findings.count))
+            sv.add(v.category.rawValue); sv.add(v.risk.rawValue); sv.add(UInt64(r.item.findings.count))
+            tl.add(r.listed); tl.add(v.category.rawValue); tl.add(v.confidence.rawValue); tl.add(UInt64(r.item.findings.count))
         }
         var tx = Fingerprint(seed: tl.value)
         tx.add(sv.value)

@@ -101,22 +101,25 @@ public enum Slug {
     /// Small letters and digits, every other run of characters one dash, at most 64 bytes. Read as bytes: a character
     /// outside ASCII is never a letter here, so its bytes make one dash like any other separator.
     public static func base(_ s: String) -> String {
-        var out: [UInt8] = []
-        var dash = false
         var s = s
-        s.withUTF8 { bytes in
-            out.reserveCapacity(min(64, bytes.count))
-            for v in bytes {
-                if (v >= 0x30 && v <= 0x39) || (v >= 0x61 && v <= 0x7A) {
-                    out.append(v); dash = false
-                } else if v >= 0x41 && v <= 0x5A {
-                    out.append(v + 0x20); dash = false
-                } else if !dash && !out.isEmpty { out.append(UInt8(ascii: "-")); dash = true }
-                if out.count >= 64 { break }
+        let slug = s.withUTF8 { bytes in
+            // Written straight into the new string (at most 64 bytes, all ASCII).
+            let limit = min(64, bytes.count)
+            return String(unsafeUninitializedCapacity: limit) { out in
+                var n = 0
+                var dash = false
+                for v in bytes where n < limit {
+                    if (v >= 0x30 && v <= 0x39) || (v >= 0x61 && v <= 0x7A) {
+                        out[n] = v; n += 1; dash = false
+                    } else if v >= 0x41 && v <= 0x5A {
+                        out[n] = v + 0x20; n += 1; dash = false
+                    } else if !dash && n > 0 { out[n] = UInt8(ascii: "-"); n += 1; dash = true }
+                }
+                while n > 0 && out[n - 1] == UInt8(ascii: "-") { n -= 1 }
+                return n
             }
         }
-        while out.last == UInt8(ascii: "-") { out.removeLast() }
-        return out.isEmpty ? "x" : String(decoding: out, as: UTF8.self)
+        return slug.isEmpty ? "x" : slug
     }
 
     /// Unique slugs for a set of names: a name keeps its plain slug unless another name shares it; then each
