@@ -373,6 +373,9 @@ public struct SiteGenerator: Sendable {
     static func relatedTools(_ refs: [ToolRef]) -> [[Int]] {
         var out = Array(repeating: [Int](), count: refs.count)
         var byCategory: [AtlasModel.Category: [(UInt64, Int)]] = [:]
+        // Each tool's server as a number (the list holds a server's tools together), compared instead of the servers.
+        var owner = [Int32](repeating: 0, count: refs.count)
+        for i in refs.indices.dropFirst() { owner[i] = owner[i - 1] + (refs[i].server === refs[i - 1].server ? 0 : 1) }
         for (i, r) in refs.enumerated() {
             // The hash of "server/name", without making that string.
             let h = Hashing.fnv1a64(bytes: r.item.name.utf8, from: Hashing.fnv1a64(bytes: "/".utf8, from: Hashing.fnv1a64(r.server.name)))
@@ -383,11 +386,12 @@ public struct SiteGenerator: Sendable {
             let ring = members.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }.map(\.1)
             return ring.enumerated().map { (pos, i) in
                 var mine: [Int] = []
+                mine.reserveCapacity(5)
                 var k = 1
                 while mine.count < 5 && k < ring.count {
                     let o = ring[(pos + k) % ring.count]
                     k += 1
-                    if refs[o].server !== refs[i].server { mine.append(o) }  // one shared model per server
+                    if owner[o] != owner[i] { mine.append(o) }
                 }
                 return (i, mine)
             }
