@@ -242,16 +242,27 @@ public struct Tool: Sendable, Hashable {
 }
 
 public enum Hashing {
-    /// FNV-1a 64-bit of a string's UTF-8 bytes.
-    public static func fnv1a64(_ s: String) -> UInt64 { fnv1a64(bytes: s.utf8) }
+    /// The FNV-1a offset basis: where a hash starts afresh.
+    @inlinable public static var fnvOffset: UInt64 { 0xcbf29ce484222325 }
+
+    /// FNV-1a 64-bit of a string's UTF-8 bytes, continuing from `h`: read from the string's own storage (iterating its
+    /// UTF-8 view costs several times more).
+    public static func fnv1a64(_ s: String, from h: UInt64 = fnvOffset) -> UInt64 {
+        var s = s
+        return s.withUTF8 { fnv1a64(bytes: $0, from: h) }
+    }
 
     /// FNV-1a 64-bit of bytes, continuing from `h` (the FNV offset basis when starting afresh).
     @inlinable @inline(__always)
-    public static func fnv1a64(bytes: some Sequence<UInt8>, from h: UInt64 = 0xcbf29ce484222325) -> UInt64 {
+    public static func fnv1a64(bytes: some Sequence<UInt8>, from h: UInt64 = fnvOffset) -> UInt64 {
         var h = h
-        for b in bytes { h ^= UInt64(b); h = h &* 0x100000001b3 }
+        for b in bytes { h = fnv1a64(byte: b, from: h) }
         return h
     }
+
+    /// One byte of FNV-1a 64-bit.
+    @inlinable @inline(__always)
+    public static func fnv1a64(byte b: UInt8, from h: UInt64) -> UInt64 { (h ^ UInt64(b)) &* 0x100000001b3 }
 
     /// A fast 64-bit digest of bytes, eight at a time, for telling whether a generated file changed (not for security).
     public static func digest64(_ bytes: [UInt8]) -> UInt64 {
@@ -263,7 +274,7 @@ public enum Hashing {
                 h = (h ^ (w &* 0xBF58476D1CE4E5B9)).rotatedLeft(27) &* 0x94D049BB133111EB
                 i += 8
             }
-            while i < raw.count { h = (h ^ UInt64(raw[i])) &* 0x100000001b3; i += 1 }
+            while i < raw.count { h = fnv1a64(byte: raw[i], from: h); i += 1 }
             h ^= h >> 31
             return h &* 0xBF58476D1CE4E5B9 ^ (h >> 29)
         }
@@ -283,17 +294,13 @@ extension UInt64 {
 /// FNV-1a over a sequence of strings, each followed by a separator byte so that ("ab", "c") and ("a", "bc") differ.
 public struct Fingerprint: Sendable {
     public private(set) var value: UInt64
-    public init(seed: UInt64) { value = 0xcbf29ce484222325 ^ seed }
+    public init(seed: UInt64) { value = Hashing.fnvOffset ^ seed }
     public mutating func add(_ s: String) {
-        // FNV-1a over the string's own bytes (no iterator over its UTF-8 view), then the separator 0xFF.
-        var s = s
-        var h = value
-        s.withUTF8 { for b in $0 { h = (h ^ UInt64(b)) &* 0x100000001b3 } }
-        value = (h ^ 0xFF) &* 0x100000001b3
+        value = Hashing.fnv1a64(byte: 0xFF, from: Hashing.fnv1a64(s, from: value))
     }
     /// Adds a digest made elsewhere.
     public mutating func add(_ v: UInt64) {
-        withUnsafeBytes(of: v.littleEndian) { value = Hashing.fnv1a64(bytes: CollectionOfOne(0xFE), from: Hashing.fnv1a64(bytes: $0, from: value)) }
+        withUnsafeBytes(of: v.littleEndian) { value = Hashing.fnv1a64(byte: 0xFE, from: Hashing.fnv1a64(bytes: $0, from: value)) }
     }
 }
 

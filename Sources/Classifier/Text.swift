@@ -280,9 +280,9 @@ struct WordScanner {
             // The stem is a prefix of the lower-cased word (and perhaps a `y`): hashed from the text itself.
             let base = start, text = utf8
             let (length, y) = end - start > 3 ? Stemmer.stemLength(end - start) { lowerASCII(text[base + $0]) } : (end - start, false)
-            var h: UInt64 = 0xcbf29ce484222325
-            for k in base..<(base + length) { h = (h ^ UInt64(lowerASCII(text[k]))) &* 0x100000001b3 }
-            if y { h = (h ^ 0x79) &* 0x100000001b3 }
+            var h = Hashing.fnvOffset
+            for k in base..<(base + length) { h = Hashing.fnv1a64(byte: lowerASCII(text[k]), from: h) }
+            if y { h = Hashing.fnv1a64(byte: 0x79, from: h) }
             return (h, start, end)
         }
         return (Tokenizer.hash(Stemmer.stem(String(decoding: utf8[start..<end], as: UTF8.self).lowercased()).utf8), start, end)

@@ -378,7 +378,7 @@ public struct SiteGenerator: Sendable {
         for i in refs.indices.dropFirst() { owner[i] = owner[i - 1] + (refs[i].server === refs[i - 1].server ? 0 : 1) }
         for (i, r) in refs.enumerated() {
             // The hash of "server/name", without making that string.
-            let h = Hashing.fnv1a64(bytes: r.item.name.utf8, from: Hashing.fnv1a64(bytes: "/".utf8, from: Hashing.fnv1a64(r.server.name)))
+            let h = Hashing.fnv1a64(r.item.name, from: Hashing.fnv1a64(byte: UInt8(ascii: "/"), from: Hashing.fnv1a64(r.server.name)))
             byCategory[r.item.verdict.category, default: []].append((h, i))
         }
         // Each category's ring on its own core.
