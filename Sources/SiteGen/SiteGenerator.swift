@@ -274,8 +274,8 @@ public struct SiteGenerator: Sendable {
     }
 
     /// Fingerprints of what the catalogue-wide pages show: `servers` (each server's listing and the labels it counts),
-    /// `tools` (each tool's listing and label), `texts` (those and every tool's own digest, which covers its
-    /// description), `fixed` (the templates and the base URL only).
+    /// `tools` (each tool's listing and label), `texts` (those and every tool's first sentence), `fixed` (the templates
+    /// and the base URL only).
     func catalogueInputs(_ servers: [SiteServer], _ serverSlugs: [String: String], _ refs: [ToolRef]) -> (servers: UInt64, tools: UInt64, texts: UInt64, fixed: UInt64) {
         var fixed = Fingerprint(seed: templatesDigest)
         fixed.add(baseURL)
@@ -335,16 +335,26 @@ public struct SiteGenerator: Sendable {
         let slug = serverSlugs[s.name]!
         let mine = firstRef[p.server]..<firstRef[p.server + 1]
         let rs = Array(refs[mine])
+        // Each tool's stored definition and evidence, read once for its page and for the server's API file.
+        var stored = [Stored?](repeating: nil, count: rs.count)
+        func storedOf(_ n: Int) throws(SiteError) -> Stored {
+            if let known = stored[n] { return known }
+            let d = try SiteGenerator.stored(rs[n].item, of: s, loaded)
+            stored[n] = d
+            return d
+        }
         var outs: [Output] = []
         for (n, i) in mine.enumerated() {
             let fp = p.toolInputs[n]
             if p.keepTool[n] { outs.append(.kept(refs[i].path, inputs: fp)); continue }
             // The one place a definition is parsed: for the page that shows it.
-            let d = try SiteGenerator.details(refs[i].item, of: s, loaded)
-            outs.append(try sink(refs[i].path, toolPage(refs[i], d.tool, evidence: d.evidence, related: related[i].map { refs[$0] }), fp))
+            let d = try storedOf(n)
+            outs.append(try sink(refs[i].path, toolPage(refs[i], rs[n].item.tool(d.definition), evidence: d.evidence, related: related[i].map { refs[$0] }), fp))
         }
         let paths = SiteGenerator.serverPaths(slug)
         if p.keepServer { return outs + paths.map { .kept($0, inputs: p.serverInputs) } }
+        var all: [Stored] = []
+        for n in rs.indices { all.append(try storedOf(n)) }
         let items = rs.map { PolicyItem(server: s.name, tool: $0.item.name, category: $0.item.verdict.category, risk: $0.item.verdict.risk) }
         let bytes: [[UInt8]] = [
             serverPage(s, refs: rs, items: items),
@@ -352,20 +362,23 @@ public struct SiteGenerator: Sendable {
             Array(PolicyExport.render(items, format: .intercept, description: "Starter policy for \(s.name) by ToolAtlas").utf8),
             Array(PolicyExport.render(items, format: .claude, description: "").utf8),
             Array(PolicyExport.render(items, format: .codex, description: "").utf8),
-            try serverAPI(s, refs: rs, loaded),
+            serverAPI(s, refs: rs, all),
         ]
         for (path, b) in zip(paths, bytes) { outs.append(try sink(path, b, p.serverInputs)) }
         return outs
     }
 
-    /// A tool's parsed definition and evidence: given with the tool, or read for this build.
-    static func details(_ item: SiteTool, of s: SiteServer, _ loaded: [String: ToolDetails]) throws(SiteError) -> (tool: Tool, evidence: [Evidence]) {
-        guard let text = item.definition(loaded[item.name]) else { throw missing(item, s) }
-        return (item.tool(text), item.evidence(loaded[item.name]))
-    }
+    /// A tool's definition text and evidence.
+    typealias Stored = (definition: String, evidence: [Evidence])
 
-    static func missing(_ item: SiteTool, _ s: SiteServer) -> SiteError {
-        SiteError(step: "reading tool definitions", path: "\(s.name) / \(item.name)", message: "the tool's definition is not in the database")
+    /// A tool's definition text and evidence: given with the tool, or read for this build; a missing one is an error
+    /// that names the server and the tool.
+    static func stored(_ item: SiteTool, of s: SiteServer, _ loaded: [String: ToolDetails]) throws(SiteError) -> Stored {
+        let read = loaded[item.name]
+        guard let text = item.definition(read) else {
+            throw SiteError(step: "reading tool definitions", path: "\(s.name) / \(item.name)", message: "the tool's definition is not in the database")
+        }
+        return (text, item.evidence(read))
     }
 
     /// Up to five tools of the same category on other servers for each tool: its neighbours in a fixed order of
@@ -458,7 +471,7 @@ public struct SiteGenerator: Sendable {
             ["url": .text("../../\(o.serverSlug)/tools/\(o.slug).html"), "name": .text(Text.clean(o.item.name)),
              "server": .text(Text.clean(o.server.name)), "risk": .text(o.item.verdict.risk.rawValue)]
         }
-        let lead = Text.clean(Text.firstSentence(t.description))
+        let lead = Text.clean(r.summary)
         let what = lead.isEmpty ? "The server does not describe it." : lead
         var faq: [TContext] = [
             ["q": .text("What does \(name) do?"), "a": .text("\(what) ToolAtlas files it under \(v.category.rawValue): \(categoryMeaning(v.category))")],
@@ -721,12 +734,7 @@ public struct SiteGenerator: Sendable {
     }
 
     /// A server's API file: compact JSON, each tool's definition copied as stored (canonical JSON, never re-parsed).
-    func serverAPI(_ s: SiteServer, refs: [ToolRef], _ loaded: [String: ToolDetails]) throws(SiteError) -> [UInt8] {
-        var definitions: [String] = [], evidence: [[Evidence]] = []
-        for r in refs {
-            guard let text = r.item.definition(loaded[r.item.name]) else { throw SiteGenerator.missing(r.item, s) }
-            definitions.append(text); evidence.append(r.item.evidence(loaded[r.item.name]))
-        }
+    func serverAPI(_ s: SiteServer, refs: [ToolRef], _ stored: [Stored]) -> [UInt8] {
         var scan: JSONValue = .null
         if let sc = s.scan {
             scan = ["status": .string(sc.status), "reason": sc.reason.map(JSONValue.string) ?? .null, "era": sc.era.map(JSONValue.string) ?? .null,
@@ -739,10 +747,10 @@ public struct SiteGenerator: Sendable {
             return JSONValue.canonicalObject([
                 "name": .string(r.item.name), "category": .string(v.category.rawValue), "risk": .string(v.risk.rawValue),
                 "confidence": .string(v.confidence.rawValue),
-                "evidence": .array(evidence[i].map { ["rule": .string($0.rule), "field": .string($0.field), "fragment": .string($0.fragment), "effect": .string($0.effect)] }),
+                "evidence": .array(stored[i].evidence.map { ["rule": .string($0.rule), "field": .string($0.field), "fragment": .string($0.fragment), "effect": .string($0.effect)] }),
                 "findings": .array(r.item.findings.map { ["rule": .string($0.rule), "severity": .string($0.severity.rawValue), "fragment": .string($0.fragment)] }),
                 "policy": PolicyRule.starter(category: v.category, risk: v.risk).jsonRule,
-            ], raw: ["definition": definitions[i]])
+            ], raw: ["definition": stored[i].definition])
         } + [0x0A]
     }
 
