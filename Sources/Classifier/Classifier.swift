@@ -497,13 +497,13 @@ public struct Classifier: @unchecked Sendable {
             for k in kinds {
                 // The folded text's literals can be known before the text is built.
                 if k == .normalized, !requires.isEmpty, let hits = f.foldedLiterals(literals),
-                   !requires.allSatisfy({ $0.contains(where: hits.contains) }) { continue }
+                   !hits.holdsOneOfEach(requires) { continue }
                 guard let field = k == .normalized ? f.normalizedField(vocabulary) : f.fields[k], !field.text.isEmpty else { continue }
                 // The literals and runs a match needs are looked for first.
                 if anyText || f.isASCII(k, field) {
                     if !requires.isEmpty {
                         let hits = f.literals(k, field, literals)
-                        if !requires.allSatisfy({ $0.contains(where: hits.contains) }) { continue }
+                        if !hits.holdsOneOfEach(requires) { continue }
                     }
                     if !runs.allSatisfy({ Classifier.firstRun(in: field.text, of: $0.bytes, length: $0.length) != nil }) { continue }
                 }

@@ -51,6 +51,8 @@ struct Bitset: Sendable {
         for k in 0..<min(words.count, o.words.count) where words[k] & o.words[k] != 0 { return true }
         return false
     }
+    /// Whether the set holds at least one number of every list (the literals a pattern cannot match without).
+    func holdsOneOfEach(_ lists: [[Int32]]) -> Bool { lists.allSatisfy { $0.contains(where: contains) } }
     @inline(__always) func contains(_ id: Int32) -> Bool { id >= 0 && Int(id) >> 6 < words.count && words[Int(id) >> 6] & (1 << UInt64(Int(id) & 63)) != 0 }
 }
 
