@@ -72,22 +72,31 @@ public enum Memory {
 public enum Timings {
     static let enabled = ProcessInfo.processInfo.environment["TOOLATLAS_TIMINGS"] != nil
     nonisolated(unsafe) static var last: ContinuousClock.Instant? = nil
+    nonisolated(unsafe) static var lastCPU: Double = 0
 
-    /// Prints the time since the previous mark (call from one thread); the first mark prints the process's CPU time so
-    /// far (loading, the runtime, reading the command line).
+    /// The process's CPU time so far (user and system, every thread), in milliseconds.
+    static func cpuMilliseconds() -> Double {
+        var u = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &u)
+        return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000 + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1000
+    }
+
+    /// Prints the wall time and the CPU time (all threads) since the previous mark (call from one thread); the first
+    /// mark prints the process's CPU time so far (loading, the runtime, reading the command line).
     public static func mark(_ phase: @autoclosure () -> String) {
         guard enabled else { return }
         let now = ContinuousClock.now
+        let cpu = cpuMilliseconds()
         let ms: Double
         if let last {
             let d = now - last
             ms = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
         } else {
-            var u = rusage()
-            getrusage(RUSAGE_SELF.rawValue, &u)
-            ms = (Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000 + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1000)
+            ms = cpu
         }
+        let spent = cpu - lastCPU
         last = now
-        FileHandle.standardError.write(Data(String(format: "%7.1f ms  %@\n", ms, phase()).utf8))
+        lastCPU = cpu
+        FileHandle.standardError.write(Data(String(format: "%7.1f ms %7.1f ms CPU  %@\n", ms, spent, phase()).utf8))
     }
 }
