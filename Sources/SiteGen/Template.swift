@@ -1,3 +1,4 @@
+import AtlasModel
 import Foundation
 
 /// A value a template shows: text (escaped by `{{name}}`; only `{{{name}}}` writes it verbatim), a flag, a list of
@@ -22,9 +23,11 @@ public enum TValue: Sendable {
 }
 
 /// The names a template can show and their values. A page context has a few dozen names, all short: finding one by
-/// comparing names in turn costs less than hashing it, and rendering looks names up thousands of times per page.
+/// comparing names in turn costs less than a dictionary, and rendering looks names up thousands of times per page. Each
+/// name carries a hash, so that the search compares one word per name and the name itself only where the hash agrees.
 public struct TContext: Sendable, ExpressibleByDictionaryLiteral {
     private var names: [String] = []
+    private var codes: [UInt64] = []
     private var values: [TValue] = []
 
     public init(dictionaryLiteral elements: (String, TValue)...) { self.init(elements) }
@@ -32,20 +35,28 @@ public struct TContext: Sendable, ExpressibleByDictionaryLiteral {
     /// The pairs in order; a name given twice shows its first value (as a literal, it would not compile as a dictionary).
     public init(_ pairs: some Sequence<(String, TValue)>) {
         names.reserveCapacity(pairs.underestimatedCount)
+        codes.reserveCapacity(pairs.underestimatedCount)
         values.reserveCapacity(pairs.underestimatedCount)
-        for (k, v) in pairs { names.append(k); values.append(v) }
+        for (k, v) in pairs { names.append(k); codes.append(TContext.code(k)); values.append(v) }
+    }
+
+    /// The hash a name is found by.
+    @inline(__always) static func code(_ name: String) -> UInt64 { Hashing.fnv1a64(name) }
+
+    /// The value of `name`, whose hash is `code`.
+    @inline(__always) func value(_ name: String, code: UInt64) -> TValue? {
+        for i in codes.indices where codes[i] == code && names[i] == name { return values[i] }
+        return nil
     }
 
     public subscript(_ name: String) -> TValue? {
-        get {
-            for i in names.indices where names[i] == name { return values[i] }
-            return nil
-        }
+        get { value(name, code: TContext.code(name)) }
         set {
             if let i = names.firstIndex(of: name) {
-                if let newValue { values[i] = newValue } else { names.remove(at: i); values.remove(at: i) }
+                if let newValue { values[i] = newValue } else { names.remove(at: i); codes.remove(at: i); values.remove(at: i) }
             } else if let newValue {
                 names.append(name)
+                codes.append(TContext.code(name))
                 values.append(newValue)
             }
         }
@@ -66,8 +77,8 @@ extension TValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, Expre
 public struct TemplateSet: Sendable {
     indirect enum Node: Sendable {
         case text([UInt8])
-        case value(String, escaped: Bool)
-        case section(String, inverted: Bool, [Node])
+        case value(String, code: UInt64, escaped: Bool)
+        case section(String, code: UInt64, inverted: Bool, [Node])
         case partial(String)
     }
 
@@ -100,15 +111,15 @@ public struct TemplateSet: Sendable {
         for node in nodes {
             switch node {
             case .text(let bytes): out.append(contentsOf: bytes)
-            case .value(let key, let escaped):
-                guard let v = lookup(key, stack) else { continue }
+            case .value(let key, let code, let escaped):
+                guard let v = lookup(key, code, stack) else { continue }
                 switch v {
                 case .text(let s): escaped ? TemplateSet.escape(s, into: &out) : out.append(contentsOf: s.utf8)
                 case .flag(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
                 case .list, .nested: continue
                 }
-            case .section(let key, let inverted, let children):
-                let v = lookup(key, stack)
+            case .section(let key, let code, let inverted, let children):
+                let v = lookup(key, code, stack)
                 if inverted {
                     if !(v?.truthy ?? false) { emit(children, &stack, &out, depth: depth) }
                     continue
@@ -135,10 +146,10 @@ public struct TemplateSet: Sendable {
         }
     }
 
-    private func lookup(_ key: String, _ stack: [TContext]) -> TValue? {
+    private func lookup(_ key: String, _ code: UInt64, _ stack: [TContext]) -> TValue? {
         var k = stack.count - 1
         while k >= 0 {
-            if let v = stack[k][key] { return v }
+            if let v = stack[k].value(key, code: code) { return v }
             k -= 1
         }
         return nil
@@ -150,6 +161,14 @@ public struct TemplateSet: Sendable {
         return b < 0x40 && mask & (1 << UInt64(b)) != 0
     }
 
+    /// Whether any of eight bytes is one `escape` replaces: a zero byte after XOR with each (the classic test, exact
+    /// for "any").
+    @inline(__always) static func anySpecial(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func zero(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
+        return zero(w ^ (ones &* 0x22)) | zero(w ^ (ones &* 0x26)) | zero(w ^ (ones &* 0x27)) | zero(w ^ (ones &* 0x3C)) | zero(w ^ (ones &* 0x3E)) != 0
+    }
+
     /// `& < > " '` become entities; everything else is copied as is.
     static func escape(_ s: String, into out: inout [UInt8]) {
         var s = s
@@ -157,8 +176,11 @@ public struct TemplateSet: Sendable {
             var start = 0
             var i = 0
             let n = buf.count
+            guard let base = buf.baseAddress else { return }
+            let raw = UnsafeRawPointer(base)
             while i < n {
-                // Runs of bytes that need no entity are skipped at once.
+                // Runs of bytes that need no entity are skipped at once, eight at a time while none is near.
+                while i + 8 <= n && !anySpecial(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { i += 8 }
                 while i < n && !special(buf[i]) { i += 1 }
                 guard i < n else { break }
                 let entity: StaticString
@@ -224,12 +246,12 @@ public struct TemplateSet: Sendable {
                 guard top.key == key else {
                     throw ParseError(template: name, line: lineOf(tagStart), message: "{{/\(key)}} closes {{#\(top.key)}} opened on line \(top.line)")
                 }
-                let section = Node.section(key, inverted: top.inverted, nodes)
+                let section = Node.section(key, code: TContext.code(key), inverted: top.inverted, nodes)
                 nodes = top.outer
                 nodes.append(section)
             case ">": flush(); nodes.append(.partial(key))
-            case "{", "&": flush(); nodes.append(.value(key, escaped: false))
-            default: flush(); nodes.append(.value(key, escaped: true))
+            case "{", "&": flush(); nodes.append(.value(key, code: TContext.code(key), escaped: false))
+            default: flush(); nodes.append(.value(key, code: TContext.code(key), escaped: true))
             }
             i = end
         }
