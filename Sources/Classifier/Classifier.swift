@@ -521,7 +521,7 @@ public struct Classifier: @unchecked Sendable {
                 guard let field = k == .normalized ? f.normalizedField(vocabulary) : f.fields[k], !field.text.isEmpty else { continue }
                 let hits = f.literals(k, field, literals)
                 // The matcher ignores ASCII case; a literal it reports is confirmed byte for byte.
-                for lit in wanted where hits.contains(lit.id) && Classifier.find(lit.bytes, in: Array(field.text.utf8)) {
+                for lit in wanted where hits.contains(lit.id) && Classifier.find(lit.bytes, in: field.text) {
                     return .some(.text(field.name, String(decoding: lit.bytes, as: UTF8.self)))
                 }
             }
@@ -555,7 +555,15 @@ public struct Classifier: @unchecked Sendable {
 
     static let letterOrDigit: [Bool] = (0..<256).map { b in (0x30...0x39).contains(b) || (0x41...0x5A).contains(b) || (0x61...0x7A).contains(b) }
 
-    static func find(_ needle: [UInt8], in hay: [UInt8]) -> Bool {
+    static func find(_ needle: [UInt8], in hay: [UInt8]) -> Bool { hay.withUnsafeBufferPointer { find(needle, in: $0) } }
+
+    /// Whether `needle` occurs in `text`'s UTF-8, read in place.
+    static func find(_ needle: [UInt8], in text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { find(needle, in: $0) }
+    }
+
+    static func find(_ needle: [UInt8], in hay: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let first = needle.first, needle.count <= hay.count else { return false }
         var i = 0
         let last = hay.count - needle.count
