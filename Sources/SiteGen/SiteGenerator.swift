@@ -414,7 +414,7 @@ public struct SiteGenerator: Sendable {
     }
 
     /// Part of every page fingerprint: bump it when the Swift code that builds pages changes what they show.
-    static let pageFormat = "pages/4"
+    static let pageFormat = "pages/5"
 
     /// A fingerprint of everything a server's own pages and files show.
     func serverInputs(_ s: SiteServer, slug: String, refs: ArraySlice<ToolRef>) -> UInt64 {
@@ -497,8 +497,10 @@ public struct SiteGenerator: Sendable {
             "findings": .list(r.item.findings.map { ["severity": .text($0.severity.rawValue), "title": .text(Text.clean($0.title)), "rule": .text($0.rule), "field": .text($0.field), "fragment": .text(Text.clean($0.fragment))] }),
             "policySummary": .text(rule.summary), "policyJSON": .text(Text.clean(snippets.pretty(t.name, rule))),
             "serverToolCount": .int(r.server.tools.count),
-            "rateText": .text(rule.ratePerMinute != nil ? "The starter rule's limit, in both formats:" : "A limit of \(limit) calls per minute, in both formats:"),
-            "rateJSON": .text(Text.clean(snippets.pretty(t.name, rateRule))),
+            // A starter rule that limits the tool is the rate-limit snippet already shown above: only its YAML is new.
+            "rateText": .text(rule.ratePerMinute != nil ? "The starter policy above already limits it to \(limit) calls per minute; the same limit in Intercept YAML:"
+                                                         : "A limit of \(limit) calls per minute, in both formats:"),
+            "rateJSON": .text(rule.ratePerMinute != nil ? "" : Text.clean(snippets.pretty(t.name, rateRule))),
             "rateYAML": .text(Text.clean(rateYAML(t.name, limit))),
             "blockJSON": .text(Text.clean(snippets.pretty(t.name, SiteGenerator.denyRule))),
             "blockYAML": .text(Text.clean(blockYAML(t.name))),

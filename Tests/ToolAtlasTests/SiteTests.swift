@@ -197,6 +197,27 @@ struct SiteTests {
         #expect(toolPages.filter { $0.contains("/get-item-") }.count == 4)
     }
 
+    @Test("templates escape every special character wherever it falls, and find names by hash and text")
+    func templateEscaping() throws {
+        var set = TemplateSet()
+        try set.register("[{{v}}]{{#list}}({{w}}|{{v}}){{/list}}{{^none}}!{{/none}}", named: "t")
+        func reference(_ s: String) -> String {
+            s.map { c -> String in
+                switch c { case "&": "&amp;"; case "<": "&lt;"; case ">": "&gt;"; case "\"": "&quot;"; case "'": "&#39;"; default: String(c) }
+            }.joined()
+        }
+        // Every special at every offset around the eight-byte steps, beside plain and multi-byte text.
+        let pieces = ["a", "é", "&", "<", ">", "\"", "'", "plain text", "€", "😀"]
+        var texts = [""]
+        for n in 0..<20 { for p in pieces { texts.append(String(repeating: "x", count: n) + p + String(repeating: "y", count: 20 - n)) } }
+        texts.append(pieces.joined())
+        for t in texts {
+            let ctx: TContext = ["v": .text(t), "list": [["w": .text(t + "&")]]]
+            let out = String(decoding: set.render("t", ctx), as: UTF8.self)
+            #expect(out == "[\(reference(t))](\(reference(t + "&"))|\(reference(t)))!")
+        }
+    }
+
     @Test("the starter policy shown on a page and its FAQ agree", arguments: [
         (AtlasModel.Category.read, RiskLevel.low), (.read, .medium), (.write, .high), (.execute, .critical), (.destructive, .critical), (.financial, .high),
     ])
@@ -212,6 +233,9 @@ struct SiteTests {
         } else if let n = rule.ratePerMinute {
             #expect(html.contains("already limits it to \(n) calls per minute"))
             #expect(html.contains("&quot;max&quot;: \(n)"))
+            // The limit's JSON is the starter snippet itself, shown once; the YAML gives the same limit.
+            #expect(html.components(separatedBy: "&quot;max&quot;: \(n)").count == 2)
+            #expect(html.contains("rate_limit: \(n)/minute"))
         } else {
             #expect(html.contains("allows it without a limit"))
             #expect(html.contains("&quot;the_tool&quot;: {}"))
