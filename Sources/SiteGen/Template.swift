@@ -89,59 +89,121 @@ public struct TemplateSet: Sendable {
         public var description: String { "\(template), line \(line): \(message)" }
     }
 
-    private var templates: [String: [Node]] = [:]
+    /// One step of a compiled template. Templates are parsed into nodes once, then laid out flat: every text in one
+    /// byte buffer, every step a plain value, a section's children the steps that follow it. Rendering then walks an
+    /// array with no reference counting and no pointer to chase per step (the nodes, each boxed, cost a cache miss
+    /// per text).
+    struct Op: Sendable {
+        enum Kind: UInt8, Sendable { case text, value, rawValue, section, invertedSection, partial }
+        var kind: Kind
+        /// text: the bytes `a..<b` of `bytes`; value and section: the key `a` of `keys` (a section's children end
+        /// at op `b`); partial: the template named `keys[a]`.
+        var a: Int32
+        var b: Int32
+        var code: UInt64
+    }
+
+    private var ops: [Op] = []
+    private var bytes: [UInt8] = []
+    private var keys: [String] = []
+    /// Each template's steps.
+    private var templates: [String: Range<Int>] = [:]
 
     public init() {}
 
     public var names: [String] { templates.keys.sorted() }
 
     public mutating func register(_ source: String, named name: String) throws(ParseError) {
-        templates[name] = try TemplateSet.parse(Array(source.utf8), name: name)
+        let nodes = try TemplateSet.parse(Array(source.utf8), name: name)
+        let start = ops.count
+        lay(nodes)
+        templates[name] = start..<ops.count
+    }
+
+    private mutating func key(_ k: String) -> Int32 {
+        keys.append(k)
+        return Int32(keys.count - 1)
+    }
+
+    private mutating func lay(_ nodes: [Node]) {
+        for node in nodes {
+            switch node {
+            case .text(let t):
+                let a = Int32(bytes.count)
+                bytes += t
+                ops.append(Op(kind: .text, a: a, b: Int32(bytes.count), code: 0))
+            case .value(let k, let code, let escaped):
+                ops.append(Op(kind: escaped ? .value : .rawValue, a: key(k), b: 0, code: code))
+            case .section(let k, let code, let inverted, let children):
+                let at = ops.count
+                ops.append(Op(kind: inverted ? .invertedSection : .section, a: key(k), b: 0, code: code))
+                lay(children)
+                ops[at].b = Int32(ops.count)
+            case .partial(let k):
+                ops.append(Op(kind: .partial, a: key(k), b: 0, code: 0))
+            }
+        }
     }
 
     public func render(_ name: String, _ context: TContext) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(16 << 10)
         var stack = [context]
-        if let nodes = templates[name] { emit(nodes, &stack, &out, depth: 0) }
+        guard let range = templates[name] else { return out }
+        ops.withUnsafeBufferPointer { ops in
+            bytes.withUnsafeBufferPointer { bytes in
+                emit(range, Program(ops: ops, bytes: bytes), &stack, &out, depth: 0)
+            }
+        }
         return out
     }
 
-    private func emit(_ nodes: [Node], _ stack: inout [TContext], _ out: inout [UInt8], depth: Int) {
-        for node in nodes {
-            switch node {
-            case .text(let bytes): out.append(contentsOf: bytes)
-            case .value(let key, let code, let escaped):
-                guard let v = lookup(key, code, stack) else { continue }
+    /// The compiled templates as raw buffers, valid inside `render` only.
+    private struct Program {
+        let ops: UnsafeBufferPointer<Op>
+        let bytes: UnsafeBufferPointer<UInt8>
+    }
+
+    private func emit(_ range: Range<Int>, _ p: Program, _ stack: inout [TContext], _ out: inout [UInt8], depth: Int) {
+        var i = range.lowerBound
+        while i < range.upperBound {
+            let op = p.ops[i]
+            i += 1
+            switch op.kind {
+            case .text:
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: p.bytes[Int(op.a)..<Int(op.b)]))
+            case .value, .rawValue:
+                guard let v = lookup(keys[Int(op.a)], op.code, stack) else { continue }
                 switch v {
-                case .text(let s): escaped ? TemplateSet.escape(s, into: &out) : out.append(contentsOf: s.utf8)
+                case .text(let s): op.kind == .value ? TemplateSet.escape(s, into: &out) : out.append(contentsOf: s.utf8)
                 case .flag(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
                 case .list, .nested: continue
                 }
-            case .section(let key, let code, let inverted, let children):
-                let v = lookup(key, code, stack)
-                if inverted {
-                    if !(v?.truthy ?? false) { emit(children, &stack, &out, depth: depth) }
-                    continue
-                }
-                guard let v, v.truthy else { continue }
+            case .invertedSection:
+                let children = i..<Int(op.b)
+                i = Int(op.b)
+                if !(lookup(keys[Int(op.a)], op.code, stack)?.truthy ?? false) { emit(children, p, &stack, &out, depth: depth) }
+            case .section:
+                let children = i..<Int(op.b)
+                i = Int(op.b)
+                guard let v = lookup(keys[Int(op.a)], op.code, stack), v.truthy else { continue }
                 switch v {
                 case .list(let items):
                     for item in items {
                         stack.append(item)
-                        emit(children, &stack, &out, depth: depth)
+                        emit(children, p, &stack, &out, depth: depth)
                         stack.removeLast()
                     }
                 case .nested(let c):
                     stack.append(c)
-                    emit(children, &stack, &out, depth: depth)
+                    emit(children, p, &stack, &out, depth: depth)
                     stack.removeLast()
                 case .text, .flag:
-                    emit(children, &stack, &out, depth: depth)
+                    emit(children, p, &stack, &out, depth: depth)
                 }
-            case .partial(let name):
+            case .partial:
                 // A partial that includes itself would never end: 32 levels is far beyond any real layout.
-                if depth < 32, let nodes = templates[name] { emit(nodes, &stack, &out, depth: depth + 1) }
+                if depth < 32, let nodes = templates[keys[Int(op.a)]] { emit(nodes, p, &stack, &out, depth: depth + 1) }
             }
         }
     }
