@@ -13,7 +13,9 @@ struct SiteFolder: Sendable {
     static let header = "ToolAtlas writes and prunes this folder. Each line: content digest, inputs fingerprint, path."
 
     let out: String
-    private var old: [String: Listed] = [:]
+    private var old = Manifest()
+    /// For each file of the last build (by its number in `old`), whether this build produced it again.
+    private var produced: [Bool] = []
     /// For each folder of the last build (by its number in `Listed`), whether it is as that build left it.
     private var intact: [Bool] = []
     /// What this build produced, in the order it produced it (the same inputs give the same order).
@@ -41,9 +43,10 @@ struct SiteFolder: Sendable {
         var finished = stat()
         if let data = FileManager.default.contents(atPath: markerPath), stat(markerPath, &finished) == 0 {
             (old, intact) = SiteFolder.parseManifest(data, root: out, finished: finished.st_mtim)
-            manifest = !old.isEmpty
+            manifest = old.count > 0
         }
         hadManifest = manifest
+        produced = Array(repeating: false, count: old.count)
     }
 
     /// Clears the manifest before anything is written (reading the folder changes nothing in it).
@@ -65,9 +68,73 @@ struct SiteFolder: Sendable {
         var folder: Int32
     }
 
+    /// The last build's manifest, read in place: each file's path stays in the manifest's own bytes and is found by a
+    /// table of FNV-1a hashes, confirmed byte for byte (no string is made per file; one is made only for a file to
+    /// remove).
+    struct Manifest: Sendable {
+        fileprivate(set) var bytes: [UInt8] = []
+        struct Entry: Sendable {
+            var start: Int32
+            var count: Int32
+            var hash: UInt64
+            var listed: Listed
+        }
+        private var entries: [Entry] = []
+        /// Open addressing by the hash's low bits: an entry's number plus one, 0 for an empty slot.
+        private var slots: [Int32] = []
+
+        init() {}
+        init(bytes: [UInt8]) { self.bytes = bytes }
+
+        var count: Int { entries.count }
+        func listed(_ i: Int) -> Listed { entries[i].listed }
+        func path(_ i: Int) -> String { String(decoding: bytes[Int(entries[i].start)..<Int(entries[i].start + entries[i].count)], as: UTF8.self) }
+
+        /// Makes the table; a path listed twice keeps its last line.
+        mutating func index(_ all: [Entry]) {
+            var size = 16
+            while size < all.count * 2 { size <<= 1 }
+            slots = Array(repeating: 0, count: size)
+            entries = []
+            entries.reserveCapacity(all.count)
+            bytes.withUnsafeBufferPointer { b in
+                for e in all {
+                    let path = UnsafeBufferPointer(rebasing: b[Int(e.start)..<Int(e.start + e.count)])
+                    if let i = find(path, e.hash, b) { entries[i].listed = e.listed; continue }
+                    var k = Int(truncatingIfNeeded: e.hash) & (size - 1)
+                    while slots[k] != 0 { k = (k + 1) & (size - 1) }
+                    entries.append(e)
+                    slots[k] = Int32(entries.count)
+                }
+            }
+        }
+
+        private func find(_ path: UnsafeBufferPointer<UInt8>, _ hash: UInt64, _ b: UnsafeBufferPointer<UInt8>) -> Int? {
+            guard !slots.isEmpty else { return nil }
+            var k = Int(truncatingIfNeeded: hash) & (slots.count - 1)
+            while slots[k] != 0 {
+                let i = Int(slots[k] - 1)
+                let e = entries[i]
+                if e.hash == hash, Int(e.count) == path.count,
+                   path.count == 0 || memcmp(b.baseAddress! + Int(e.start), path.baseAddress!, path.count) == 0 { return i }
+                k = (k + 1) & (slots.count - 1)
+            }
+            return nil
+        }
+
+        /// The number of the file at `path`, if the last build made it.
+        func index(of path: String) -> Int? {
+            guard !entries.isEmpty else { return nil }
+            var path = path
+            return path.withUTF8 { p in bytes.withUnsafeBufferPointer { b in find(p, Hashing.fnv1a64(bytes: p), b) } }
+        }
+
+        subscript(_ path: String) -> Listed? { index(of: path).map { entries[$0].listed } }
+    }
+
     struct Writer: Sendable {
         let out: String
-        let old: [String: Listed]
+        let old: Manifest
         let intact: [Bool]
 
         /// Whether a file of the last build is still there: its folder is as that build left it (no entry added or
@@ -95,8 +162,9 @@ struct SiteFolder: Sendable {
     mutating func take(_ output: SiteGenerator.Output) {
         let path = output.path
         if path.hasSuffix(".html") { report.pages += 1 }
-        let before = old[path]
-        if before != nil { reproduced += 1 }
+        let index = old.index(of: path)
+        let before = index.map { old.listed($0) }
+        if let index, !produced[index] { produced[index] = true; reproduced += 1 }
         switch output {
         case .kept(_, let inputs):
             new.append((path, before?.content ?? 0, inputs))
@@ -115,8 +183,7 @@ struct SiteFolder: Sendable {
         var stale: [String] = []
         if hadManifest {
             if reproduced < old.count {
-                let produced = Set(new.map(\.path))
-                stale = old.keys.filter { !produced.contains($0) }
+                stale = (0..<old.count).filter { !produced[$0] }.map { old.path($0) }
             }
         } else if !startedEmpty, let walker = fm.enumerator(atPath: out) {
             let produced = Set(new.map(\.path))
@@ -148,14 +215,14 @@ struct SiteFolder: Sendable {
     /// are coarser than the clock), so a file removed just after the build is still noticed; a clock set back between
     /// two builds could hide a removed file until the manifest is lost. Folders are looked at on every core, once each
     /// (a few thousand look-ups instead of one per file).
-    static func parseManifest(_ data: Data, root: String, finished: timespec) -> (files: [String: Listed], intact: [Bool]) {
-        var out: [String: Listed] = [:]
-        out.reserveCapacity(data.count / 80)
+    static func parseManifest(_ data: Data, root: String, finished: timespec) -> (files: Manifest, intact: [Bool]) {
+        var out = Manifest(bytes: Array(data))
         var folders: [String] = [], numbers: [String: Int32] = [:]
         var number: Int32 = -1
-        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+        var entries: [Manifest.Entry] = []
+        entries.reserveCapacity(data.count / 80)
+        out.bytes.withUnsafeBufferPointer { bytes in
             var folder = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
-            let bytes = raw.bindMemory(to: UInt8.self)
             var start = (bytes.firstIndex(of: 0x0A) ?? bytes.count) + 1
             while start < bytes.count {
                 var end = start
@@ -172,9 +239,11 @@ struct SiteFolder: Sendable {
                     let name = String(decoding: dir, as: UTF8.self)
                     if let n = numbers[name] { number = n } else { number = Int32(folders.count); numbers[name] = number; folders.append(name) }
                 }
-                out[String(decoding: path, as: UTF8.self)] = Listed(content: c, inputs: i, folder: number)
+                entries.append(Manifest.Entry(start: Int32(path.baseAddress! - bytes.baseAddress!), count: Int32(path.count),
+                                              hash: Hashing.fnv1a64(bytes: path), listed: Listed(content: c, inputs: i, folder: number)))
             }
         }
+        out.index(entries)
         let rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         defer { if rootFD >= 0 { close(rootFD) } }
         let intact = folders.concurrentMap(chunk: 256) { dir -> Bool in

@@ -70,6 +70,26 @@ struct SiteTests {
         #expect(try generator.render(servers).keys.allSatisfy { FileManager.default.fileExists(atPath: out + "/" + $0) })
     }
 
+    @Test("the manifest is read in place: every listed path is found by its bytes, the last line wins, bad lines are skipped")
+    func manifestInPlace() throws {
+        let root = Fixtures.tempDir("manifest")
+        let lines = ["header",
+                     "00000000000000aa\t00000000000000bb\tservers/a/tools/x.html",
+                     "00000000000000ac\t00000000000000bd\tservers/a/tools/x.html",
+                     "not a line",
+                     "0000000000000001\t0000000000000002\tindex.html",
+                     "000000000000000g\t0000000000000002\tbad-digit.html",
+                     "0000000000000003\t0000000000000004\tservers/b/tools/é and ü.html"]
+        let parsed = SiteFolder.parseManifest(Data(lines.joined(separator: "\n").utf8), root: root, finished: timespec())
+        let m = parsed.files
+        #expect(m.count == 3)
+        #expect(m["servers/a/tools/x.html"]?.content == 0xac && m["servers/a/tools/x.html"]?.inputs == 0xbd)
+        #expect(m["index.html"]?.inputs == 2)
+        #expect(m["servers/b/tools/é and ü.html"]?.content == 3)
+        #expect(m["bad-digit.html"] == nil && m["servers/a/tools/x.htm"] == nil && m["ndex.html"] == nil && m[""] == nil)
+        #expect(Set((0..<m.count).map { m.path($0) }) == ["servers/a/tools/x.html", "index.html", "servers/b/tools/é and ü.html"])
+    }
+
     @Test("definitions and evidence are read only for the servers whose pages are rendered, and a missing one is an error that names it")
     func detailsOnDemand() throws {
         let out = Fixtures.tempDir("details") + "/site"
