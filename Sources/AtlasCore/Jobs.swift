@@ -203,7 +203,7 @@ public enum Jobs {
                          date: s.startedAt, durationMs: s.durationMs)
             }
             let items = (tools[e.name] ?? []).map { t in
-                SiteTool(name: t.name, description: t.description, verdict: Verdict(category: t.category, risk: t.risk, confidence: t.confidence, evidence: []),
+                SiteTool(name: t.name, summary: t.summary, verdict: Verdict(category: t.category, risk: t.risk, confidence: t.confidence, evidence: []),
                          findings: t.findings, storedDigest: t.digest)
             }
             let changes = (allChanges[e.name] ?? []).map { SiteChange(date: $0.at, tool: $0.tool, kind: $0.kind.rawValue, detail: $0.detail) }

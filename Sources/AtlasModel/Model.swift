@@ -417,3 +417,65 @@ public enum BundledPath {
         return candidates.first(where: { fm.fileExists(atPath: $0 + marker) }) ?? candidates[0]
     }
 }
+
+/// What lists show of a description: its first sentence, and the white space trimmed around text.
+public enum Summary {
+    public static func whitespace(_ u: Unicode.Scalar, newlines: Bool) -> Bool {
+        if u.isASCII { return u == " " || u == "\t" || (newlines && (u == "\n" || u == "\r" || u.value == 0x0B || u.value == 0x0C)) }
+        return u.properties.isWhitespace && (newlines || !(u.value == 0x85 || u.value == 0x2028 || u.value == 0x2029))
+    }
+
+    public static func trim(_ s: Substring, newlines: Bool = true) -> String {
+        let scalars = s.unicodeScalars
+        var a = scalars.startIndex, b = scalars.endIndex
+        while a < b && whitespace(scalars[a], newlines: newlines) { a = scalars.index(after: a) }
+        while b > a && whitespace(scalars[scalars.index(before: b)], newlines: newlines) { b = scalars.index(before: b) }
+        return String(scalars[a..<b])
+    }
+
+    /// The first line or sentence of the trimmed text (up to a newline, or a full stop followed by a space), at most
+    /// 240 characters.
+    public static func firstSentence(_ s: String) -> String {
+        var bytes = s
+        return bytes.withUTF8 { firstSentence(utf8: $0, text: s) }
+    }
+
+    /// The first sentence of UTF-8 text read in place (a database column): only the sentence becomes a string when
+    /// the text starts, after ASCII white space, with an ASCII character.
+    public static func firstSentence(utf8 u: UnsafeBufferPointer<UInt8>) -> String { firstSentence(utf8: u, text: nil) }
+
+    private static func firstSentence(utf8 u: UnsafeBufferPointer<UInt8>, text: String?) -> String {
+        var a = 0
+        while a < u.count, u[a] == 0x20 || (u[a] >= 0x09 && u[a] <= 0x0D) { a += 1 }
+        guard a < u.count, u[a] < 0x80 else { return firstSentence(scalars: text ?? String(decoding: u, as: UTF8.self)) }
+        var i = a
+        while i < u.count {
+            if u[i] == 0x0A { return capped(String(decoding: UnsafeBufferPointer(rebasing: u[a..<i]), as: UTF8.self)) }
+            if u[i] == UInt8(ascii: "."), i + 1 < u.count, u[i + 1] == 0x20 {
+                return capped(String(decoding: UnsafeBufferPointer(rebasing: u[a...i]), as: UTF8.self))
+            }
+            i += 1
+        }
+        return capped(trim(Substring(text ?? String(decoding: u, as: UTF8.self))))
+    }
+
+    /// The same, walking characters (text that starts outside ASCII).
+    private static func firstSentence(scalars s: String) -> String {
+        let scalars = s.unicodeScalars
+        var a = scalars.startIndex
+        while a < scalars.endIndex && whitespace(scalars[a], newlines: true) { a = scalars.index(after: a) }
+        let u = s.utf8
+        var i = a
+        var first: String? = nil
+        while i < u.endIndex {
+            let b = u[i]
+            if b == 0x0A { first = String(s[a..<i]); break }
+            if b == UInt8(ascii: "."), case let next = u.index(after: i), next < u.endIndex, u[next] == 0x20 { first = String(s[a..<next]); break }
+            i = u.index(after: i)
+        }
+        return capped(first ?? trim(s[a...]))
+    }
+
+    /// At most 240 characters: a longer text is cut at 237 and ends with an ellipsis.
+    static func capped(_ text: String) -> String { text.utf8.count > 240 && text.count > 240 ? String(text.prefix(237)) + "…" : text }
+}

@@ -121,7 +121,7 @@ public struct SiteGenerator: Sendable {
         init(server: Shared<SiteServer>, serverSlug: String, item: SiteTool, slug: String) {
             self.server = server; self.serverSlug = serverSlug; self.item = item; self.slug = slug
             path = "servers/\(serverSlug)/tools/\(slug).html"
-            summary = Text.firstSentence(item.description)
+            summary = item.summary
             var h = Fingerprint(seed: 0)
             h.add(serverSlug); h.add(slug); h.add(item.name); h.add(server.name); h.add(item.verdict.risk.rawValue)
             listed = h.value

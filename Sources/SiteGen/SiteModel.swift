@@ -40,7 +40,10 @@ public struct SiteScan: Sendable {
 /// tool's pages never reads its definition.
 public struct SiteTool: Sendable {
     public var name: String
+    /// The description; for a tool listed from the store, only its first sentence (the page reads the definition).
     public var description: String
+    /// The first sentence of the description: what lists, the search index and llms-full.txt show of it.
+    public let summary: String
     /// Category, risk and confidence, with the evidence when it was given with the tool.
     public var verdict: Verdict
     public var findings: [Finding]
@@ -51,7 +54,7 @@ public struct SiteTool: Sendable {
     private var parsed: Tool?
 
     public init(tool: Tool, verdict: Verdict, findings: [Finding], definitionHash: String? = nil) {
-        name = tool.name; description = tool.description; parsed = tool
+        name = tool.name; description = tool.description; summary = Summary.firstSentence(tool.description); parsed = tool
         self.verdict = verdict; self.findings = findings
         details = ToolDetails(definition: tool.raw.canonical(), evidenceJSON: "")
         var h = Fingerprint(seed: 0)
@@ -60,9 +63,10 @@ public struct SiteTool: Sendable {
         digest = SiteTool.digest(h.value, findings)
     }
 
-    /// A tool as stored, without its details; `storedDigest` changes whenever its definition, verdict or evidence does.
-    public init(name: String, description: String, verdict: Verdict, findings: [Finding], storedDigest: UInt64) {
-        self.name = name; self.description = description; parsed = nil; details = nil
+    /// A tool as stored, without its details, listed by the first sentence of its description (`Summary.firstSentence`);
+    /// `storedDigest` changes whenever its definition, verdict or evidence does.
+    public init(name: String, summary: String, verdict: Verdict, findings: [Finding], storedDigest: UInt64) {
+        self.name = name; self.description = summary; self.summary = summary; parsed = nil; details = nil
         self.verdict = verdict; self.findings = findings
         digest = SiteTool.digest(storedDigest, findings)
     }
@@ -202,58 +206,10 @@ enum Text {
     }
 
     /// White space (and, unless told otherwise, line breaks) removed from both ends, without Foundation's bridging.
-    static func trim(_ s: String, newlines: Bool = true) -> String { trim(Substring(s), newlines: newlines) }
-
-    static func trim(_ s: Substring, newlines: Bool = true) -> String {
-        let scalars = s.unicodeScalars
-        var a = scalars.startIndex, b = scalars.endIndex
-        while a < b && whitespace(scalars[a], newlines: newlines) { a = scalars.index(after: a) }
-        while b > a && whitespace(scalars[scalars.index(before: b)], newlines: newlines) { b = scalars.index(before: b) }
-        return String(scalars[a..<b])
-    }
-
-    static func whitespace(_ u: Unicode.Scalar, newlines: Bool) -> Bool {
-        if u.isASCII { return u == " " || u == "\t" || (newlines && (u == "\n" || u == "\r" || u.value == 0x0B || u.value == 0x0C)) }
-        return u.properties.isWhitespace && (newlines || !(u.value == 0x85 || u.value == 0x2028 || u.value == 0x2029))
-    }
-
-    /// The first line or sentence of the trimmed text (up to a newline, or a full stop followed by a space), at most
-    /// 240 characters. Reads the text in place: called for every tool whenever the catalogue's texts change.
-    static func firstSentence(_ s: String) -> String {
-        // Bytes first: when the text starts (after ASCII white space) with an ASCII character, its first line or
-        // sentence is found without walking characters.
-        var bytes = s
-        let quick: String?? = bytes.withUTF8 { u -> String?? in
-            var a = 0
-            while a < u.count, u[a] == 0x20 || (u[a] >= 0x09 && u[a] <= 0x0D) { a += 1 }
-            guard a < u.count, u[a] < 0x80 else { return .none }
-            var i = a
-            while i < u.count {
-                if u[i] == 0x0A { return String(decoding: UnsafeBufferPointer(rebasing: u[a..<i]), as: UTF8.self) }
-                if u[i] == UInt8(ascii: "."), i + 1 < u.count, u[i + 1] == 0x20 { return String(decoding: UnsafeBufferPointer(rebasing: u[a...i]), as: UTF8.self) }
-                i += 1
-            }
-            return .some(nil)
-        }
-        if case .some(let found) = quick {
-            let text = found ?? trim(s)
-            return text.utf8.count > 240 && text.count > 240 ? String(text.prefix(237)) + "…" : text
-        }
-        let scalars = s.unicodeScalars
-        var a = scalars.startIndex
-        while a < scalars.endIndex && whitespace(scalars[a], newlines: true) { a = scalars.index(after: a) }
-        let u = s.utf8
-        var i = a
-        var first: String? = nil
-        while i < u.endIndex {
-            let b = u[i]
-            if b == 0x0A { first = String(s[a..<i]); break }
-            if b == UInt8(ascii: "."), case let next = u.index(after: i), next < u.endIndex, u[next] == 0x20 { first = String(s[a..<next]); break }
-            i = u.index(after: i)
-        }
-        let text = first ?? trim(s[a...])
-        return text.utf8.count > 240 && text.count > 240 ? String(text.prefix(237)) + "…" : text
-    }
+    static func trim(_ s: String, newlines: Bool = true) -> String { Summary.trim(Substring(s), newlines: newlines) }
+    static func trim(_ s: Substring, newlines: Bool = true) -> String { Summary.trim(s, newlines: newlines) }
+    static func whitespace(_ u: Unicode.Scalar, newlines: Bool) -> Bool { Summary.whitespace(u, newlines: newlines) }
+    static func firstSentence(_ s: String) -> String { Summary.firstSentence(s) }
 
     static let dateFormatter: DateFormatter = {
         let f = DateFormatter()

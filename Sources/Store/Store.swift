@@ -386,7 +386,8 @@ public final class Store: Sendable {
     /// show them, with `details(servers:)`).
     public struct ListedTool: Sendable {
         public var name: String
-        public var description: String
+        /// The first sentence of its description (`Summary.firstSentence`): all that lists show of it.
+        public var summary: String
         public var category: AtlasModel.Category
         public var risk: RiskLevel
         public var confidence: Confidence
@@ -408,7 +409,7 @@ public final class Store: Sendable {
             guard let mine = labels[server] else { return (server, []) }
             return (server, list.compactMap { t -> ListedTool? in
                 guard let l = mine[t.name] else { return nil }
-                return ListedTool(name: t.name, description: t.description, category: l.category, risk: l.risk, confidence: l.confidence,
+                return ListedTool(name: t.name, summary: t.summary, category: l.category, risk: l.risk, confidence: l.confidence,
                                   digest: l.digest, findings: findings.isEmpty ? [] : findings[Store.toolKey(server, t.name)] ?? [])
             })
         }
@@ -421,7 +422,7 @@ public final class Store: Sendable {
     struct Label { var category: AtlasModel.Category; var risk: RiskLevel; var confidence: Confidence; var digest: UInt64 }
     enum Listing {
         case labels([String: [String: Label]], [String: [Finding]])
-        case tools([(server: String, tools: [(name: String, description: String)])])
+        case tools([(server: String, tools: [(name: String, summary: String)])])
     }
 
     /// Every verdict's label and digest, by server and tool. Rows come a server at a time: each server is looked up once.
@@ -442,10 +443,11 @@ public final class Store: Sendable {
         }
     }
 
-    /// Each server's current tools (name, description), from its latest scan that returned tools, in name order.
-    func currentToolList() throws(StoreError) -> [(server: String, tools: [(name: String, description: String)])] {
+    /// Each server's current tools (name, first sentence of the description), from its latest scan that returned tools,
+    /// in name order. The first sentence is cut from the column's bytes: the whole description never becomes a string.
+    func currentToolList() throws(StoreError) -> [(server: String, tools: [(name: String, summary: String)])] {
         try read("reading tools") { db in
-            var out: [(server: String, tools: [(name: String, description: String)])] = []
+            var out: [(server: String, tools: [(name: String, summary: String)])] = []
             // In key order (free: it is the order of the key's index), so each server's tools come together, in name order.
             let statement = try db.makeStatement(sql: """
                 SELECT server, name, description FROM tools
@@ -453,7 +455,7 @@ public final class Store: Sendable {
                 """)
             try Store.each(statement) { c in
                 if out.last.map({ !c.equals(0, $0.server) }) ?? true { out.append((c.text(0), [])) }
-                out[out.count - 1].tools.append((c.text(1), c.text(2)))
+                out[out.count - 1].tools.append((c.text(1), c.summary(2)))
             }
             return out
         }
@@ -468,6 +470,11 @@ public final class Store: Sendable {
         }
         func int(_ i: Int32) -> Int64 { sqlite3_column_int64(statement, i) }
         func double(_ i: Int32) -> Double { sqlite3_column_double(statement, i) }
+        /// The first sentence of a text column, cut from its bytes.
+        func summary(_ i: Int32) -> String {
+            guard let p = sqlite3_column_text(statement, i) else { return "" }
+            return Summary.firstSentence(utf8: UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(statement, i))))
+        }
         func optionalText(_ i: Int32) -> String? { sqlite3_column_type(statement, i) == SQLITE_NULL ? nil : text(i) }
         /// Whether a column holds exactly this text (compared as bytes: no string is made).
         func equals(_ i: Int32, _ s: String) -> Bool {

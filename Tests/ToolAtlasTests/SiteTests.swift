@@ -95,7 +95,7 @@ struct SiteTests {
         let out = Fixtures.tempDir("details") + "/site"
         let generator = try SiteGenerator(templates: Fixtures.templates)
         func stored(_ name: String, _ description: String) -> SiteTool {
-            SiteTool(name: name, description: description, verdict: Verdict(category: .read, risk: .low, confidence: .high, evidence: []),
+            SiteTool(name: name, summary: description, verdict: Verdict(category: .read, risk: .low, confidence: .high, evidence: []),
                      findings: [], storedDigest: Hashing.fnv1a64(description))
         }
         var servers = (0..<3).map { s in Self.server("srv-\(s)", [stored("get_item", "Get item of server \(s).")]) }
@@ -300,6 +300,9 @@ struct SummaryTests {
           ])
     func firstSentence(_ text: String, _ expected: String) {
         #expect(SiteGen.Text.firstSentence(text) == expected)
+        // The store cuts it from a column's bytes: the same sentence.
+        var bytes = text
+        #expect(bytes.withUTF8 { Summary.firstSentence(utf8: $0) } == expected)
     }
 
     @Test("a long first sentence is cut at 237 characters and an ellipsis, counted in characters, not bytes")

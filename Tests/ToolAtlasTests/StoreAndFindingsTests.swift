@@ -86,7 +86,7 @@ struct StoreAndFindingsTests {
         try queue.close()
         let store = try Store(path: path)
         let listed = try #require(try store.listedTools()["s"]?.first)
-        #expect(listed.name == "get_item" && listed.description == "Get an item.\nLonger text.")
+        #expect(listed.name == "get_item" && listed.summary == "Get an item.")
         #expect(listed.category == .read && listed.risk == .low && listed.digest != 0)
         let details = try #require(try store.details(servers: ["s"])["s"]?["get_item"])
         #expect(details.definition == definition)
@@ -97,7 +97,7 @@ struct StoreAndFindingsTests {
         // A new scan goes into the new tables, and the site model reads it.
         try store.record(Self.entry("s"), Self.scan("s", [Tool(name: "get_item", description: "Get an item, changed.")], at: 2))
         _ = try Jobs.classify(store: store, classifier: try Classifier(directory: Fixtures.rules))
-        #expect(try store.listedTools()["s"]?.first?.description == "Get an item, changed.")
+        #expect(try store.listedTools()["s"]?.first?.summary == "Get an item, changed.")
         #expect(try store.changes(server: "s").map(\.kind) == [.changed])
     }
 
