@@ -91,11 +91,11 @@ final class Features {
 
     /// Imperatives that are rarely nouns, so that one at the end of a name is taken as its action word.
     static let trailingVerbs = ["get", "set", "create", "delete", "update", "add", "remove", "put", "enable", "disable",
-                                "clear", "reset", "start", "stop", "toggle", "trigger", "fetch", "read", "write", "send", "resume", "pause"]
+                                "clear", "reset", "start", "stop", "restart", "toggle", "trigger", "fetch", "read", "write", "send", "resume", "pause"]
 
     /// Lexicon words that open a name as nouns (`status_led_set`), letting a trailing imperative decide.
     static let nounish = ["status", "info", "health", "history", "stats", "metrics", "usage", "version", "schema",
-                          "record", "recording", "label", "tag", "note", "log", "lighting", "schedule"]
+                          "record", "recording", "label", "tag", "note", "log", "lighting", "schedule", "rollout"]
 
     init(tool: Tool, server: String, instructions: String?, c: Classifier) {
         let v = c.vocabulary
