@@ -4,7 +4,7 @@ import Classifier
 import Foundation
 import Testing
 
-/// The classifier against the shared labelled corpus: floors a little under the measured accuracy (98.3% category, 94.1% risk), above the issue's targets (97%, 92%), and no false-safe tool.
+/// The classifier against the shared labelled corpus: floors a little under the measured accuracy (98.5% category, 94.5% risk), above the issue's targets (97%, 92%), and no false-safe tool.
 @Suite("Accuracy on the labelled corpus")
 struct AccuracyTests {
     static var corpusPresent: Bool { FileManager.default.fileExists(atPath: Fixtures.corpus) }
@@ -14,8 +14,8 @@ struct AccuracyTests {
         let report = try Evaluation.run(corpus: Fixtures.corpus, classifier: try Classifier(directory: Fixtures.rules))
         #expect(report.total > 1000)
         #expect(report.problems.isEmpty)
-        #expect(report.categoryAccuracy >= 0.98, "category accuracy \(report.categoryAccuracy)")
-        #expect(report.riskAccuracy >= 0.935, "risk accuracy \(report.riskAccuracy)")
+        #expect(report.categoryAccuracy >= 0.983, "category accuracy \(report.categoryAccuracy)")
+        #expect(report.riskAccuracy >= 0.94, "risk accuracy \(report.riskAccuracy)")
         #expect(report.falseSafe.isEmpty, "false-safe: \(report.falseSafe.joined(separator: ", "))")
     }
 
