@@ -41,7 +41,8 @@ public struct SiteScan: Sendable {
 public struct SiteTool: Sendable {
     public var name: String
     /// The description; for a tool listed from the store, only its first sentence (the page reads the definition).
-    public var description: String
+    /// Fixed at creation, as `summary` is cut from it.
+    public let description: String
     /// The first sentence of the description: what lists, the search index and llms-full.txt show of it.
     public let summary: String
     /// Category, risk and confidence, with the evidence when it was given with the tool.
