@@ -745,15 +745,47 @@ public struct SiteGenerator: Sendable {
         let head: [String: JSONValue] = ["schema_version": .int(Int64(SiteGenerator.apiSchemaVersion)), "name": .string(s.name),
                                          "package": s.package.map(JSONValue.string) ?? .null, "scan": scan]
         return JSONValue.canonicalDocument(head, streaming: "tools", count: refs.count) { i in
-            let r = refs[i], v = r.item.verdict
-            return JSONValue.canonicalObject([
-                "name": .string(r.item.name), "category": .string(v.category.rawValue), "risk": .string(v.risk.rawValue),
-                "confidence": .string(v.confidence.rawValue),
-                "evidence": .array(stored[i].evidence.map { ["rule": .string($0.rule), "field": .string($0.field), "fragment": .string($0.fragment), "effect": .string($0.effect)] }),
-                "findings": .array(r.item.findings.map { ["rule": .string($0.rule), "severity": .string($0.severity.rawValue), "fragment": .string($0.fragment)] }),
-                "policy": PolicyRule.starter(category: v.category, risk: v.risk).jsonRule,
-            ], raw: ["definition": stored[i].definition])
+            SiteGenerator.apiEntry(refs[i].item, stored[i])
         } + [0x0A]
+    }
+
+    /// Each starter rule as canonical JSON, by category and risk: the `policy` member of every API entry.
+    static let apiPolicies: [[[UInt8]]] = AtlasModel.Category.allCases.map { c in
+        RiskLevel.allCases.map { r in Array(PolicyRule.starter(category: c, risk: r).jsonRule.canonical().utf8) }
+    }
+
+    /// A tool's entry in its server's API file as canonical JSON, written member by member in key order (the bytes
+    /// `JSONValue.canonicalObject` gives for the same members; no dictionary is made per tool or per evidence).
+    static func apiEntry(_ t: SiteTool, _ stored: Stored) -> [UInt8] {
+        let v = t.verdict
+        var out: [UInt8] = []
+        out.reserveCapacity(stored.definition.utf8.count + 512)
+        func string(_ key: StaticString, _ value: String) {
+            key.withUTF8Buffer { out += $0 }
+            JSONValue.writeString(value, to: &out)
+        }
+        string("{\"category\":", v.category.rawValue)
+        string(",\"confidence\":", v.confidence.rawValue)
+        out += ",\"definition\":".utf8
+        out += stored.definition.utf8
+        out += ",\"evidence\":[".utf8
+        for (n, e) in stored.evidence.enumerated() {
+            if n > 0 { out.append(UInt8(ascii: ",")) }
+            string("{\"effect\":", e.effect); string(",\"field\":", e.field); string(",\"fragment\":", e.fragment); string(",\"rule\":", e.rule)
+            out.append(UInt8(ascii: "}"))
+        }
+        out += "],\"findings\":[".utf8
+        for (n, f) in t.findings.enumerated() {
+            if n > 0 { out.append(UInt8(ascii: ",")) }
+            string("{\"fragment\":", f.fragment); string(",\"rule\":", f.rule); string(",\"severity\":", f.severity.rawValue)
+            out.append(UInt8(ascii: "}"))
+        }
+        string("],\"name\":", t.name)
+        out += ",\"policy\":".utf8
+        out += apiPolicies[AtlasModel.Category.allCases.firstIndex(of: v.category)!][RiskLevel.allCases.firstIndex(of: v.risk)!]
+        string(",\"risk\":", v.risk.rawValue)
+        out.append(UInt8(ascii: "}"))
+        return out
     }
 
     func llms(_ servers: [SiteServer], serverSlugs: [String: String], refs: [ToolRef]) -> String {

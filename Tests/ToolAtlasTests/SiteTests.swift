@@ -181,6 +181,26 @@ struct SiteTests {
         #expect(tools.last?["category"] == "Read" && tools.last?["risk"] == "Low" && tools.last?["policy"] == .object([:]))
     }
 
+    @Test("an API entry written member by member is the canonical object of the same members", arguments: [
+        (AtlasModel.Category.read, RiskLevel.low), (.write, .high), (.execute, .critical), (.destructive, .high), (.financial, .critical),
+    ])
+    func apiEntryIsCanonical(_ label: (AtlasModel.Category, RiskLevel)) throws {
+        let hostile = "</script><b x=\"1\">'&\u{2028}\u{0}é\\"
+        let tool = SiteTool(tool: Tool(name: hostile, description: "d"), verdict: Verdict(category: label.0, risk: label.1, confidence: .medium,
+                            evidence: []), findings: label.0 == .read ? [] : [Finding(rule: "r", severity: .high, title: "t", tool: hostile, field: "f", fragment: hostile)])
+        let evidence = label.1 == .low ? [] : [Evidence(rule: hostile, field: "name", fragment: hostile, effect: "e"), Evidence(rule: "b", field: "", fragment: "", effect: hostile)]
+        let definition = Tool(name: hostile, description: hostile).raw.canonical()
+        let v = tool.verdict
+        let expected = JSONValue.canonicalObject([
+            "name": .string(tool.name), "category": .string(v.category.rawValue), "risk": .string(v.risk.rawValue), "confidence": .string(v.confidence.rawValue),
+            "evidence": .array(evidence.map { ["rule": .string($0.rule), "field": .string($0.field), "fragment": .string($0.fragment), "effect": .string($0.effect)] }),
+            "findings": .array(tool.findings.map { ["rule": .string($0.rule), "severity": .string($0.severity.rawValue), "fragment": .string($0.fragment)] }),
+            "policy": PolicyRule.starter(category: v.category, risk: v.risk).jsonRule,
+        ], raw: ["definition": definition])
+        #expect(SiteGenerator.apiEntry(tool, (definition, evidence)) == expected)
+        #expect(try JSONValue.parse(SiteGenerator.apiEntry(tool, (definition, evidence)))["name"]?.stringValue == hostile)
+    }
+
     @Test("hostile names and descriptions render inert, escaped exactly, in well-formed pages")
     func hostileIsInert() throws {
         let files = try Self.hostileSite()
