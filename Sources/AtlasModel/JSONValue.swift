@@ -36,6 +36,16 @@ public enum JSONValue: Sendable, Hashable {
 
     public static func parse(_ text: String) throws -> JSONValue { try parse(Array(text.utf8)) }
 
+    /// The parts of `text` that `keep` names, built; the rest skipped (not checked).
+    public static func parse(_ text: String, keeping keep: JSONKeep) throws -> JSONValue {
+        var p = JSONParser(bytes: Array(text.utf8))
+        p.skipWS()
+        let v = try p.parseValue(keeping: keep)
+        p.skipWS()
+        if p.i != p.bytes.count { throw p.fail("trailing characters") }
+        return v
+    }
+
     /// One member of the object `data` holds, read without building the rest (skipped, not checked): nil when `data`
     /// is no object, lacks the member or breaks off.
     public static func member(_ key: String, of data: some Collection<UInt8>) -> JSONValue? {
@@ -270,6 +280,15 @@ extension JSONValue: Codable {
 }
 
 /// A small strict JSON parser over bytes: fast on large tool lists, with a depth limit against hostile nesting.
+/// Which parts of a JSON document to build when only some are wanted: the rest is skipped unread.
+public indirect enum JSONKeep: Sendable {
+    case all
+    /// The listed members of an object, each kept as its own `JSONKeep` says; a value that is no object is kept whole.
+    case members([(String, JSONKeep)])
+    /// Every member of an object, each kept as `JSONKeep` says.
+    case everyMember(JSONKeep)
+}
+
 struct JSONParser {
     let bytes: [UInt8]
     var i = 0
@@ -365,6 +384,44 @@ struct JSONParser {
             i += 1
         }
         throw fail("unterminated string")
+    }
+
+    mutating func parseValue(keeping keep: JSONKeep) throws -> JSONValue {
+        if case .all = keep { return try parseValue() }
+        guard i < bytes.count, bytes[i] == UInt8(ascii: "{") else { return try parseValue() }
+        return try parseObject(keeping: keep)
+    }
+
+    /// `parseObject` that builds only the members `keep` names.
+    mutating func parseObject(keeping keep: JSONKeep) throws -> JSONValue {
+        depth += 1
+        if depth > JSONParser.maxDepth { throw fail("nesting too deep") }
+        defer { depth -= 1 }
+        i += 1
+        var o: [String: JSONValue] = [:]
+        skipWS()
+        if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(o) }
+        while true {
+            skipWS()
+            guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+            let k = try parseString()
+            skipWS()
+            guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+            i += 1
+            skipWS()
+            let sub: JSONKeep?
+            switch keep {
+            case .all: sub = .all
+            case .everyMember(let each): sub = each
+            case .members(let wanted): sub = wanted.first { $0.0 == k }?.1
+            }
+            if let sub { o[k] = try parseValue(keeping: sub) } else { try skipValue() }
+            skipWS()
+            guard i < bytes.count else { throw fail("unexpected end") }
+            if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+            if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(o) }
+            throw fail("expected ',' or '}'")
+        }
     }
 
     mutating func parseObject() throws -> JSONValue {

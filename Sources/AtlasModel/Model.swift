@@ -237,6 +237,17 @@ public struct Tool: Sendable, Hashable {
         }
     }
 
+    /// What a tool's page shows of its definition: name, title, description, annotations, and each parameter's type,
+    /// choices, default and description. `Tool(json:)` and `parameters` read nothing else.
+    public static let pageParts: JSONKeep = .members([
+        ("name", .all), ("title", .all), ("description", .all), ("annotations", .all),
+        ("inputSchema", .members([
+            ("properties", .everyMember(.members([("type", .all), ("anyOf", .all), ("oneOf", .all), ("items", .members([("type", .all)])),
+                                                  ("enum", .all), ("default", .all), ("description", .all), ("title", .all)]))),
+            ("required", .all), ("type", .all),
+        ])),
+    ])
+
     /// A hash of the canonical definition, for drift detection across scans.
     public var definitionHash: String { Hashing.fnv1a64Hex(raw.canonical()) }
 }

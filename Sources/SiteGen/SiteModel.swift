@@ -89,7 +89,8 @@ public struct SiteTool: Sendable {
     /// The parsed definition (a stored definition always parses; if it somehow does not, its name and description remain).
     func tool(_ text: String) -> Tool {
         if let parsed { return parsed }
-        return (try? JSONValue.parse(text)).flatMap { try? Tool(json: $0) } ?? Tool(name: name, description: description)
+        // Only what the page shows is built from the stored definition (the rest of its schema is skipped unread).
+        return (try? JSONValue.parse(text, keeping: Tool.pageParts)).flatMap { try? Tool(json: $0) } ?? Tool(name: name, description: description)
     }
 }
 

@@ -1,4 +1,5 @@
 import AtlasModel
+import Foundation
 import Testing
 
 @Suite("JSON values")
@@ -41,6 +42,28 @@ struct JSONValueTests {
         #expect(JSONValue.member("missing", of: Array(text.utf8)) == nil)
         #expect(JSONValue.member("a", of: Array("[1]".utf8)) == nil)
         #expect(JSONValue.member("b", of: Array(#"{"a":"unterminated"#.utf8)) == nil)
+    }
+
+    @Test("a tool read for its page has the name, title, description, annotations and parameters of the whole definition")
+    func pageParts() throws {
+        var texts = [#"""
+            {"name":"t","annotations":{"title":"T","readOnlyHint":true},"description":"D \"q\" {x}","outputSchema":{"type":"object","properties":{"r":{"type":"string"}}},
+             "inputSchema":{"$defs":{"X":{"type":"object","properties":{"deep":{"type":"integer"}}}},"type":"object","required":["b"],
+              "properties":{"b":{"anyOf":[{"type":"string","enum":["x","y"]},{"type":"null"}],"default":null,"title":"B"},
+                            "a":{"type":"array","items":{"$ref":"#/$defs/X","type":"object","properties":{"z":{}}},"description":"A }{ \u00e9","examples":[[1,{"}":"{"}]]},
+                            "c":{"type":["string","null"],"enum":[1,"two",null,{"k":[true]}],"default":{"k":1},"format":"uri"}}},"_meta":{"x":[1,2,{"y":"]"}]}}
+            """#, #"{"name":"only"}"#, #"{"name":"n","inputSchema":"not an object","title":7}"#]
+        if FileManager.default.fileExists(atPath: Fixtures.corpus), let data = FileManager.default.contents(atPath: Fixtures.corpus) {
+            for line in data.split(separator: 0x0A) { if let t = try JSONValue.parse(line)["tool"] { texts.append(t.canonical()) } }
+        }
+        #expect(texts.count > 3)
+        for text in texts {
+            let whole = try Tool(json: JSONValue.parse(text))
+            let page = try Tool(json: JSONValue.parse(text, keeping: Tool.pageParts))
+            #expect(page.name == whole.name && page.title == whole.title && page.description == whole.description)
+            #expect(page.annotations == whole.annotations)
+            #expect(page.parameters == whole.parameters, "\(whole.name)")
+        }
     }
 
     @Test("fingerprints keep the values databases and site manifests already hold: FNV-1a of each text, then 0xFF")
