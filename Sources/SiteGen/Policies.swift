@@ -91,7 +91,20 @@ public enum PolicyExport {
 
     /// Clients name servers with letters, digits, `_` and `-`.
     public static func clientName(_ s: String) -> String {
-        String(s.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") ? $0 : "_" })
+        // ASCII text byte by byte: every byte is a character, except CR LF, which is one character (one `_`).
+        if s.utf8.allSatisfy({ $0 < 0x80 }) {
+            var out: [UInt8] = []
+            out.reserveCapacity(s.utf8.count)
+            var previous: UInt8 = 0
+            for b in s.utf8 {
+                if b == 0x0A && previous == 0x0D { previous = b; continue }
+                let keep = (b >= 0x30 && b <= 0x39) || (b | 0x20 >= 0x61 && b | 0x20 <= 0x7A) || b == UInt8(ascii: "_") || b == UInt8(ascii: "-")
+                out.append(keep ? b : UInt8(ascii: "_"))
+                previous = b
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
+        return String(s.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") ? $0 : "_" })
     }
 
     /// Whether every byte of `s` is printable ASCII other than `"` and `\`: such text is quoted as it is, in YAML and TOML.

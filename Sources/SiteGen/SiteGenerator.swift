@@ -578,10 +578,10 @@ public struct SiteGenerator: Sendable {
             "findings": .list(s.findings.map { ["severity": .text($0.severity.rawValue), "title": .text(Text.clean($0.title)), "rule": .text($0.rule), "fragment": .text(Text.clean($0.fragment))] }),
             "policyJSON": .text(Text.clean(PolicyExport.json(items).pretty())),
             "hasChanges": .flag(!s.changes.isEmpty),
-            "changes": .list(s.changes.map { ["date": .text(Text.dateFormatter.string(from: $0.date)), "tool": .text(Text.clean($0.tool)), "kind": .text($0.kind), "detail": .text(Text.clean($0.detail))] }),
+            "changes": .list(s.changes.map { ["date": .text(Text.utcMinute($0.date)), "tool": .text(Text.clean($0.tool)), "kind": .text($0.kind), "detail": .text(Text.clean($0.detail))] }),
         ]
         if let sc = s.scan {
-            ctx["scan"] = ["status": .text(sc.status), "reason": .text(Text.clean(sc.reason ?? "")), "date": .text(Text.dateFormatter.string(from: sc.date)),
+            ctx["scan"] = ["status": .text(sc.status), "reason": .text(Text.clean(sc.reason ?? "")), "date": .text(Text.utcMinute(sc.date)),
                            "durationMs": .int(sc.durationMs),
                            "protocol": .text(sc.era.map { "\($0) era, version \(sc.protocolVersion ?? "unknown")" } ?? "not reached"),
                            "serverInfo": .text(Text.clean([sc.serverName, sc.serverVersion].compactMap { $0 }.joined(separator: " ")))]
@@ -740,7 +740,7 @@ public struct SiteGenerator: Sendable {
         var scan: JSONValue = .null
         if let sc = s.scan {
             scan = ["status": .string(sc.status), "reason": sc.reason.map(JSONValue.string) ?? .null, "era": sc.era.map(JSONValue.string) ?? .null,
-                    "protocol_version": sc.protocolVersion.map(JSONValue.string) ?? .null, "date": .string(Text.dateFormatter.string(from: sc.date))]
+                    "protocol_version": sc.protocolVersion.map(JSONValue.string) ?? .null, "date": .string(Text.utcMinute(sc.date))]
         }
         let head: [String: JSONValue] = ["schema_version": .int(Int64(SiteGenerator.apiSchemaVersion)), "name": .string(s.name),
                                          "package": s.package.map(JSONValue.string) ?? .null, "scan": scan]

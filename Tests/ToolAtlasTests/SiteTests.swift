@@ -201,6 +201,22 @@ struct SiteTests {
         #expect(try JSONValue.parse(SiteGenerator.apiEntry(tool, (definition, evidence)))["name"]?.stringValue == hostile)
     }
 
+    @Test("dates and client names made by hand are those Foundation's formatter and character map make")
+    func handMadeFormats() throws {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
+        // Scan dates: Foundation switches to the Julian calendar before 1582, the C library does not.
+        for t in [0, 59.999, 1_700_000_000, 1_700_000_059.5, 951_782_400, 4_102_444_799, -1, -86_400 * 365.25 * 300] {
+            let d = Date(timeIntervalSince1970: t)
+            #expect(Text.utcMinute(d) == f.string(from: d), "\(t)")
+        }
+        for name in ["mcp-server_1", "a b/c", "x\r\ny", "\r\n\r", "tab\there", "", "Zz09-_`@[{~", "é-ü", "a\u{301}b", "👍🏽"] {
+            #expect(PolicyExport.clientName(name) == String(name.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") ? $0 : "_" }), "\(name)")
+        }
+    }
+
     @Test("hostile names and descriptions render inert, escaped exactly, in well-formed pages")
     func hostileIsInert() throws {
         let files = try Self.hostileSite()
