@@ -279,7 +279,6 @@ extension JSONValue: Codable {
     }
 }
 
-/// A small strict JSON parser over bytes: fast on large tool lists, with a depth limit against hostile nesting.
 /// Which parts of a JSON document to build when only some are wanted: the rest is skipped unread.
 public indirect enum JSONKeep: Sendable {
     case all
@@ -289,6 +288,7 @@ public indirect enum JSONKeep: Sendable {
     case everyMember(JSONKeep)
 }
 
+/// A small strict JSON parser over bytes: fast on large tool lists, with a depth limit against hostile nesting.
 struct JSONParser {
     let bytes: [UInt8]
     var i = 0
@@ -392,7 +392,7 @@ struct JSONParser {
         return try parseObject(keeping: keep)
     }
 
-    /// `parseObject` that builds only the members `keep` names.
+    /// An object, with only the members `keep` names built (all of them for `.all`).
     mutating func parseObject(keeping keep: JSONKeep) throws -> JSONValue {
         depth += 1
         if depth > JSONParser.maxDepth { throw fail("nesting too deep") }
@@ -424,30 +424,7 @@ struct JSONParser {
         }
     }
 
-    mutating func parseObject() throws -> JSONValue {
-        depth += 1
-        if depth > JSONParser.maxDepth { throw fail("nesting too deep") }
-        defer { depth -= 1 }
-        i += 1
-        var o: [String: JSONValue] = [:]
-        skipWS()
-        if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(o) }
-        while true {
-            skipWS()
-            guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a key") }
-            let k = try parseString()
-            skipWS()
-            guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
-            i += 1
-            skipWS()
-            o[k] = try parseValue()
-            skipWS()
-            guard i < bytes.count else { throw fail("unexpected end") }
-            if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-            if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(o) }
-            throw fail("expected ',' or '}'")
-        }
-    }
+    mutating func parseObject() throws -> JSONValue { try parseObject(keeping: .all) }
 
     mutating func parseArray() throws -> JSONValue {
         depth += 1
