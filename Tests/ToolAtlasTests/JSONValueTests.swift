@@ -53,10 +53,11 @@ struct JSONValueTests {
                             "a":{"type":"array","items":{"$ref":"#/$defs/X","type":"object","properties":{"z":{}}},"description":"A }{ \u00e9","examples":[[1,{"}":"{"}]]},
                             "c":{"type":["string","null"],"enum":[1,"two",null,{"k":[true]}],"default":{"k":1},"format":"uri"}}},"_meta":{"x":[1,2,{"y":"]"}]}}
             """#, #"{"name":"only"}"#, #"{"name":"n","inputSchema":"not an object","title":7}"#]
-        if FileManager.default.fileExists(atPath: Fixtures.corpus), let data = FileManager.default.contents(atPath: Fixtures.corpus) {
+        // Every tool of the shared corpus too, where it is next to the project (CI's clone may not have it).
+        if let data = FileManager.default.contents(atPath: Fixtures.corpus) {
             for line in data.split(separator: 0x0A) { if let t = try JSONValue.parse(line)["tool"] { texts.append(t.canonical()) } }
+            #expect(texts.count > 1000)
         }
-        #expect(texts.count > 3)
         for text in texts {
             let whole = try Tool(json: JSONValue.parse(text))
             let page = try Tool(json: JSONValue.parse(text, keeping: Tool.pageParts))
