@@ -116,12 +116,9 @@ public struct SiteGenerator: Sendable {
         let listed: UInt64
         /// The tool page's path, made once: every list, fingerprint and sitemap entry names it.
         let path: String
-        /// The first sentence of its description: what the search index and llms-full.txt show of it.
-        let summary: String
         init(server: Shared<SiteServer>, serverSlug: String, item: SiteTool, slug: String) {
             self.server = server; self.serverSlug = serverSlug; self.item = item; self.slug = slug
             path = "servers/\(serverSlug)/tools/\(slug).html"
-            summary = item.summary
             var h = Fingerprint(seed: 0)
             h.add(serverSlug); h.add(slug); h.add(item.name); h.add(server.name); h.add(item.verdict.risk.rawValue)
             listed = h.value
@@ -292,7 +289,7 @@ public struct SiteGenerator: Sendable {
         var tx = Fingerprint(seed: tl.value)
         tx.add(sv.value)
         // The pages that show texts show each tool's first sentence: a change further on leaves them as they are.
-        for r in refs { tx.add(r.summary) }
+        for r in refs { tx.add(r.item.summary) }
         return (sv.value, tl.value, tx.value, fixed.value)
     }
 
@@ -471,7 +468,7 @@ public struct SiteGenerator: Sendable {
             ["url": .text("../../\(o.serverSlug)/tools/\(o.slug).html"), "name": .text(Text.clean(o.item.name)),
              "server": .text(Text.clean(o.server.name)), "risk": .text(o.item.verdict.risk.rawValue)]
         }
-        let lead = Text.clean(r.summary)
+        let lead = Text.clean(r.item.summary)
         let what = lead.isEmpty ? "The server does not describe it." : lead
         var faq: [TContext] = [
             ["q": .text("What does \(name) do?"), "a": .text("\(what) ToolAtlas files it under \(v.category.rawValue): \(categoryMeaning(v.category))")],
@@ -721,7 +718,7 @@ public struct SiteGenerator: Sendable {
             }
             let r = refs[i - servers.count]
             return ["tool", .string(r.item.name), .string(r.server.name), .string(r.item.verdict.category.rawValue),
-                    .string(r.item.verdict.risk.rawValue), .string(r.summary), .string(r.path)]
+                    .string(r.item.verdict.risk.rawValue), .string(r.item.summary), .string(r.path)]
         }
         return Array("window.TOOLATLAS_INDEX = ".utf8) + entries + Array(";\n".utf8)
     }
@@ -801,7 +798,7 @@ public struct SiteGenerator: Sendable {
         for r in refs {
             o += "- ".utf8; o += oneLine(r.server.name).utf8; o += " / ".utf8; o += oneLine(r.item.name).utf8; o += ": ".utf8
             o += r.item.verdict.category.rawValue.utf8; o += ", ".utf8; o += r.item.verdict.risk.rawValue.utf8; o += " risk. ".utf8
-            o += oneLine(r.summary).utf8; o.append(0x0A)
+            o += oneLine(r.item.summary).utf8; o.append(0x0A)
         }
         return o
     }

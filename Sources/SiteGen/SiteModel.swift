@@ -210,8 +210,6 @@ enum Text {
     /// White space (and, unless told otherwise, line breaks) removed from both ends, without Foundation's bridging.
     static func trim(_ s: String, newlines: Bool = true) -> String { Summary.trim(Substring(s), newlines: newlines) }
     static func trim(_ s: Substring, newlines: Bool = true) -> String { Summary.trim(s, newlines: newlines) }
-    static func whitespace(_ u: Unicode.Scalar, newlines: Bool) -> Bool { Summary.whitespace(u, newlines: newlines) }
-    static func firstSentence(_ s: String) -> String { Summary.firstSentence(s) }
 
     /// A date as the site shows it, `yyyy-MM-dd HH:mm UTC`, from the calendar arithmetic of the C library (a
     /// `DateFormatter` cost about 17 µs per date, twice per server). Gregorian throughout: before 1582 it would differ

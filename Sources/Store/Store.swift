@@ -464,24 +464,22 @@ public final class Store: Sendable {
     /// The current row's columns, read with SQLite's own functions.
     struct Columns {
         let statement: SQLiteStatement
-        func text(_ i: Int32) -> String {
-            guard let p = sqlite3_column_text(statement, i) else { return "" }
-            return String(decoding: UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(statement, i))), as: UTF8.self)
+        /// A text column's bytes, read in place (valid until the statement steps); nil for NULL.
+        func bytes(_ i: Int32) -> UnsafeBufferPointer<UInt8>? {
+            guard let p = sqlite3_column_text(statement, i) else { return nil }
+            return UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(statement, i)))
         }
+        func text(_ i: Int32) -> String { bytes(i).map { String(decoding: $0, as: UTF8.self) } ?? "" }
         func int(_ i: Int32) -> Int64 { sqlite3_column_int64(statement, i) }
         func double(_ i: Int32) -> Double { sqlite3_column_double(statement, i) }
         /// The first sentence of a text column, cut from its bytes.
-        func summary(_ i: Int32) -> String {
-            guard let p = sqlite3_column_text(statement, i) else { return "" }
-            return Summary.firstSentence(utf8: UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(statement, i))))
-        }
+        func summary(_ i: Int32) -> String { bytes(i).map(Summary.firstSentence(utf8:)) ?? "" }
         func optionalText(_ i: Int32) -> String? { sqlite3_column_type(statement, i) == SQLITE_NULL ? nil : text(i) }
         /// Whether a column holds exactly this text (compared as bytes: no string is made).
         func equals(_ i: Int32, _ s: String) -> Bool {
-            let n = Int(sqlite3_column_bytes(statement, i))
-            guard let p = sqlite3_column_text(statement, i) else { return s.isEmpty }
+            guard let b = bytes(i) else { return s.isEmpty }
             var s = s
-            return s.withUTF8 { $0.count == n && (n == 0 || memcmp($0.baseAddress!, p, n) == 0) }
+            return s.withUTF8 { $0.count == b.count && (b.count == 0 || memcmp($0.baseAddress!, b.baseAddress!, b.count) == 0) }
         }
         /// The case of a string enum a column names (compared as bytes).
         func value<E: CaseIterable & RawRepresentable>(_ i: Int32, _: E.Type) -> E? where E.RawValue == String {

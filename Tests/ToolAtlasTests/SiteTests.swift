@@ -335,7 +335,7 @@ struct SummaryTests {
             ("Café time. Next", "Café time."), ("No break, wide space after\u{3000}", "No break, wide space after"),
           ])
     func firstSentence(_ text: String, _ expected: String) {
-        #expect(SiteGen.Text.firstSentence(text) == expected)
+        #expect(Summary.firstSentence(text) == expected)
         // The store cuts it from a column's bytes: the same sentence.
         var bytes = text
         #expect(bytes.withUTF8 { Summary.firstSentence(utf8: $0) } == expected)
@@ -344,9 +344,9 @@ struct SummaryTests {
     @Test("a long first sentence is cut at 237 characters and an ellipsis, counted in characters, not bytes")
     func longSentence() {
         let long = String(repeating: "é", count: 300)
-        #expect(SiteGen.Text.firstSentence(long) == String(repeating: "é", count: 237) + "…")
+        #expect(Summary.firstSentence(long) == String(repeating: "é", count: 237) + "…")
         let short = String(repeating: "é", count: 200)
-        #expect(SiteGen.Text.firstSentence(short) == short)
+        #expect(Summary.firstSentence(short) == short)
     }
 
     @Test("a tool page's one-tool policy is byte for byte the policy document, whatever the name")
