@@ -77,8 +77,8 @@ extension TValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, Expre
 public struct TemplateSet: Sendable {
     indirect enum Node: Sendable {
         case text([UInt8])
-        case value(String, code: UInt64, escaped: Bool)
-        case section(String, code: UInt64, inverted: Bool, [Node])
+        case value(String, escaped: Bool)
+        case section(String, inverted: Bool, [Node])
         case partial(String)
     }
 
@@ -132,11 +132,11 @@ public struct TemplateSet: Sendable {
                 let a = Int32(bytes.count)
                 bytes += t
                 ops.append(Op(kind: .text, a: a, b: Int32(bytes.count), code: 0))
-            case .value(let k, let code, let escaped):
-                ops.append(Op(kind: escaped ? .value : .rawValue, a: key(k), b: 0, code: code))
-            case .section(let k, let code, let inverted, let children):
+            case .value(let k, let escaped):
+                ops.append(Op(kind: escaped ? .value : .rawValue, a: key(k), b: 0, code: TContext.code(k)))
+            case .section(let k, let inverted, let children):
                 let at = ops.count
-                ops.append(Op(kind: inverted ? .invertedSection : .section, a: key(k), b: 0, code: code))
+                ops.append(Op(kind: inverted ? .invertedSection : .section, a: key(k), b: 0, code: TContext.code(k)))
                 lay(children)
                 ops[at].b = Int32(ops.count)
             case .partial(let k):
@@ -308,12 +308,12 @@ public struct TemplateSet: Sendable {
                 guard top.key == key else {
                     throw ParseError(template: name, line: lineOf(tagStart), message: "{{/\(key)}} closes {{#\(top.key)}} opened on line \(top.line)")
                 }
-                let section = Node.section(key, code: TContext.code(key), inverted: top.inverted, nodes)
+                let section = Node.section(key, inverted: top.inverted, nodes)
                 nodes = top.outer
                 nodes.append(section)
             case ">": flush(); nodes.append(.partial(key))
-            case "{", "&": flush(); nodes.append(.value(key, code: TContext.code(key), escaped: false))
-            default: flush(); nodes.append(.value(key, code: TContext.code(key), escaped: true))
+            case "{", "&": flush(); nodes.append(.value(key, escaped: false))
+            default: flush(); nodes.append(.value(key, escaped: true))
             }
             i = end
         }
