@@ -90,7 +90,11 @@ public enum Evaluation {
                 report.misses.append(.init(id: id, expected: (c, r), predicted: (v.category, v.risk), rules: result.firedRules, evidence: v.evidence))
             }
             report.predictions.append(["id": .string(id), "category": .string(v.category.rawValue), "risk": .string(v.risk.rawValue),
-                                       "confidence": .string(v.confidence.rawValue), "rules": .array(result.firedRules.map(JSONValue.string))])
+                                       "confidence": .string(v.confidence.rawValue), "rules": .array(result.firedRules.map(JSONValue.string)),
+                                       "evidence": .array(v.evidence.map { ["rule": .string($0.rule), "field": .string($0.field),
+                                                                            "fragment": .string($0.fragment), "effect": .string($0.effect)] }),
+                                       "findings": .array(result.findings.map { ["rule": .string($0.rule), "severity": .string($0.severity.rawValue),
+                                                                                 "field": .string($0.field), "fragment": .string($0.fragment)] })])
         }
         return report
     }

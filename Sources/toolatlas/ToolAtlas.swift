@@ -153,7 +153,7 @@ struct Classify: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
     @Option(help: "A labelled corpus (JSON lines with id, server, tool, label) to measure accuracy on.") var eval: String?
     @Flag(help: "With --eval: print the metrics as one JSON object.") var json = false
-    @Option(help: "With --eval: write every prediction to this JSON-lines file.") var predictions: String?
+    @Option(help: "With --eval: write every prediction (verdict, fired rules, evidence, findings) to this JSON-lines file.") var predictions: String?
     @Flag(help: "With --eval: list every tool the classifier got wrong.") var misses = false
 
     func run() async throws {
