@@ -156,12 +156,11 @@ final class Features {
         self.present = present
     }
 
-    /// The fields a condition on `kind` reads: the folded field, or for plain ASCII the fields it would be folded from.
-    func fields(for kind: FieldKind) -> [Field] {
-        if let field = fields[kind] { return [field] }
-        guard kind == .normalized, foldParts != nil else { return [] }
-        return [FieldKind.title, .description, .paramText, .instructions].compactMap { fields[$0] }
-    }
+    /// The fields the folded text is made of, in order.
+    static let foldedKinds: [FieldKind] = [.title, .description, .paramText, .instructions]
+
+    /// Whether a condition on the folded text reads, instead, the fields it would be folded from (their words are the same).
+    var readsFoldedParts: Bool { fields[.normalized] == nil && foldParts != nil }
 
     /// The lead's text is the whole description (its words stop at the first sentence; patterns anchor with `^`): what
     /// is found in the text is found once for both.
@@ -456,8 +455,9 @@ public struct Classifier: @unchecked Sendable {
             for k in kinds {
                 if let field = f.fields[k] {
                     for p in phrases { if let r = field.find(p) { return .some(.tokens(k, r)) } }
-                } else {
-                    for field in f.fields(for: k) {
+                } else if k == .normalized, f.readsFoldedParts {
+                    for part in Features.foldedKinds {
+                        guard let field = f.fields[part] else { continue }
                         for p in phrases { if let r = field.find(p) { return .some(.text(field.name, field.quote(r))) } }
                     }
                 }
@@ -527,11 +527,11 @@ public struct Classifier: @unchecked Sendable {
             }
             return nil
         case .nonASCII(let want):
-            let has = [FieldKind.title, .description, .paramText, .instructions].contains { k in f.fields[k].map { !f.isASCII(k, $0) } == true }
+            let has = Features.foldedKinds.contains { k in f.fields[k].map { !f.isASCII(k, $0) } == true }
             return has == want ? .some(nil) : nil
         case .longToken(let n):
             // A run of letters and digits, measured on bytes (camelCase does not cut it).
-            for k in [FieldKind.title, .description, .paramText, .instructions] {
+            for k in Features.foldedKinds {
                 guard let field = f.fields[k], let start = Classifier.firstRun(in: field.text, of: Classifier.letterOrDigit, length: n) else { continue }
                 return .some(.text(field.name, String(decoding: field.text.utf8.dropFirst(start).prefix(60), as: UTF8.self)))
             }

@@ -8,11 +8,17 @@ struct LiteralMatcher: Sendable {
     private var column = [UInt8](repeating: 0, count: 256)
     private var columns = 1
     /// `next[state * columns + column]`: the complete transition table (failure links folded in); a negative entry
-    /// is a state at which literals end (its number with the sign bit set).
-    private var next: [Int32] = []
+    /// is a state at which literals end (its number with the sign bit set). 16-bit entries when the states fit, so
+    /// that the rows a scan keeps visiting stay in the first-level cache; 32-bit otherwise.
+    private var next16: [Int16] = []
+    private var next32: [Int32] = []
     /// The literals that end at a state, as a range of `outputs`.
     private var outputStart: [Int32] = []
     private var outputs: [Int32] = []
+    /// One-byte literals (`<`, `@`, a letter a pattern's class requires) are not in the automaton: almost every text
+    /// holds some, and a state with output at nearly every byte would make the scan report hits all the time. The scan
+    /// notes which bytes it saw instead.
+    private var singles: [(byte: UInt8, id: Int32)] = []
 
     var isEmpty: Bool { literals.isEmpty }
 
@@ -27,15 +33,19 @@ struct LiteralMatcher: Sendable {
     }
 
     mutating func build() {
+        singles = literals.enumerated().filter { $0.element.count == 1 }.map { ($0.element[0], Int32($0.offset)) }
         var seen = [Bool](repeating: false, count: 256)
-        for l in literals { for b in l { seen[Int(b)] = true } }
+        for l in literals where l.count > 1 { for b in l { seen[Int(b)] = true } }
+        // Columns in the order of how often bytes occur in English text, so that the entries a scan reads most are
+        // near the start of each row (few cache lines per state); the other bytes after them.
         columns = 1
+        for b in LiteralMatcher.frequent.utf8 where seen[Int(b)] { column[Int(b)] = UInt8(columns); columns += 1; seen[Int(b)] = false }
         for b in 0..<256 where seen[b] { column[b] = UInt8(columns); columns += 1 }
         for b in 0x41...0x5A { column[b] = column[b + 32] }
         // The trie.
         var goto: [[Int32]] = [[Int32](repeating: -1, count: columns)]
         var ends: [[Int32]] = [[]]
-        for (i, l) in literals.enumerated() {
+        for (i, l) in literals.enumerated() where l.count > 1 {
             var s = 0
             for b in l {
                 let c = Int(column[Int(b)])
@@ -65,7 +75,14 @@ struct LiteralMatcher: Sendable {
                 queue.append(Int(t))
             }
         }
-        next = goto.flatMap { $0 }.map { ends[Int($0)].isEmpty ? $0 : $0 | Int32.min }
+        let table = goto.flatMap { $0 }.map { ends[Int($0)].isEmpty ? $0 : $0 | Int32.min }
+        if goto.count <= Int(Int16.max) {
+            next16 = table.map { Int16(truncatingIfNeeded: $0 & Int32.max) | ($0 < 0 ? Int16.min : 0) }
+            next32 = []
+        } else {
+            next32 = table
+            next16 = []
+        }
         outputStart = [0]
         outputs = []
         for e in ends { outputs += e; outputStart.append(Int32(outputs.count)) }
@@ -73,18 +90,24 @@ struct LiteralMatcher: Sendable {
 
     /// The automaton over one text, its tables and the set of hits as raw buffers (valid inside `run` only): the step
     /// runs for every byte and a hit for every few, so neither checks bounds nor copies the set.
-    struct Cursor {
-        let next: UnsafeBufferPointer<Int32>
+    /// Lower-case letters and white space by their frequency in English text, then common punctuation and digits.
+    static let frequent = " etaoinsrhldcumfpgwybvkxjqz_-./:'\"0123456789"
+
+    struct Cursor<Entry: FixedWidthInteger & SignedInteger> {
+        let next: UnsafeBufferPointer<Entry>
         let column: UnsafeBufferPointer<UInt8>
         let outputStart: UnsafeBufferPointer<Int32>
         let outputs: UnsafeBufferPointer<Int32>
         let found: UnsafeMutableBufferPointer<UInt64>
+        /// Every byte fed, marked (for the one-byte literals).
+        let seen: UnsafeMutableBufferPointer<UInt8>
         let columns: Int
         var state = 0
 
         @inline(__always) mutating func feed(_ b: UInt8) {
+            seen[Int(b)] = 1
             let t = next[state &* columns &+ Int(column[Int(b)])]
-            state = Int(t & Int32.max)
+            state = Int(t & Entry.max)
             guard t < 0 else { return }
             for k in Int(outputStart[state])..<Int(outputStart[state &+ 1]) {
                 let id = Int(outputs[k])
@@ -94,55 +117,73 @@ struct LiteralMatcher: Sendable {
     }
 
     /// The literals `body` feeds the automaton, as a set.
-    private func run(_ body: (inout Cursor) -> Void) -> Bitset {
+    private func run(_ body: (inout Cursor<Int16>) -> Void, _ wide: (inout Cursor<Int32>) -> Void) -> Bitset {
         var found = Bitset(size: literals.count)
         guard !literals.isEmpty else { return found }
+        if next32.isEmpty { run(next16, into: &found, body) } else { run(next32, into: &found, wide) }
+        return found
+    }
+
+    @inline(__always) private func run<E>(_ next: [E], into found: inout Bitset, _ body: (inout Cursor<E>) -> Void) {
         next.withUnsafeBufferPointer { next in
             column.withUnsafeBufferPointer { column in
                 outputStart.withUnsafeBufferPointer { outputStart in
                     outputs.withUnsafeBufferPointer { outputs in
                         found.words.withUnsafeMutableBufferPointer { words in
-                            var c = Cursor(next: next, column: column, outputStart: outputStart, outputs: outputs, found: words, columns: columns)
-                            body(&c)
+                            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256) { seen in
+                                seen.initialize(repeating: 0)
+                                var c = Cursor(next: next, column: column, outputStart: outputStart, outputs: outputs, found: words,
+                                               seen: seen, columns: columns)
+                                body(&c)
+                                // Literals are lower case; the text's capitals count as their small letters.
+                                for (b, id) in singles where seen[Int(b)] != 0 || (b >= 0x61 && b <= 0x7A && seen[Int(b) - 32] != 0) {
+                                    words[Int(id) >> 6] |= 1 << UInt64(Int(id) & 63)
+                                }
+                            }
                         }
                     }
                 }
             }
         }
-        return found
     }
 
     /// The literals that occur in `parts` joined by `separator` and folded as `Normalizer.fold` folds plain ASCII (white
     /// space runs become one space, none at the start; letters lower case): the hits of `scan(fold(joined))`, for ASCII
     /// input, without making either string.
     func scanFolded(_ parts: [String], separator: String) -> Bitset {
-        run { c in
-            var inSpace = false, started = false
-            func feed(_ bytes: UnsafeBufferPointer<UInt8>) {
-                for b in bytes {
-                    if b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 || b == 0x0B || b == 0x0C {
-                        if inSpace || !started { inSpace = true; continue }
-                        inSpace = true
-                        c.feed(0x20)
-                    } else {
-                        inSpace = false
-                        started = true
-                        c.feed(b)
-                    }
+        run({ LiteralMatcher.feedFolded(parts, separator, &$0) }, { LiteralMatcher.feedFolded(parts, separator, &$0) })
+    }
+
+    @inline(__always) private static func feedFolded<E>(_ parts: [String], _ separator: String, _ c: inout Cursor<E>) {
+        var inSpace = false, started = false
+        func feed(_ bytes: UnsafeBufferPointer<UInt8>) {
+            for b in bytes {
+                if b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 || b == 0x0B || b == 0x0C {
+                    if inSpace || !started { inSpace = true; continue }
+                    inSpace = true
+                    c.feed(0x20)
+                } else {
+                    inSpace = false
+                    started = true
+                    c.feed(b)
                 }
             }
-            for (n, part) in parts.enumerated() {
-                if n > 0 { var sep = separator; sep.withUTF8(feed) }
-                var part = part
-                part.withUTF8(feed)
-            }
+        }
+        for (n, part) in parts.enumerated() {
+            if n > 0 { var sep = separator; sep.withUTF8(feed) }
+            var part = part
+            part.withUTF8(feed)
         }
     }
 
     /// The literals that occur in `text`.
     func scan(_ text: String) -> Bitset {
+        run({ LiteralMatcher.feed(text, &$0) }, { LiteralMatcher.feed(text, &$0) })
+    }
+
+    @inline(__always) private static func feed<E>(_ text: String, _ c: inout Cursor<E>) {
         var text = text
-        return run { c in text.withUTF8 { for b in $0 { c.feed(b) } } }
+        text.withUTF8 { for b in $0 { c.feed(b) } }
     }
 }
 
