@@ -19,7 +19,9 @@ enum Compiled {
     /// `anyText` is false when the pattern ignores case and a literal has letters: text outside ASCII may then match
     /// it through case folding (`ſ` for `s`, `ﬁ` for `fi`), so the literals are only trusted on ASCII text.
     /// `runs`: byte classes (a table of 256) of which a match holds a run at least this long.
-    case regex([FieldKind], NSRegularExpression, requires: [[Int32]], runs: [(bytes: [Bool], length: Int)], anyText: Bool)
+    /// `starts`: strings one of which every match starts with (ASCII, lower case), when they are telling enough to run
+    /// the pattern only where they occur in ASCII text.
+    case regex([FieldKind], NSRegularExpression, requires: [[Int32]], runs: [(bytes: [Bool], length: Int)], anyText: Bool, starts: MatchStarts?)
     case unusable(Bool)
     /// Literal strings, with their numbers in the classifier's literal matcher.
     case contains([FieldKind], [(id: Int32, bytes: [UInt8])])
@@ -292,7 +294,8 @@ public struct Classifier: @unchecked Sendable {
                 func letter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }
                 let letters = requires.joined().contains { $0.contains(where: letter) } || runs.contains { $0.bytes.contains(where: letter) }
                 let classes = runs.map { (bytes: $0.table, length: $0.length) }
-                return .regex(k, r, requires: requires.map { $0.map { lits.add($0) } }, runs: classes, anyText: !(ci && letters))
+                let starts = RegexRequirement.starts(r.pattern, caseInsensitive: ci).flatMap(MatchStarts.init)
+                return .regex(k, r, requires: requires.map { $0.map { lits.add($0) } }, runs: classes, anyText: !(ci && letters), starts: starts)
             case .unusable(let b): return .unusable(b)
             case .contains(let k, let strings): return .contains(k, strings.map { (lits.add(Array($0.utf8)), Array($0.utf8)) })
             case .longToken(let n): return .longToken(n)
@@ -493,7 +496,7 @@ public struct Classifier: @unchecked Sendable {
         case .categoryIs(let cats):
             guard let category, cats.contains(category) else { return nil }
             return .some(nil)
-        case .regex(let kinds, let re, let requires, let runs, let anyText):
+        case .regex(let kinds, let re, let requires, let runs, let anyText, let starts):
             for k in kinds {
                 // The folded text's literals can be known before the text is built.
                 if k == .normalized, !requires.isEmpty, let hits = f.foldedLiterals(literals),
@@ -508,7 +511,13 @@ public struct Classifier: @unchecked Sendable {
                     if !runs.allSatisfy({ Classifier.firstRun(in: field.text, of: $0.bytes, length: $0.length) != nil }) { continue }
                 }
                 let ns = f.nsText(k, field)
-                if let m = re.firstMatch(in: ns as String, range: NSRange(location: 0, length: ns.length)) {
+                let found: NSTextCheckingResult?
+                if let starts {
+                    found = starts.firstMatch(re, in: ns, text: field.text)
+                } else {
+                    found = re.firstMatch(in: ns as String, range: NSRange(location: 0, length: ns.length))
+                }
+                if let m = found {
                     return .some(.text(field.name, String(ns.substring(with: m.range).prefix(160))))
                 }
             }
@@ -582,6 +591,82 @@ public struct Classifier: @unchecked Sendable {
         guard needle.count <= hay.count else { return false }
         for i in 0...(hay.count - needle.count) where Array(hay[i..<(i + needle.count)]) == needle { return true }
         return false
+    }
+}
+
+/// The strings one of which every match of a pattern starts with: the pattern is tried only where one occurs, anchored
+/// there (the engine otherwise tries every position of the text, which is most of its cost).
+struct MatchStarts: Sendable {
+    let strings: [[UInt8]]
+    /// Bytes that begin a string, either case.
+    let first: [Bool]
+
+    /// Only strings of two bytes or more, all ASCII: shorter ones occur nearly everywhere.
+    init?(_ strings: [[UInt8]]) {
+        guard !strings.isEmpty, strings.allSatisfy({ $0.count >= 2 && $0.allSatisfy { $0 < 0x80 } }) else { return nil }
+        self.strings = strings
+        var first = [Bool](repeating: false, count: 256)
+        for s in strings {
+            first[Int(s[0])] = true
+            if s[0] >= 0x61 && s[0] <= 0x7A { first[Int(s[0]) - 32] = true }
+        }
+        self.first = first
+    }
+
+    /// Where the strings occur in `text` (ignoring ASCII case), in order, as UTF-16 offsets; nil when the text holds a
+    /// character that a case-insensitive match could take for ASCII letters (`ſ`, `K`, `ﬁ`, `ß`: those that change
+    /// when case-folded), so that the strings' bytes would not show every place a match can start.
+    func positions(in text: String, limit: Int, caseInsensitive: Bool) -> [Int]? {
+        var text = text
+        return text.withUTF8 { bytes in
+            var out: [Int] = []
+            var utf16 = 0
+            var i = 0
+            let n = bytes.count
+            while i < n {
+                let b = bytes[i]
+                if b >= 0x80 {
+                    // A scalar of 2 to 4 bytes: one UTF-16 unit, two from four bytes.
+                    let length = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2
+                    if caseInsensitive {
+                        var it = bytes[i..<min(n, i + length)].makeIterator()
+                        var decoder = UTF8()
+                        if case .scalarValue(let u) = decoder.decode(&it), u.properties.changesWhenCaseFolded { return nil }
+                    }
+                    utf16 += length == 4 ? 2 : 1
+                    i += length
+                    continue
+                }
+                if first[Int(b)] {
+                    for s in strings where s.count <= n - i {
+                        var k = 0
+                        while k < s.count && lowerASCII(bytes[i + k]) == s[k] { k += 1 }
+                        if k == s.count { out.append(utf16); break }
+                    }
+                    if out.count > limit { break }
+                }
+                utf16 += 1
+                i += 1
+            }
+            return out
+        }
+    }
+
+    /// The match `re.firstMatch` would find in `ns` (the UTF-16 form of `text`): tried anchored at each place a start
+    /// occurs, seeing the text around it (`\b`, look-behind) and with `^` only at the text's real start; past a few
+    /// places, one search from the next of them. No match can start anywhere else, so the first found is the same.
+    func firstMatch(_ re: NSRegularExpression, in ns: NSString, text: String) -> NSTextCheckingResult? {
+        let tries = 8
+        let length = ns.length
+        guard let places = positions(in: text, limit: tries, caseInsensitive: re.options.contains(.caseInsensitive)) else {
+            return re.firstMatch(in: ns as String, range: NSRange(location: 0, length: length))
+        }
+        for (n, p) in places.enumerated() {
+            let options: NSRegularExpression.MatchingOptions = n < tries ? [.anchored, .withTransparentBounds, .withoutAnchoringBounds]
+                                                                         : [.withTransparentBounds, .withoutAnchoringBounds]
+            if let m = re.firstMatch(in: ns as String, options: options, range: NSRange(location: p, length: length - p)) { return m }
+        }
+        return nil
     }
 }
 

@@ -206,6 +206,14 @@ enum RegexRequirement {
         }
     }
 
+    /// The strings (ASCII lower-cased, UTF-8) one of which every match starts with, when the pattern says so plainly
+    /// (`\b(never|do not)\W+…`): a match can then only start where one of them occurs. nil when unknown.
+    static func starts(_ pattern: String, caseInsensitive: Bool) -> [[UInt8]]? {
+        var p = Parser(scalars: Array(pattern.unicodeScalars), caseInsensitive: caseInsensitive)
+        guard let node = p.alternation(), p.i == p.scalars.count, let set = node.starting, !set.isEmpty else { return nil }
+        return set.sorted { $0.lexicographicallyPrecedes($1) }
+    }
+
     /// A run a match must hold: at least `length` bytes in a row from `bytes` (ASCII, lower-cased).
     struct Run: Equatable {
         var bytes: Set<UInt8>
@@ -226,6 +234,13 @@ enum RegexRequirement {
         var exact: Set<[UInt8]>?
         var req: [[[UInt8]]]
         var runs: [Run] = []
+        /// Strings one of which every match starts with (none empty), when known beyond `exact`.
+        var prefix: Set<[UInt8]>? = nil
+        /// What every match starts with: the exact strings when none is empty, else the prefix.
+        var starting: Set<[UInt8]>? {
+            if let e = exact { return e.contains([]) ? nil : e }
+            return prefix
+        }
         static let empty = Node(exact: [[]], req: [])
         static let unknown = Node(exact: nil, req: [])
     }
@@ -251,6 +266,8 @@ enum RegexRequirement {
                 break
             }
             if branches.count == 1 { return branches[0] }
+            var prefix: Set<[UInt8]>? = []
+            for b in branches { if let st = b.starting, let x = prefix { prefix = x.union(st) } else { prefix = nil } }
             // Each branch's longest run, loosened to hold for all of them.
             var runs: [Run] = []
             if branches.allSatisfy({ !$0.runs.isEmpty }) {
@@ -267,18 +284,18 @@ enum RegexRequirement {
             for b in branches {
                 var own = b.req
                 if let e = b.exact, !e.contains([]) { own.append(Array(e)) }
-                guard !own.isEmpty else { return Node(exact: exact, req: [], runs: runs) }
+                guard !own.isEmpty else { return Node(exact: exact, req: [], runs: runs, prefix: prefix) }
                 if clauses.count * own.count > 16 {
                     var union: [[UInt8]] = []
                     for b in branches {
-                        guard let best = Parser.best(b) else { return Node(exact: exact, req: [], runs: runs) }
+                        guard let best = Parser.best(b) else { return Node(exact: exact, req: [], runs: runs, prefix: prefix) }
                         union += best
                     }
-                    return Node(exact: exact, req: [union], runs: runs)
+                    return Node(exact: exact, req: [union], runs: runs, prefix: prefix)
                 }
                 clauses = clauses.flatMap { c in own.map { c + $0 } }
             }
-            return Node(exact: exact, req: clauses, runs: runs)
+            return Node(exact: exact, req: clauses, runs: runs, prefix: prefix)
         }
 
         /// The most telling set a node requires: its exact strings, or its required set with the longest shortest string.
@@ -294,6 +311,9 @@ enum RegexRequirement {
             var runs: [Run] = []
             var run: Set<[UInt8]>? = [[]]
             var whole = true
+            // What a match starts with: the fixed strings before the first part that is not fixed, or, when only
+            // zero-width parts (`\b`, `^`) come before it, what that part starts with.
+            var prefix: Set<[UInt8]>? = nil
             func flush() {
                 if let r = run, !r.contains([]) { req.append(Array(r)) }
                 run = [[]]
@@ -307,6 +327,9 @@ enum RegexRequirement {
                     for a in r { for b in e { product.insert(a + b) } }
                     run = product
                 } else {
+                    if whole, let r = run {
+                        if !r.contains([]) { prefix = r } else if r == [[]] { prefix = atom.starting }
+                    }
                     whole = false
                     flush()
                     if let e = atom.exact, !e.contains([]) { run = e }
@@ -317,7 +340,7 @@ enum RegexRequirement {
             }
             if whole { return Node(exact: run, req: req, runs: runs) }
             flush()
-            return Node(exact: nil, req: req, runs: runs)
+            return Node(exact: nil, req: req, runs: runs, prefix: prefix)
         }
 
         /// `?`, `*`, `+`, `{n}`, `{n,}`, `{n,m}` with an optional lazy or possessive mark, as (min, max); (1, 1) if none.
@@ -358,7 +381,8 @@ enum RegexRequirement {
                 if q.0 >= 8, let e = atom.exact, e.allSatisfy({ $0.count == 1 && $0[0] < 0x80 }) {
                     runs.append(Run(bytes: Set(e.map { $0[0] }), length: q.0))
                 }
-                return Node(exact: nil, req: req, runs: runs)
+                // The first occurrence starts the match.
+                return Node(exact: nil, req: req, runs: runs, prefix: atom.starting)
             }
         }
 

@@ -57,7 +57,49 @@ struct LiteralTests {
         #expect(RegexRequirement.of("[^a]bc", caseInsensitive: false).count == 1)
     }
 
-    @Test("every match of every rule's pattern, over the corpus and the rules' own examples, holds the pattern's literals",
+    @Test("what every match starts with is derived only where the pattern says it plainly")
+    func starts() {
+        func starts(_ p: String) -> [String]? { RegexRequirement.starts(p, caseInsensitive: true).map { $0.map { String(decoding: $0, as: UTF8.self) } } }
+        #expect(starts("\\b(never|do not)\\W+x") == ["do not", "never"])
+        #expect(starts("\\bsav(e|es) to") == ["save to", "saves to"])
+        #expect(starts("\\b(?:(ignore|disregard)\\W+(all\\W+)?previous)") == ["disregard", "ignore"])
+        #expect(starts("(?<![a-z])abc\\d") == ["abc"])
+        #expect(starts("(ab|cd\\w+)x") == ["ab", "cd"])
+        #expect(starts("(ab)?cd") == ["abcd", "cd"])
+        #expect(starts("(ab)?\\w+") == nil)
+        #expect(starts("\\W*(ab|cd)") == nil)
+        #expect(starts("x*y") == nil)
+        #expect(starts("(ab|\\w+)c") == nil)
+        #expect(starts("(ab){2,}c") == ["ab"])
+        // One-byte starts are not used: they occur nearly everywhere.
+        #expect(MatchStarts([Array("<".utf8)]) == nil)
+    }
+
+    @Test("a pattern tried only where its starts occur finds the match a whole-text search finds")
+    func anchoredAtStarts() throws {
+        let patterns = ["\\b(never|do not)\\W+(\\w+\\W+){0,3}?(tell|show)\\W+(the\\W+)?user", "^(ab|cd)x", "(?<![a-z])(ab|cd)\\b",
+                        "\\bsav(e|es|ed) (\\w+ ){0,3}(to|in) /"]
+        let texts = ["never tell the user", "xnever tell the user; never show user", "zz abx", "abx", "cdab ab", "xab cd", "AB",
+                     String(repeating: "never ", count: 12) + "tell user", String(repeating: "do not ", count: 9) + "x", "",
+                     "it saves the file to /tmp and saved it in /x", "Never  Tell the User", "ab\ncd",
+                     // Outside ASCII: offsets counted in UTF-16 (an emoji is two units), and letters that fold onto ASCII.
+                     "déjà vu — never tell the user", "😀 ab 😀 cd", "né ab", "ſave it to /x", "neveR tell the uſer", "\u{FB01}le: ab"]
+        var compared = 0
+        for p in patterns {
+            let re = try NSRegularExpression(pattern: p, options: [.caseInsensitive])
+            let starts = try #require(RegexRequirement.starts(p, caseInsensitive: true).flatMap(MatchStarts.init), "\(p)")
+            for t in texts {
+                let ns = NSString(string: t)
+                let whole = re.firstMatch(in: t, range: NSRange(location: 0, length: ns.length))?.range
+                let anchored = starts.firstMatch(re, in: ns, text: t)?.range
+                #expect(whole == anchored, "\(p) on \(t)")
+                compared += whole == nil ? 0 : 1
+            }
+        }
+        #expect(compared >= 8)
+    }
+
+    @Test("every match of every rule's pattern, over the corpus and the rules' own examples, holds the pattern's literals and starts with its starts",
           .enabled(if: FileManager.default.fileExists(atPath: Fixtures.corpus)))
     func derivedLiteralsAreNeeded() throws {
         let rules = try RuleLoader.load(directory: Fixtures.rules)
@@ -75,6 +117,12 @@ struct LiteralTests {
                 var m = LiteralMatcher()
                 let req = RegexRequirement.of(re.pattern, caseInsensitive: re.options.contains(.caseInsensitive)).map { $0.map { m.add($0) } }
                 m.build()
+                let starts = RegexRequirement.starts(re.pattern, caseInsensitive: re.options.contains(.caseInsensitive)).flatMap(MatchStarts.init)
+                for text in texts where starts != nil {
+                    let ns = NSString(string: text)
+                    #expect(re.firstMatch(in: text, range: NSRange(location: 0, length: ns.length))?.range == starts?.firstMatch(re, in: ns, text: text)?.range,
+                            "\(r.id): trying the pattern only at its starts finds another match in \(text.prefix(80))")
+                }
                 for text in texts where re.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil {
                     checked += 1
                     let found = m.scan(text)
