@@ -197,14 +197,31 @@ public struct Tool: Sendable, Hashable {
                   annotations: ToolAnnotations(json: annotations), raw: json)
     }
 
-    /// The schema's properties in a stable order (required first, then by name).
-    public var parameters: [ToolParameter] {
+    /// The schema's properties in a stable order (required first, then by name), each with whether it is required.
+    private var orderedProperties: [(key: String, value: JSONValue, required: Bool)] {
         guard case .object(let schema) = inputSchema, case .object(let props)? = schema["properties"] else { return [] }
         let required = Set((schema["required"]?.arrayValue ?? []).compactMap(\.stringValue))
         // Required parameters first, each group by name (each name is looked up in `required` once, not per comparison).
         let entries = props.sorted { $0.key < $1.key }
-        let ordered = required.isEmpty ? entries : entries.filter { required.contains($0.key) } + entries.filter { !required.contains($0.key) }
-        return ordered.map { entry in
+        if required.isEmpty { return entries.map { ($0.key, $0.value, false) } }
+        var first: [(key: String, value: JSONValue, required: Bool)] = [], rest: [(key: String, value: JSONValue, required: Bool)] = []
+        for e in entries { if required.contains(e.key) { first.append((e.key, e.value, true)) } else { rest.append((e.key, e.value, false)) } }
+        return first + rest
+    }
+
+    /// A parameter's choices: its `enum` (values other than strings in canonical JSON), or the string choices of its
+    /// `anyOf`/`oneOf` alternatives.
+    private static func choices(_ enumV: JSONValue?, _ alternatives: JSONValue?) -> [String] {
+        var enums = (enumV?.arrayValue ?? []).compactMap { v -> String? in v.stringValue ?? (v.isNull ? nil : v.canonical()) }
+        if enums.isEmpty, let any = alternatives?.arrayValue {
+            enums = any.flatMap { ($0["enum"]?.arrayValue ?? []).compactMap(\.stringValue) }
+        }
+        return enums
+    }
+
+    /// The schema's properties in a stable order (required first, then by name).
+    public var parameters: [ToolParameter] {
+        orderedProperties.map { entry in
             // The members a parameter table shows, found in one pass over the property (no look-up per member).
             var typeV, alternatives, items, enumV, defaultV, description, title: JSONValue?
             if case .object(let p) = entry.value {
@@ -227,13 +244,30 @@ public struct Tool: Sendable, Hashable {
                 type = any.compactMap { $0["type"]?.stringValue }.filter { $0 != "null" }.joined(separator: " | ")
             }
             if type == "array", let item = items?["type"]?.stringValue { type = "array of \(item)" }
-            var enums = (enumV?.arrayValue ?? []).compactMap { v -> String? in v.stringValue ?? (v.isNull ? nil : v.canonical()) }
-            if enums.isEmpty, let any = alternatives?.arrayValue {
-                enums = any.flatMap { ($0["enum"]?.arrayValue ?? []).compactMap(\.stringValue) }
-            }
             let def = defaultV.flatMap { $0.isNull ? nil : ($0.stringValue ?? $0.canonical()) }
-            return ToolParameter(name: entry.key, type: type, required: !required.isEmpty && required.contains(entry.key),
-                                 description: description?.stringValue ?? title?.stringValue ?? "", enumValues: enums, defaultValue: def)
+            return ToolParameter(name: entry.key, type: type, required: entry.required, description: description?.stringValue ?? title?.stringValue ?? "",
+                                 enumValues: Tool.choices(enumV, alternatives), defaultValue: def)
+        }
+    }
+
+    /// What the classifier reads of each parameter, in the order of `parameters`: its name, its description (or title)
+    /// and its choices; the type and default are not worked out.
+    public var parameterTexts: [(name: String, description: String, choices: [String])] {
+        orderedProperties.map { entry in
+            var alternatives, enumV, description, title: JSONValue?
+            if case .object(let p) = entry.value {
+                for (k, v) in p {
+                    switch k {
+                    case "anyOf": alternatives = v
+                    case "oneOf": if alternatives == nil { alternatives = v }
+                    case "enum": enumV = v
+                    case "description": description = v
+                    case "title": title = v
+                    default: break
+                    }
+                }
+            }
+            return (entry.key, description?.stringValue ?? title?.stringValue ?? "", Tool.choices(enumV, alternatives))
         }
     }
 

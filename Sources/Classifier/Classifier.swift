@@ -105,8 +105,8 @@ final class Features {
         let description = Field(name: "description", text: tool.description, vocabulary: v)
         let lead = Tokenizer.firstSentence(tool.description)
         let leadEnd = tool.description.utf8.count - tool.description.drop(while: { $0.isWhitespace }).utf8.count + lead.utf8.count
-        let params = tool.parameters
-        let paramText = params.map { ([$0.description] + $0.enumValues).joined(separator: " ") }.joined(separator: " \n ")
+        let params = tool.parameterTexts
+        let paramText = params.map { ([$0.description] + $0.choices).joined(separator: " ") }.joined(separator: " \n ")
         var f = FieldMap<Field>()
         f[.name] = name
         f[.title] = Field(name: "title", text: tool.title ?? "", vocabulary: v)
