@@ -153,7 +153,7 @@ final class Features {
         leadVerb = leadField.tokens.prefix(12).first(where: { c.leadLexicon.contains($0.id) })
         usable = !words.isEmpty && (nameVerb != nil || leadField.tokens.count >= 3)
         var present = Bitset(size: v.count)
-        for field in f.values { present.formUnion(field.bits) }
+        f.forEach { present.formUnion($0.bits) }
         for p in paramNames { for id in p.ids { present.insert(id) } }
         self.present = present
     }

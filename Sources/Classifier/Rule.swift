@@ -60,13 +60,16 @@ enum FieldKind: String, Sendable, CaseIterable {
 }
 
 /// A value per field kind, looked up by position (a dictionary would hash the kind's name on every look-up).
+/// The slots are stored inline: a definition's features hold several of these, and each would otherwise be an allocation.
 struct FieldMap<Value> {
-    private var slots = [Value?](repeating: nil, count: 9)
+    private var slots = InlineArray<9, Value?>(repeating: nil)
     subscript(_ k: FieldKind) -> Value? {
         get { slots[k.slot] }
         set { slots[k.slot] = newValue }
     }
-    var values: [Value] { slots.compactMap { $0 } }
+    func forEach(_ body: (Value) -> Void) {
+        for i in slots.indices { if let v = slots[i] { body(v) } }
+    }
 }
 
 /// A rule as loaded from one file in rules/.
