@@ -156,23 +156,23 @@ struct LiteralMatcher: Sendable {
 
     @inline(__always) private static func feedFolded<E>(_ parts: [String], _ separator: String, _ c: inout Cursor<E>) {
         var inSpace = false, started = false
-        func feed(_ bytes: UnsafeBufferPointer<UInt8>) {
-            for b in bytes {
-                if b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 || b == 0x0B || b == 0x0C {
-                    if inSpace || !started { inSpace = true; continue }
-                    inSpace = true
-                    c.feed(0x20)
-                } else {
-                    inSpace = false
-                    started = true
-                    c.feed(b)
+        for n in parts.indices {
+            for k in 0..<(n > 0 ? 2 : 1) {
+                var text = k == 0 && n > 0 ? separator : parts[n]
+                text.withUTF8 { bytes in
+                    for b in bytes {
+                        if b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 || b == 0x0B || b == 0x0C {
+                            if inSpace || !started { inSpace = true; continue }
+                            inSpace = true
+                            c.feed(0x20)
+                        } else {
+                            inSpace = false
+                            started = true
+                            c.feed(b)
+                        }
+                    }
                 }
             }
-        }
-        for (n, part) in parts.enumerated() {
-            if n > 0 { var sep = separator; sep.withUTF8(feed) }
-            var part = part
-            part.withUTF8(feed)
         }
     }
 
