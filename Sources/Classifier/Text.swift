@@ -92,14 +92,28 @@ struct Vocabulary: Sendable {
     func id(_ stem: String) -> Int32 { id(hash: Tokenizer.hash(stem.utf8)) }
 
     @inline(__always) func id(hash h: UInt64) -> Int32 {
-        let mask = keys.count - 1
-        var i = Int(truncatingIfNeeded: h) & mask
-        while true {
-            let v = values[i]
-            if v < 0 { return -1 }
-            if keys[i] == h { return v }
-            i = (i + 1) & mask
+        withTable { $0.id(hash: h) }
+    }
+
+    /// The table read in place, for a run of look-ups (one word after another) without a retain or a bounds check each.
+    struct Table {
+        let keys: UnsafeBufferPointer<UInt64>
+        let values: UnsafeBufferPointer<Int32>
+
+        @inline(__always) func id(hash h: UInt64) -> Int32 {
+            let mask = keys.count - 1
+            var i = Int(truncatingIfNeeded: h) & mask
+            while true {
+                let v = values[i]
+                if v < 0 { return -1 }
+                if keys[i] == h { return v }
+                i = (i + 1) & mask
+            }
         }
+    }
+
+    @inline(__always) func withTable<R>(_ body: (Table) -> R) -> R {
+        keys.withUnsafeBufferPointer { k in values.withUnsafeBufferPointer { v in body(Table(keys: k, values: v)) } }
     }
 }
 
@@ -116,10 +130,15 @@ final class Field: Sendable {
         var bits = Bitset(size: vocabulary.count)
         var tokens: [Token] = []
         if !text.isEmpty {
-            Tokenizer.scan(text) { hash, start, end in
-                let id = vocabulary.id(hash: hash)
-                bits.insert(id)
-                tokens.append(Token(id: id, start: Int32(start), end: Int32(end)))
+            tokens.reserveCapacity(text.utf8.count / 6 + 1)
+            vocabulary.withTable { table in
+                bits.words.withUnsafeMutableBufferPointer { words in
+                    Tokenizer.scan(text) { hash, start, end in
+                        let id = table.id(hash: hash)
+                        if id >= 0 { words[Int(id) >> 6] |= 1 << UInt64(Int(id) & 63) }
+                        tokens.append(Token(id: id, start: Int32(start), end: Int32(end)))
+                    }
+                }
             }
         }
         self.tokens = tokens
@@ -175,13 +194,91 @@ enum Tokenizer {
     /// FNV-1a over stem bytes: the key of the vocabulary.
     @inline(__always) static func hash(_ bytes: some Sequence<UInt8>) -> UInt64 { Hashing.fnv1a64(bytes: bytes) }
 
-    /// Cuts `text` into words and hands each one's stem hash and byte range to `visit`.
+    /// Cuts `text` into words and hands each one's stem hash and byte range to `visit`: words of any naming style
+    /// (a small letter then a capital starts a word, as does the last capital of a run followed by a small letter;
+    /// digits stay in their word), letters outside ASCII in their word, and one word per character of scripts written
+    /// without spaces. One loop over the bytes with its state in locals; the stem is hashed from the text itself.
     @inline(__always) static func scan(_ text: String, _ visit: (UInt64, Int, Int) -> Void) {
         var text = text
-        text.withUTF8 { bytes in
-            var w = WordScanner(bytes)
-            while let (h, a, b) = w.next() { visit(h, a, b) }
+        text.withUTF8 { utf8 in
+            let n = utf8.count
+            var i = 0
+            var start = -1
+            var ascii = true
+            var prev: UInt8 = 0 // 0 none, 1 lower, 2 upper, 3 digit, 4 other letter
+            while i < n {
+                let b = utf8[i]
+                if b < 0x80 {
+                    let cls: UInt8 = b &- 0x61 < 26 ? 1 : b &- 0x41 < 26 ? 2 : b &- 0x30 < 10 ? 3 : 0
+                    if cls == 0 {
+                        prev = 0
+                        cut(utf8, &start, &ascii, i, visit)
+                        i += 1
+                        continue
+                    }
+                    if start >= 0 && cls == 2 {
+                        if prev == 1 {
+                            cut(utf8, &start, &ascii, i, visit)
+                        } else if prev == 2 {
+                            let nb = i + 1 < n ? utf8[i + 1] : 0x20
+                            if nb &- 0x61 < 26 { cut(utf8, &start, &ascii, i, visit) }
+                        }
+                    }
+                    if start < 0 { start = i }
+                    prev = cls
+                    i += 1
+                    continue
+                }
+                // A multi-byte scalar.
+                var len = 1
+                if b >= 0xF0 { len = 4 } else if b >= 0xE0 { len = 3 } else if b >= 0xC0 { len = 2 }
+                len = min(len, n - i)
+                let scalar = String(decoding: UnsafeBufferPointer(rebasing: utf8[i..<(i + len)]), as: UTF8.self).unicodeScalars.first ?? " "
+                let v = scalar.value
+                let unspaced = (0x3040...0x30FF).contains(v) || (0x3400...0x9FFF).contains(v) || (0xAC00...0xD7AF).contains(v)
+                    || (0xF900...0xFAFF).contains(v) || (0x0E00...0x0E7F).contains(v)
+                let at = i
+                i += len
+                if unspaced {
+                    cut(utf8, &start, &ascii, at, visit)
+                    start = at
+                    ascii = false
+                    prev = 0
+                    cut(utf8, &start, &ascii, at + len, visit)
+                } else if scalar.properties.isAlphabetic || scalar.properties.numericType != nil {
+                    if start < 0 { start = at }
+                    ascii = false
+                    prev = 4
+                } else {
+                    prev = 0
+                    cut(utf8, &start, &ascii, at, visit)
+                }
+            }
+            cut(utf8, &start, &ascii, n, visit)
         }
+    }
+
+    /// Hands the open word, if any, ending at `end` to `visit`, and closes it.
+    @inline(__always) static func cut(_ utf8: UnsafeBufferPointer<UInt8>, _ start: inout Int, _ ascii: inout Bool, _ end: Int,
+                                      _ visit: (UInt64, Int, Int) -> Void) {
+        guard start >= 0 else { return }
+        visit(ascii ? asciiStemHash(utf8, start, end) : otherStemHash(utf8, start, end), start, end)
+        start = -1
+        ascii = true
+    }
+
+    /// The stem hash of an ASCII word: its stem is a prefix of the lower-cased word (and perhaps a `y`).
+    @inline(__always) static func asciiStemHash(_ text: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> UInt64 {
+        let (length, y) = end - start > 3 ? Stemmer.stemLength(end - start) { lowerASCII(text[start + $0]) } : (end - start, false)
+        var h = Hashing.fnvOffset
+        for k in start..<(start + length) { h = Hashing.fnv1a64(byte: lowerASCII(text[k]), from: h) }
+        if y { h = Hashing.fnv1a64(byte: 0x79, from: h) }
+        return h
+    }
+
+    /// The stem hash of a word with letters outside ASCII (lower-cased and stemmed as a string).
+    static func otherStemHash(_ text: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> UInt64 {
+        hash(Stemmer.stem(String(decoding: UnsafeBufferPointer(rebasing: text[start..<end]), as: UTF8.self).lowercased()).utf8)
     }
     /// Lower case and stem in one pass for ASCII words; other words go through String.
     static func stemmed(_ bytes: ArraySlice<UInt8>) -> String {
@@ -254,95 +351,5 @@ enum Stemmer {
         else if n > 4 && ends(e, d) && !ends(e, e, d) { n -= 2; undouble() }
         if n > 3, at(n - 1) == e { n -= 1 }
         return (n, false)
-    }
-}
-
-/// Cuts text into words: UTF-8 bytes with an ASCII fast path that allocates nothing per word (the stem is hashed from
-/// a reused buffer); scripts written without spaces give one token per character.
-struct WordScanner {
-    /// The text's own bytes (no copy): valid only while the scanner is used inside `Tokenizer.scan`.
-    private let utf8: UnsafeBufferPointer<UInt8>
-    private let n: Int
-    private var i = 0
-    private var start = -1
-    private var ascii = true
-    private var prev: UInt8 = 0 // 0 none, 1 lower, 2 upper, 3 digit, 4 other letter
-    private var pending: (UInt64, Int, Int)? = nil
-
-    init(_ bytes: UnsafeBufferPointer<UInt8>) {
-        utf8 = bytes
-        n = bytes.count
-    }
-
-    /// The word from `start` to `end`, or nil when none is open.
-    private mutating func cut(_ end: Int) -> (UInt64, Int, Int)? {
-        defer { start = -1; ascii = true }
-        guard start >= 0 else { return nil }
-        if ascii {
-            // The stem is a prefix of the lower-cased word (and perhaps a `y`): hashed from the text itself.
-            let base = start, text = utf8
-            let (length, y) = end - start > 3 ? Stemmer.stemLength(end - start) { lowerASCII(text[base + $0]) } : (end - start, false)
-            var h = Hashing.fnvOffset
-            for k in base..<(base + length) { h = Hashing.fnv1a64(byte: lowerASCII(text[k]), from: h) }
-            if y { h = Hashing.fnv1a64(byte: 0x79, from: h) }
-            return (h, start, end)
-        }
-        return (Tokenizer.hash(Stemmer.stem(String(decoding: utf8[start..<end], as: UTF8.self).lowercased()).utf8), start, end)
-    }
-
-    mutating func next() -> (UInt64, Int, Int)? {
-        if let p = pending { pending = nil; return p }
-        while i < n {
-            let b = utf8[i]
-            if b < 0x80 {
-                let cls: UInt8 = (b >= 0x61 && b <= 0x7A) ? 1 : (b >= 0x41 && b <= 0x5A) ? 2 : (b >= 0x30 && b <= 0x39) ? 3 : 0
-                if cls == 0 {
-                    prev = 0
-                    i += 1
-                    if let w = cut(i - 1) { return w }
-                    continue
-                }
-                var word: (UInt64, Int, Int)? = nil
-                if start >= 0 {
-                    if prev == 1 && cls == 2 { word = cut(i) }
-                    else if prev == 2 && cls == 2 {
-                        let nb = i + 1 < n ? utf8[i + 1] : 0x20
-                        if nb >= 0x61 && nb <= 0x7A { word = cut(i) }
-                    }
-                }
-                if start < 0 { start = i }
-                prev = cls
-                i += 1
-                if let word { return word }
-                continue
-            }
-            // A multi-byte scalar.
-            var len = 1
-            if b >= 0xF0 { len = 4 } else if b >= 0xE0 { len = 3 } else if b >= 0xC0 { len = 2 }
-            len = min(len, n - i)
-            let scalar = String(decoding: utf8[i..<(i + len)], as: UTF8.self).unicodeScalars.first ?? " "
-            let v = scalar.value
-            let unspaced = (0x3040...0x30FF).contains(v) || (0x3400...0x9FFF).contains(v) || (0xAC00...0xD7AF).contains(v)
-                || (0xF900...0xFAFF).contains(v) || (0x0E00...0x0E7F).contains(v)
-            let at = i
-            i += len
-            if unspaced {
-                let before = cut(at)
-                start = at
-                ascii = false
-                prev = 0
-                let one = cut(at + len)
-                if let before { pending = one; return before }
-                if let one { return one }
-            } else if scalar.properties.isAlphabetic || scalar.properties.numericType != nil {
-                if start < 0 { start = at }
-                ascii = false
-                prev = 4
-            } else {
-                prev = 0
-                if let w = cut(at) { return w }
-            }
-        }
-        return cut(n)
     }
 }
