@@ -545,7 +545,8 @@ public struct Classifier: @unchecked Sendable {
         case .longToken(let n):
             // A run of letters and digits, measured on bytes (camelCase does not cut it).
             for k in Features.foldedKinds {
-                guard let field = f.fields[k], let start = Classifier.firstRun(in: field.text, of: Classifier.letterOrDigit, length: n) else { continue }
+                guard let field = f.fields[k], field.longestRun >= n,
+                      let start = Classifier.firstRun(in: field.text, of: Classifier.letterOrDigit, length: n) else { continue }
                 return .some(.text(field.name, String(decoding: field.text.utf8.dropFirst(start).prefix(60), as: UTF8.self)))
             }
             return nil

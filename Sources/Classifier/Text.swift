@@ -123,17 +123,20 @@ final class Field: Sendable {
     let text: String
     let tokens: [Token]
     let bits: Bitset
+    /// The longest run of ASCII letters and digits in the text (camelCase does not cut it), found while tokenizing.
+    let longestRun: Int
 
     init(name: String, text: String, vocabulary: Vocabulary) {
         self.name = name
         self.text = text
+        var longest = 0
         var bits = Bitset(size: vocabulary.count)
         var tokens: [Token] = []
         if !text.isEmpty {
             tokens.reserveCapacity(text.utf8.count / 6 + 1)
             vocabulary.withTable { table in
                 bits.words.withUnsafeMutableBufferPointer { words in
-                    Tokenizer.scan(text) { hash, start, end in
+                    longest = Tokenizer.scan(text) { hash, start, end in
                         let id = table.id(hash: hash)
                         if id >= 0 { words[Int(id) >> 6] |= 1 << UInt64(Int(id) & 63) }
                         tokens.append(Token(id: id, start: Int32(start), end: Int32(end)))
@@ -143,6 +146,7 @@ final class Field: Sendable {
         }
         self.tokens = tokens
         self.bits = bits
+        self.longestRun = longest
     }
 
     /// The same text with only the tokens that end within its first `bytes` bytes (a description's lead).
@@ -154,11 +158,12 @@ final class Field: Sendable {
         for t in other.tokens where Int(t.end) <= bytes { tokens.append(t); bits.insert(t.id) }
         self.tokens = tokens
         self.bits = bits
+        self.longestRun = other.longestRun
     }
 
     /// A field that only regular expressions read.
     init(name: String, rawText: String) {
-        self.name = name; self.text = rawText; self.tokens = []; self.bits = Bitset(size: 1)
+        self.name = name; self.text = rawText; self.tokens = []; self.bits = Bitset(size: 1); self.longestRun = Int.max
     }
 
     /// The first place `phrase` occurs, as a range of token positions.
@@ -198,11 +203,14 @@ enum Tokenizer {
     /// (a small letter then a capital starts a word, as does the last capital of a run followed by a small letter;
     /// digits stay in their word), letters outside ASCII in their word, and one word per character of scripts written
     /// without spaces. One loop over the bytes with its state in locals; the stem is hashed from the text itself.
-    @inline(__always) static func scan(_ text: String, _ visit: (UInt64, Int, Int) -> Void) {
+    /// Returns the longest run of ASCII letters and digits (the runs end where words can: at other bytes).
+    @discardableResult
+    @inline(__always) static func scan(_ text: String, _ visit: (UInt64, Int, Int) -> Void) -> Int {
         var text = text
-        text.withUTF8 { utf8 in
+        return text.withUTF8 { utf8 in
             let n = utf8.count
             var i = 0
+            var runStart = 0, longest = 0
             var start = -1
             var ascii = true
             var prev: UInt8 = 0 // 0 none, 1 lower, 2 upper, 3 digit, 4 other letter
@@ -212,6 +220,8 @@ enum Tokenizer {
                     let cls: UInt8 = b &- 0x61 < 26 ? 1 : b &- 0x41 < 26 ? 2 : b &- 0x30 < 10 ? 3 : 0
                     if cls == 0 {
                         prev = 0
+                        longest = max(longest, i - runStart)
+                        runStart = i + 1
                         cut(utf8, &start, &ascii, i, visit)
                         i += 1
                         continue
@@ -239,6 +249,8 @@ enum Tokenizer {
                     || (0xF900...0xFAFF).contains(v) || (0x0E00...0x0E7F).contains(v)
                 let at = i
                 i += len
+                longest = max(longest, at - runStart)
+                runStart = i
                 if unspaced {
                     cut(utf8, &start, &ascii, at, visit)
                     start = at
@@ -255,6 +267,7 @@ enum Tokenizer {
                 }
             }
             cut(utf8, &start, &ascii, n, visit)
+            return max(longest, n - runStart)
         }
     }
 

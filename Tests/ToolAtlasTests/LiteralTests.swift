@@ -36,6 +36,19 @@ struct LiteralTests {
         }
     }
 
+    @Test("the tokenizer cuts words of every naming style and measures the longest run of letters and digits")
+    func tokenizer() {
+        #expect(Tokenizer.tokens("getHTTPServer_list2 files-deleted").map(\.stem) == ["get", "http", "server", "list2", "fil", "delet"])
+        #expect(Tokenizer.tokens("déjà vu, 検索").map(\.stem) == ["déjà", "vu", "検", "索"])
+        #expect(Tokenizer.tokens("a\u{200B}b").map { [$0.start, $0.end] } == [[0, 1], [4, 5]])
+        let texts = ["", "abc", "ab-cd", "camelCaseWordsStayOneRun12", "x é yyyy", "QUJD" + String(repeating: "QUJD", count: 10) + "=", "a__b", "ab検cd"]
+        for t in texts {
+            var longest = 0
+            while Classifier.firstRun(in: t, of: Classifier.letterOrDigit, length: longest + 1) != nil { longest += 1 }
+            #expect(Tokenizer.scan(t) { _, _, _ in } == longest, "\(t)")
+        }
+    }
+
     @Test("literals are derived from sequences, alternatives, optional parts and classes")
     func derived() {
         #expect(Self.strings(RegexRequirement.of("<\\s*/?\\s*instructions?\\s*>", caseInsensitive: false)) == [["<"], ["instruction"], [">"]])
