@@ -75,7 +75,7 @@ final class CompiledRule: @unchecked Sendable {
 
 /// The parts of one definition the rules look at, cut into words once.
 final class Features {
-    private(set) var fields: FieldMap<Field>
+    let fields: FieldMap<Field>
     /// When the definition is plain ASCII its folded text has the same words as its fields: the folded text is
     /// then only built if a pattern must read it.
     private var foldParts: [String]? = nil
