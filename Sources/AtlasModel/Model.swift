@@ -200,7 +200,8 @@ public struct Tool: Sendable, Hashable {
     /// The schema's properties in a stable order (required first, then by name), each with whether it is required.
     private var orderedProperties: [(key: String, value: JSONValue, required: Bool)] {
         guard case .object(let schema) = inputSchema, case .object(let props)? = schema["properties"] else { return [] }
-        let required = Set((schema["required"]?.arrayValue ?? []).compactMap(\.stringValue))
+        // A schema requires a few names: a list compared directly costs less than hashing each name into a set.
+        let required = (schema["required"]?.arrayValue ?? []).compactMap(\.stringValue)
         // Required parameters first, each group by name (each name is looked up in `required` once, not per comparison).
         let entries = props.sorted { $0.key < $1.key }
         if required.isEmpty { return entries.map { ($0.key, $0.value, false) } }

@@ -63,11 +63,11 @@ enum FieldKind: String, Sendable, CaseIterable {
 /// The slots are stored inline: a definition's features hold several of these, and each would otherwise be an allocation.
 struct FieldMap<Value> {
     private var slots = InlineArray<9, Value?>(repeating: nil)
-    subscript(_ k: FieldKind) -> Value? {
+    @inline(__always) subscript(_ k: FieldKind) -> Value? {
         get { slots[k.slot] }
         set { slots[k.slot] = newValue }
     }
-    func forEach(_ body: (Value) -> Void) {
+    @inline(__always) func forEach(_ body: (Value) -> Void) {
         for i in slots.indices { if let v = slots[i] { body(v) } }
     }
 }
