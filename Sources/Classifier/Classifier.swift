@@ -15,6 +15,7 @@ enum Compiled {
     case has([FieldKind], [[Int32]])
     case paramNamed([[Int32]]), paramIs([[Int32]])
     case noParams(Bool), annotation([String: Bool]), categoryIs([AtlasModel.Category])
+    case actionOffered(Bitset)
     /// A pattern, with the literals a match cannot do without (for each list, one of its literals' numbers).
     /// `anyText` is false when the pattern ignores case and a literal has letters: text outside ASCII may then match
     /// it through case folding (`ſ` for `s`, `ﬁ` for `fi`), so the literals are only trusted on ASCII text.
@@ -48,7 +49,7 @@ final class CompiledRule: @unchecked Sendable {
         costlyUnless = unless.filter(costly)
         func words(_ c: Compiled) -> Bitset? {
             switch c {
-            case .nameVerb(let b), .leadVerb(let b), .nameLast(let b): return b
+            case .nameVerb(let b), .leadVerb(let b), .nameLast(let b), .actionOffered(let b): return b
             case .has(_, let p), .paramNamed(let p), .paramIs(let p):
                 var b = Bitset(size: size)
                 for ph in p { if let first = ph.first { b.insert(first) } }
@@ -82,6 +83,8 @@ final class Features {
     /// The parts to fold are plain ASCII: folding is then lower case and collapsed white space only.
     private var foldASCII = false
     let paramNames: [(name: String, ids: [Int32])]
+    /// The choices of the parameters that select an action, with the number of each choice's first word.
+    let offered: [(param: String, choice: String, id: Int32)]
     let annotations: ToolAnnotations
     let nameVerb: Token?
     /// The last word of the name that is not the server's own name (`list_chats_perplexity` on `mcp-perplexity`: chats).
@@ -96,6 +99,9 @@ final class Features {
                                 "clear", "reset", "start", "stop", "restart", "toggle", "trigger", "fetch", "read", "write", "send", "resume", "pause"]
 
     /// Lexicon words that open a name as nouns (`status_led_set`), letting a trailing imperative decide.
+    /// Names of parameters whose choices are the tool's actions (`action: [list, create, delete]`).
+    static let selectors = ["action", "actions", "operation", "op", "command", "cmd", "subcommand", "method", "http method", "verb"]
+
     static let nounish = ["status", "info", "health", "history", "stats", "metrics", "usage", "version", "schema",
                           "record", "recording", "label", "tag", "note", "log", "lighting", "schedule", "rollout"]
 
@@ -128,11 +134,25 @@ final class Features {
             }
         }
         fields = f
-        paramNames = params.map { p in
+        let names = params.map { p in
             var ids: [Int32] = []
             Tokenizer.scan(p.name) { h, _, _ in ids.append(v.id(hash: h)) }
-            return (p.name, ids)
+            return (name: p.name, ids: ids)
         }
+        paramNames = names
+        var offered: [(param: String, choice: String, id: Int32)] = []
+        for (p, names) in zip(params, names) where !p.choices.isEmpty && c.selectors.contains(names.ids) {
+            for choice in p.choices {
+                // The first word, when it reads as a command: `submitted` or `pending` names a state to filter by.
+                var first: (hash: UInt64, start: Int, end: Int)? = nil
+                Tokenizer.scan(choice) { h, a, b in if first == nil { first = (h, a, b) } }
+                guard let first else { continue }
+                let word = choice.utf8.dropFirst(first.start).prefix(first.end - first.start)
+                if word.count > 4, word.reversed().starts(with: "de".utf8) || word.reversed().starts(with: "gni".utf8) { continue }
+                offered.append((p.name, choice, v.id(hash: first.hash)))
+            }
+        }
+        self.offered = offered
         annotations = tool.annotations
         // The action word: the first known verb of the name, skipping words that only repeat the server's name.
         // Words of the server's name (`luma` in luma_get_task) are skipped unless they are action words themselves.
@@ -257,6 +277,8 @@ public struct Classifier: @unchecked Sendable {
     let leadLexicon: Bitset
     let trailing: Bitset
     let nounish: Bitset
+    /// The names of parameters that select what a tool does, as word numbers.
+    let selectors: [[Int32]]
     let usesNormalized: Bool
     let literals: LiteralMatcher
 
@@ -267,7 +289,7 @@ public struct Classifier: @unchecked Sendable {
         for r in rules {
             for c in r.when + r.any.flatMap({ $0 }) + r.unless.flatMap({ $0 }) {
                 switch c {
-                case .nameVerb(let v), .leadVerb(let v), .nameLast(let v): for w in v { _ = vocab.add(w) }
+                case .nameVerb(let v), .leadVerb(let v), .nameLast(let v), .actionOffered(let v): for w in v { _ = vocab.add(w) }
                 case .has(_, let p), .paramNamed(let p), .paramIs(let p): for ph in p { for w in ph { _ = vocab.add(w) } }
                 default: break
                 }
@@ -275,6 +297,7 @@ public struct Classifier: @unchecked Sendable {
         }
         let trailingIDs = Features.trailingVerbs.map { vocab.add(Stemmer.stem($0)) }
         let nounishIDs = Features.nounish.map { vocab.add(Stemmer.stem($0)) }
+        let selectorIDs = Features.selectors.map { s in Tokenizer.tokens(s).map { vocab.add($0.stem) } }
         let size = vocab.count
         let v = vocab
         var lits = LiteralMatcher()
@@ -290,6 +313,7 @@ public struct Classifier: @unchecked Sendable {
             case .noParams(let b): return .noParams(b)
             case .annotation(let a): return .annotation(a)
             case .categoryIs(let cs): return .categoryIs(cs)
+            case .actionOffered(let w): return .actionOffered(Bitset(size: size, w.map { v.id($0) }))
             case .regex(let k, let r):
                 let ci = r.options.contains(.caseInsensitive)
                 let requires = RegexRequirement.of(r.pattern, caseInsensitive: ci)
@@ -327,6 +351,7 @@ public struct Classifier: @unchecked Sendable {
         leadLexicon = lead
         trailing = Bitset(size: size, trailingIDs)
         nounish = Bitset(size: size, nounishIDs)
+        selectors = selectorIDs
         usesNormalized = rules.contains { r in
             (r.when + r.any.flatMap { $0 } + r.unless.flatMap { $0 }).contains { c in
                 if case .regex(let kinds, _) = c { return kinds.contains(.normalized) }
@@ -496,6 +521,9 @@ public struct Classifier: @unchecked Sendable {
                 if have != v { return nil }
             }
             return .some(.text("annotations", want.keys.sorted().map { "\($0): \(want[$0]!)" }.joined(separator: ", ")))
+        case .actionOffered(let words):
+            for o in f.offered where words.contains(o.id) { return .some(.text("parameters", "\(o.param): \(o.choice)")) }
+            return nil
         case .categoryIs(let cats):
             guard let category, cats.contains(category) else { return nil }
             return .some(nil)

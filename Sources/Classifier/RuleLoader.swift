@@ -112,6 +112,7 @@ public enum RuleLoader {
             case "lead_verb": out.append(.leadVerb(try phrases(value, field: f, err).map { $0.joined(separator: " ") }))
             case "param_named": out.append(.paramNamed(try phrases(value, field: f, err)))
             case "param_is": out.append(.paramIs(try phrases(value, field: f, err)))
+            case "action_offered": out.append(.actionOffered(try phrases(value, field: f, err).map { $0.joined(separator: " ") }))
             case "no_params":
                 guard let b = value.boolValue else { throw err(f, "expected true or false") }
                 out.append(.noParams(b))
@@ -204,10 +205,17 @@ public enum RuleLoader {
             let server = o.removeValue(forKey: "server")?.stringValue ?? ""
             let cat = o.removeValue(forKey: "expect_category")?.stringValue.flatMap { AtlasModel.Category(label: $0) }
             let risk = o.removeValue(forKey: "expect_risk")?.stringValue.flatMap { RiskLevel(label: $0) }
-            // Short form: `params: [a, b]` stands for an object schema with those string properties.
-            if let params = o.removeValue(forKey: "params")?.arrayValue {
+            // Short form: `params: [a, b]` stands for an object schema with those string properties; a mapping gives
+            // each parameter's own schema (`params: {action: {type: string, enum: [list, delete]}}`).
+            if let params = o.removeValue(forKey: "params") {
                 var props: [String: JSONValue] = [:]
-                for p in params { if let n = p.stringValue { props[n] = ["type": "string"] } }
+                if let list = params.arrayValue {
+                    for p in list { if let n = p.stringValue { props[n] = ["type": "string"] } }
+                } else if let map = params.objectValue {
+                    props = map
+                } else {
+                    throw err("\(field)[\(i)].params", "expected a list of parameter names or a mapping of parameter schemas")
+                }
                 o["inputSchema"] = ["type": "object", "properties": .object(props)]
             }
             do { out.append(RuleExample(tool: try Tool(json: .object(o)), server: server, expectCategory: cat, expectRisk: risk)) } catch {
