@@ -692,8 +692,10 @@ struct MatchStarts: Sendable {
     /// The match `re.firstMatch` would find in `ns` (the UTF-16 form of `text`): tried anchored at each place a start
     /// occurs, seeing the text around it (`\b`, look-behind) and with `^` only at the text's real start; past a few
     /// places, one search from the next of them. No match can start anywhere else, so the first found is the same.
+    /// Each call converts the text to UTF-16 again, which costs much more outside ASCII: there, one search from the
+    /// first place.
     func firstMatch(_ re: NSRegularExpression, in ns: NSString, text: String) -> NSTextCheckingResult? {
-        let tries = 8
+        let tries = isPlainASCII(text) ? 8 : 0
         let length = ns.length
         guard let places = positions(in: text, limit: tries, caseInsensitive: re.options.contains(.caseInsensitive)) else {
             return re.firstMatch(in: ns as String, range: NSRange(location: 0, length: length))
