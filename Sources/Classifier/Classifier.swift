@@ -9,8 +9,9 @@ enum Hit {
     case text(String, String)
 }
 
-/// A condition with its words turned into vocabulary numbers.
-enum Compiled {
+/// A condition with its words turned into vocabulary numbers. Indirect: each condition's payload is one boxed value, so
+/// reading a condition out of a rule costs one retain, not one per array and object it holds.
+indirect enum Compiled {
     case nameVerb(Bitset), leadVerb(Bitset), nameLast(Bitset)
     case has([FieldKind], [[Int32]])
     case paramNamed([[Int32]]), paramIs([[Int32]])
