@@ -22,7 +22,7 @@ indirect enum Compiled {
     /// it through case folding (`ſ` for `s`, `ﬁ` for `fi`), so the literals are only trusted on ASCII text.
     /// `runs`: byte classes (a table of 256) of which a match holds a run at least this long.
     /// `starts`: strings one of which every match starts with (ASCII, lower case), when they are telling enough to run
-    /// the pattern only where they occur in ASCII text.
+    /// the pattern only where they occur.
     case regex([FieldKind], NSRegularExpression, requires: [[Int32]], runs: [(bytes: [Bool], length: Int)], anyText: Bool, starts: MatchStarts?)
     case unusable(Bool)
     /// Literal strings, with their numbers in the classifier's literal matcher.
@@ -99,10 +99,10 @@ final class Features {
     static let trailingVerbs = ["get", "set", "create", "delete", "update", "add", "remove", "put", "enable", "disable",
                                 "clear", "reset", "start", "stop", "restart", "toggle", "trigger", "fetch", "read", "write", "send", "resume", "pause"]
 
-    /// Lexicon words that open a name as nouns (`status_led_set`), letting a trailing imperative decide.
     /// Names of parameters whose choices are the tool's actions (`action: [list, create, delete]`).
     static let selectors = ["action", "actions", "operation", "op", "command", "cmd", "subcommand", "method", "http method", "verb"]
 
+    /// Lexicon words that open a name as nouns (`status_led_set`), letting a trailing imperative decide.
     static let nounish = ["status", "info", "health", "history", "stats", "metrics", "usage", "version", "schema",
                           "record", "recording", "label", "tag", "note", "log", "lighting", "schedule", "rollout"]
 
@@ -142,14 +142,14 @@ final class Features {
         }
         paramNames = names
         var offered: [(param: String, choice: String, id: Int32)] = []
-        for (p, names) in zip(params, names) where !p.choices.isEmpty && c.selectors.contains(names.ids) {
+        for (p, n) in zip(params, names) where !p.choices.isEmpty && c.selectors.contains(n.ids) {
             for choice in p.choices {
                 // The first word, when it reads as a command: `submitted` or `pending` names a state to filter by.
                 var first: (hash: UInt64, start: Int, end: Int)? = nil
                 Tokenizer.scan(choice) { h, a, b in if first == nil { first = (h, a, b) } }
                 guard let first else { continue }
-                let word = choice.utf8.dropFirst(first.start).prefix(first.end - first.start)
-                if word.count > 4, word.reversed().starts(with: "de".utf8) || word.reversed().starts(with: "gni".utf8) { continue }
+                let word = String(decoding: choice.utf8.dropFirst(first.start).prefix(first.end - first.start), as: UTF8.self).lowercased()
+                if word.count > 4, word.hasSuffix("ed") || word.hasSuffix("ing") { continue }
                 offered.append((p.name, choice, v.id(hash: first.hash)))
             }
         }

@@ -21,6 +21,8 @@ struct LiteralMatcher: Sendable {
     private var singles: [(byte: UInt8, id: Int32)] = []
 
     var isEmpty: Bool { literals.isEmpty }
+    /// Whether the transitions need 32-bit entries (more states than 16 bits hold).
+    var isWide: Bool { !next32.isEmpty }
 
     /// The number of `literal` (added if new); the automaton must be rebuilt with `build()` before use.
     mutating func add(_ literal: [UInt8]) -> Int32 {
@@ -88,11 +90,11 @@ struct LiteralMatcher: Sendable {
         for e in ends { outputs += e; outputStart.append(Int32(outputs.count)) }
     }
 
-    /// The automaton over one text, its tables and the set of hits as raw buffers (valid inside `run` only): the step
-    /// runs for every byte and a hit for every few, so neither checks bounds nor copies the set.
     /// Lower-case letters and white space by their frequency in English text, then common punctuation and digits.
     static let frequent = " etaoinsrhldcumfpgwybvkxjqz_-./:'\"0123456789"
 
+    /// The automaton over one text, its tables and the set of hits as raw buffers (valid inside `run` only): the step
+    /// runs for every byte and a hit for every few, so neither checks bounds nor copies the set.
     struct Cursor<Entry: FixedWidthInteger & SignedInteger> {
         let next: UnsafeBufferPointer<Entry>
         let column: UnsafeBufferPointer<UInt8>

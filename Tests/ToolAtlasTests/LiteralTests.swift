@@ -20,6 +20,24 @@ struct LiteralTests {
         #expect(m.scan("x <!-- y").contains(ids[5]))
     }
 
+    @Test("an automaton too large for 16-bit states finds what a plain search finds")
+    func wideAutomaton() {
+        // 4,000 literals of 12 random letters: about 40,000 states, more than 16 bits hold, so the 32-bit table is used.
+        var rng = SystemRandomNumberGenerator()
+        var m = LiteralMatcher()
+        let literals = (0..<4000).map { _ in (0..<12).map { _ in UInt8.random(in: 0x61...0x7A, using: &rng) } }
+        let ids = literals.map { m.add($0) }
+        m.build()
+        #expect(m.isWide)
+        let text = String(decoding: literals[7] + Array(" x ".utf8) + literals[3999].map { $0 - 32 } + Array("ab".utf8), as: UTF8.self)
+        let found = m.scan(text)
+        let lower = Array(text.utf8).map(lowerASCII)
+        for (l, id) in zip(literals, ids) {
+            #expect(found.contains(id) == Classifier.find(l, in: lower), "\(String(decoding: l, as: UTF8.self))")
+        }
+        #expect(found.contains(ids[7]) && found.contains(ids[3999]))
+    }
+
     @Test("literals found while folding plain ASCII on the fly are those of the folded text")
     func foldedOnTheFly() {
         var m = LiteralMatcher()
