@@ -293,6 +293,7 @@ enum Tokenizer {
     static func otherStemHash(_ text: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> UInt64 {
         hash(Stemmer.stem(String(decoding: UnsafeBufferPointer(rebasing: text[start..<end]), as: UTF8.self).lowercased()).utf8)
     }
+
     /// Lower case and stem in one pass for ASCII words; other words go through String.
     static func stemmed(_ bytes: ArraySlice<UInt8>) -> String {
         var ascii = true
