@@ -45,6 +45,14 @@ struct RuleTests {
         #expect(e?.field == "when.name_verbs")
     }
 
+    @Test("an offered action must be one word, and example parameters must be a list or a mapping")
+    func actionOfferedAndParams() {
+        let e = Self.load("id: x\nstage: category\ncategory: Write\nsummary: s\nwhen: {action_offered: [delete, hang up]}\nexamples: {match: [a], no_match: [b]}\n")
+        #expect(e?.field == "when.action_offered" && e?.message.contains("hang up") == true)
+        let p = Self.load("id: x\nstage: category\ncategory: Write\nsummary: s\nwhen: {action_offered: [delete]}\nexamples: {match: [{name: a, params: 3}], no_match: [b]}\n")
+        #expect(p?.field == "examples.match[0].params")
+    }
+
     @Test("duplicate ids across files are refused")
     func duplicateIDs() throws {
         let dir = Fixtures.tempDir("rules")
