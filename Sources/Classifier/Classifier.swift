@@ -545,7 +545,7 @@ public struct Classifier: @unchecked Sendable {
                 let ns = f.nsText(k, field)
                 let found: NSTextCheckingResult?
                 if let starts {
-                    found = starts.firstMatch(re, in: ns, text: field.text)
+                    found = starts.firstMatch(re, in: ns, text: field.text, ascii: f.isASCII(k, field))
                 } else {
                     found = re.firstMatch(in: ns as String, range: NSRange(location: 0, length: ns.length))
                 }
@@ -695,8 +695,9 @@ struct MatchStarts: Sendable {
     /// places, one search from the next of them. No match can start anywhere else, so the first found is the same.
     /// Each call converts the text to UTF-16 again, which costs much more outside ASCII: there, one search from the
     /// first place.
-    func firstMatch(_ re: NSRegularExpression, in ns: NSString, text: String) -> NSTextCheckingResult? {
-        let tries = isPlainASCII(text) ? 8 : 0
+    /// `ascii`: whether `text` is plain ASCII (the caller knows it already).
+    func firstMatch(_ re: NSRegularExpression, in ns: NSString, text: String, ascii: Bool) -> NSTextCheckingResult? {
+        let tries = ascii ? 8 : 0
         let length = ns.length
         guard let places = positions(in: text, limit: tries, caseInsensitive: re.options.contains(.caseInsensitive)) else {
             return re.firstMatch(in: ns as String, range: NSRange(location: 0, length: length))

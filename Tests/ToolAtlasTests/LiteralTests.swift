@@ -122,7 +122,7 @@ struct LiteralTests {
             for t in texts {
                 let ns = NSString(string: t)
                 let whole = re.firstMatch(in: t, range: NSRange(location: 0, length: ns.length))?.range
-                let anchored = starts.firstMatch(re, in: ns, text: t)?.range
+                let anchored = starts.firstMatch(re, in: ns, text: t, ascii: isPlainASCII(t))?.range
                 #expect(whole == anchored, "\(p) on \(t)")
                 compared += whole == nil ? 0 : 1
             }
@@ -151,7 +151,7 @@ struct LiteralTests {
                 let starts = RegexRequirement.starts(re.pattern, caseInsensitive: re.options.contains(.caseInsensitive)).flatMap(MatchStarts.init)
                 for text in texts where starts != nil {
                     let ns = NSString(string: text)
-                    #expect(re.firstMatch(in: text, range: NSRange(location: 0, length: ns.length))?.range == starts?.firstMatch(re, in: ns, text: text)?.range,
+                    #expect(re.firstMatch(in: text, range: NSRange(location: 0, length: ns.length))?.range == starts?.firstMatch(re, in: ns, text: text, ascii: isPlainASCII(text))?.range,
                             "\(r.id): trying the pattern only at its starts finds another match in \(text.prefix(80))")
                 }
                 for text in texts where re.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil {
