@@ -282,10 +282,10 @@ enum Tokenizer {
 
     /// The stem hash of an ASCII word: its stem is a prefix of the lower-cased word (and perhaps a `y`).
     @inline(__always) static func asciiStemHash(_ text: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> UInt64 {
-        let (length, y) = end - start > 3 ? Stemmer.stemLength(end - start) { lowerASCII(text[start + $0]) } : (end - start, false)
+        let (length, extra) = end - start > 3 ? Stemmer.stemLength(end - start) { lowerASCII(text[start + $0]) } : (end - start, 0)
         var h = Hashing.fnvOffset
         for k in start..<(start + length) { h = Hashing.fnv1a64(byte: lowerASCII(text[k]), from: h) }
-        if y { h = Hashing.fnv1a64(byte: 0x79, from: h) }
+        if extra != 0 { h = Hashing.fnv1a64(byte: extra, from: h) }
         return h
     }
 
@@ -340,30 +340,44 @@ enum Stemmer {
 
     /// Stems lower-case ASCII bytes in place.
     static func stemBytes(_ s: inout [UInt8]) {
-        let (length, y) = s.withUnsafeBufferPointer { b in stemLength(b.count) { b[$0] } }
+        let (length, extra) = s.withUnsafeBufferPointer { b in stemLength(b.count) { b[$0] } }
         s.removeLast(s.count - length)
-        if y { s.append(0x79) }
+        if extra != 0 { s.append(extra) }
     }
 
-    /// The stem of the `n` lower-case ASCII bytes `at` gives: always the word's first `length` bytes, then `y` when
-    /// `y` is set (`-ies` → `-y`). Nothing is copied, so the tokenizer can hash a stem straight from the text.
-    @inline(__always) static func stemLength(_ count: Int, _ at: (Int) -> UInt8) -> (length: Int, y: Bool) {
+    /// The stem of the `n` lower-case ASCII bytes `at` gives: always the word's first `length` bytes, then the byte
+    /// `extra` unless it is 0 (`y` for `-ies`, `e` for a short stem that lost it: `noted`, `coding`). Nothing is copied,
+    /// so the tokenizer can hash a stem straight from the text.
+    /// A stem is never cut below three letters, and a three-letter stem keeps a final `e` (`note`, `code`, `make`), so
+    /// that `note` and `not`, or `cute` and `cut`, stay apart; `add` keeps its double letter (`added` is `add`).
+    @inline(__always) static func stemLength(_ count: Int, _ at: (Int) -> UInt8) -> (length: Int, extra: UInt8) {
         var n = count
         @inline(__always) func ends(_ a: UInt8) -> Bool { n > 1 && at(n - 1) == a }
         @inline(__always) func ends(_ a: UInt8, _ b: UInt8) -> Bool { n > 2 && at(n - 2) == a && at(n - 1) == b }
         @inline(__always) func ends(_ a: UInt8, _ b: UInt8, _ c: UInt8) -> Bool { n > 3 && at(n - 3) == a && at(n - 2) == b && at(n - 1) == c }
-        @inline(__always) func undouble() {
-            if n > 2, at(n - 1) == at(n - 2), at(n - 1) != 0x6C, at(n - 1) != 0x73, at(n - 1) != 0x7A { n -= 1 }
+        @inline(__always) func undouble() -> Bool {
+            if n > 3, at(n - 1) == at(n - 2), at(n - 1) != 0x6C, at(n - 1) != 0x73, at(n - 1) != 0x7A { n -= 1; return true }
+            return false
         }
+        @inline(__always) func vowel(_ b: UInt8) -> Bool { b == 0x61 || b == e || b == i || b == 0x6F || b == u }
         let e: UInt8 = 0x65, i: UInt8 = 0x69, d: UInt8 = 0x64, g: UInt8 = 0x67, nn: UInt8 = 0x6E, u: UInt8 = 0x75
         let S: UInt8 = 0x73
         // `-ies` becomes `-y`, and a word ending in y takes no other suffix off.
-        if n > 4 && ends(i, e, S) { return (n - 3, true) }
+        if n > 4 && ends(i, e, S) { return (n - 3, 0x79) }
         if n > 4 && at(n - 4) == S && ends(S, e, S) { n -= 2 }
         else if ends(S) && !ends(S, S) && !ends(u, S) && !ends(i, S) { n -= 1 }
-        if n > 5 && ends(i, nn, g) { n -= 3; undouble() }
-        else if n > 4 && ends(e, d) && !ends(e, e, d) { n -= 2; undouble() }
-        if n > 3, at(n - 1) == e { n -= 1 }
-        return (n, false)
+        var cut = false, doubled = false
+        if n > 5 && ends(i, nn, g) { n -= 3; cut = true; doubled = undouble() }
+        else if n > 4 && ends(e, d) && !ends(e, e, d) { n -= 2; cut = true; doubled = undouble() }
+        if cut {
+            // A consonant, a vowel and a consonant left of `-ed` or `-ing` had an `e` (`noted`, `coding`); not when the
+            // consonant was doubled (`tagged`) or is w, x or y (`fixed`).
+            if n == 3, !doubled, !vowel(at(0)), vowel(at(1)) || at(1) == 0x79, !vowel(at(2)), at(2) != 0x77, at(2) != 0x78, at(2) != 0x79 {
+                return (3, e)
+            }
+        } else if n > 4, at(n - 1) == e {
+            n -= 1
+        }
+        return (n, 0)
     }
 }

@@ -56,7 +56,11 @@ struct LiteralTests {
 
     @Test("the tokenizer cuts words of every naming style and measures the longest run of letters and digits")
     func tokenizer() {
-        #expect(Tokenizer.tokens("getHTTPServer_list2 files-deleted").map(\.stem) == ["get", "http", "server", "list2", "fil", "delet"])
+        #expect(Tokenizer.tokens("getHTTPServer_list2 files-deleted").map(\.stem) == ["get", "http", "server", "list2", "file", "delet"])
+        // Short stems keep what tells them apart: `note` is not `not`, `added` is `add`, `coding` is `code`, `tagged` is `tag`.
+        #expect(Tokenizer.tokens("not notes noted noting note").map(\.stem) == ["not", "note", "note", "note", "note"])
+        #expect(Tokenizer.tokens("add added adding codes coding coded tagged fixed hoped hopping").map(\.stem)
+                == ["add", "add", "add", "code", "code", "code", "tag", "fix", "hope", "hop"])
         #expect(Tokenizer.tokens("déjà vu, 検索").map(\.stem) == ["déjà", "vu", "検", "索"])
         #expect(Tokenizer.tokens("a\u{200B}b").map { [$0.start, $0.end] } == [[0, 1], [4, 5]])
         let texts = ["", "abc", "ab-cd", "camelCaseWordsStayOneRun12", "x é yyyy", "QUJD" + String(repeating: "QUJD", count: 10) + "=", "a__b", "ab検cd"]
