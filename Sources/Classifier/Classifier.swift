@@ -91,6 +91,8 @@ final class Features {
     /// The last word of the name that is not the server's own name (`list_chats_perplexity` on `mcp-perplexity`: chats).
     let nameLast: Token?
     let leadVerb: Token?
+    /// The name's action word decided nothing: the lead's verb is read as if the name had none.
+    var leadDecides = false
     let usable: Bool
     /// Every vocabulary word anywhere in the definition (name, title, description, parameters).
     let present: Bitset
@@ -375,14 +377,23 @@ public struct Classifier: @unchecked Sendable {
         // Category: the strongest evidence wins; among equally strong evidence, the most severe category.
         var winner: (rule: CompiledRule, evidence: [Hit])? = nil
         // Every rule is evaluated so that the explanation lists all that fired; the first (strongest) decides.
-        for cr in categoryRules {
-            guard let ev = evaluate(cr, f, category: nil) else { continue }
-            fired.append(cr.rule.id)
-            if let w = winner {
-                if cr.rule.priority == w.rule.rule.priority && cr.rule.category! > w.rule.rule.category! { winner = (cr, ev) }
-            } else {
-                winner = (cr, ev)
+        func decide() {
+            for cr in categoryRules {
+                guard let ev = evaluate(cr, f, category: nil) else { continue }
+                fired.append(cr.rule.id)
+                if let w = winner {
+                    if cr.rule.priority == w.rule.rule.priority && cr.rule.category! > w.rule.rule.category! { winner = (cr, ev) }
+                } else {
+                    winner = (cr, ev)
+                }
             }
+        }
+        decide()
+        // A name whose action word decided nothing (`spotify_play`: play is only an action word of playbooks) leaves
+        // the decision to the description's first verb, as a name without one would.
+        if winner == nil, f.nameVerb != nil, f.leadVerb != nil {
+            f.leadDecides = true
+            decide()
         }
         var evidence: [Evidence] = []
         var category: AtlasModel.Category
@@ -481,7 +492,7 @@ public struct Classifier: @unchecked Sendable {
             guard let last = f.nameLast, words.contains(last.id) else { return nil }
             return .some(.nameLast)
         case .leadVerb(let verbs):
-            guard f.nameVerb == nil, let v = f.leadVerb, verbs.contains(v.id) else { return nil }
+            guard f.nameVerb == nil || f.leadDecides, let v = f.leadVerb, verbs.contains(v.id) else { return nil }
             return .some(.leadVerb)
         case .has(let kinds, let phrases):
             for k in kinds {
