@@ -164,7 +164,10 @@ final class Features {
         var nameHashes: [UInt64] = []
         Tokenizer.scan(tool.name) { h, _, _ in nameHashes.append(h) }
         let words = name.tokens.enumerated().filter { (k, t) in c.lexicon.contains(t.id) || !serverWords.contains(nameHashes[k]) }.map(\.element)
-        var verb = words.first(where: { c.lexicon.contains($0.id) })
+        // A server named for an action (`render`, `fetch`) names it in every tool: its word is the action only when
+        // the rest of the name has none (`render_restart_service` restarts).
+        let own = name.tokens.enumerated().filter { !serverWords.contains(nameHashes[$0.offset]) }.map(\.element)
+        var verb = own.first(where: { c.lexicon.contains($0.id) }) ?? words.first(where: { c.lexicon.contains($0.id) })
         // `camera_led_brightness_get` style: a plain imperative at the end is the action, unless one opens the name.
         if let last = words.last, words.count > 1, c.trailing.contains(last.id), c.lexicon.contains(last.id),
            words.dropLast().allSatisfy({ !c.lexicon.contains($0.id) || c.nounish.contains($0.id) }) {
