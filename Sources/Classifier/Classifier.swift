@@ -164,10 +164,17 @@ final class Features {
         var nameHashes: [UInt64] = []
         Tokenizer.scan(tool.name) { h, _, _ in nameHashes.append(h) }
         let words = name.tokens.enumerated().filter { (k, t) in c.lexicon.contains(t.id) || !serverWords.contains(nameHashes[k]) }.map(\.element)
-        // A server named for an action (`render`, `fetch`) names it in every tool: its word is the action only when
-        // the rest of the name has none (`render_restart_service` restarts).
-        let own = name.tokens.enumerated().filter { !serverWords.contains(nameHashes[$0.offset]) }.map(\.element)
-        var verb = own.first(where: { c.lexicon.contains($0.id) }) ?? words.first(where: { c.lexicon.contains($0.id) })
+        let leadField = f[.lead]!
+        let leadVerb = leadField.tokens.prefix(12).first(where: { c.leadLexicon.contains($0.id) })
+        var verb = words.first(where: { c.lexicon.contains($0.id) })
+        // A server named for an action (`render`, `translate`) puts it in every tool's name: when the rest of the name
+        // has another action word, the description's first verb says which one acts (`render_restart_service`:
+        // "Restart a service"; `translate_text`: "Translate text").
+        if let first = verb, let k = name.tokens.firstIndex(where: { $0.start == first.start }), serverWords.contains(nameHashes[k]),
+           let lead = leadVerb, lead.id != first.id,
+           let other = words.first(where: { $0.start > first.start && $0.id == lead.id }) {
+            verb = other
+        }
         // `camera_led_brightness_get` style: a plain imperative at the end is the action, unless one opens the name.
         if let last = words.last, words.count > 1, c.trailing.contains(last.id), c.lexicon.contains(last.id),
            words.dropLast().allSatisfy({ !c.lexicon.contains($0.id) || c.nounish.contains($0.id) }) {
@@ -175,8 +182,7 @@ final class Features {
         }
         nameVerb = verb
         nameLast = words.last
-        let leadField = f[.lead]!
-        leadVerb = leadField.tokens.prefix(12).first(where: { c.leadLexicon.contains($0.id) })
+        self.leadVerb = leadVerb
         usable = !words.isEmpty && (nameVerb != nil || leadField.tokens.count >= 3)
         var present = Bitset(size: v.count)
         f.forEach { present.formUnion($0.bits) }
