@@ -37,7 +37,9 @@ let package = Package(
         // Scheduling many scans at once, each sandboxed and with a deadline; uses MCPClient.
         .target(name: "Crawler", dependencies: ["AtlasModel", "MCPClient", "Catalogue"]),
         // Loads rules/ and decides category, risk, evidence and findings. Pure: no I/O beyond loading rules.
-        .target(name: "Classifier", dependencies: ["AtlasModel", .product(name: "Yams", package: "Yams")]),
+        // Patterns run on ICU's C API (Foundation's own ICU) so that a field's text is converted to UTF-16 once.
+        .target(name: "Classifier", dependencies: ["AtlasModel", .product(name: "Yams", package: "Yams")],
+                linkerSettings: [.linkedLibrary("_FoundationICU")]),
         // SQLite schema, migrations and queries (GRDB on the system libsqlite3).
         .target(name: "Store", dependencies: ["AtlasModel", .product(name: "GRDB", package: "GRDB.swift")]),
         // Policies, page models, templates from site-gen/, sitemap and exports; libxml2 checks.

@@ -23,7 +23,7 @@ indirect enum Compiled {
     /// `runs`: byte classes (a table of 256) of which a match holds a run at least this long.
     /// `starts`: strings one of which every match starts with (ASCII, lower case), when they are telling enough to run
     /// the pattern only where they occur.
-    case regex([FieldKind], NSRegularExpression, requires: [[Int32]], runs: [(bytes: [Bool], length: Int)], anyText: Bool, starts: MatchStarts?)
+    case regex([FieldKind], ICURegex, requires: [[Int32]], runs: [(bytes: [Bool], length: Int)], anyText: Bool, starts: MatchStarts?)
     case unusable(Bool)
     /// Literal strings, with their numbers in the classifier's literal matcher.
     case contains([FieldKind], [(id: Int32, bytes: [UInt8])])
@@ -201,12 +201,19 @@ final class Features {
     static func sameText(_ kind: FieldKind) -> FieldKind { kind == .lead ? .description : kind }
 
     /// Each field's text as the regular-expression engine wants it (UTF-16), converted once per definition.
-    private var nsTexts = FieldMap<NSString>()
-    func nsText(_ kind: FieldKind, _ field: Field) -> NSString {
+    private var utf16Texts = FieldMap<[UInt16]>()
+    func utf16(_ kind: FieldKind, _ field: Field) -> [UInt16] {
         let kind = Features.sameText(kind)
-        if let t = nsTexts[kind] { return t }
-        let t = NSString(string: field.text)
-        nsTexts[kind] = t
+        if let t = utf16Texts[kind] { return t }
+        // Plain ASCII widens byte for byte (the general conversion goes through an index per character).
+        var text = field.text
+        let t = isASCII(kind, field) ? text.withUTF8 { bytes in
+            [UInt16](unsafeUninitializedCapacity: bytes.count) { out, n in
+                for i in 0..<bytes.count { out[i] = UInt16(bytes[i]) }
+                n = bytes.count
+            }
+        } : Array(field.text.utf16)
+        utf16Texts[kind] = t
         return t
     }
 
@@ -334,7 +341,8 @@ public struct Classifier: @unchecked Sendable {
                 let letters = requires.joined().contains { $0.contains(where: letter) } || runs.contains { $0.bytes.contains(where: letter) }
                 let classes = runs.map { (bytes: $0.table, length: $0.length) }
                 let starts = RegexRequirement.starts(r.pattern, caseInsensitive: ci).flatMap(MatchStarts.init)
-                return .regex(k, r, requires: requires.map { $0.map { lits.add($0) } }, runs: classes, anyText: !(ci && letters), starts: starts)
+                guard let icu = ICURegex(r) else { preconditionFailure("ICU refused a pattern NSRegularExpression compiled: \(r.pattern)") }
+                return .regex(k, icu, requires: requires.map { $0.map { lits.add($0) } }, runs: classes, anyText: !(ci && letters), starts: starts)
             case .unusable(let b): return .unusable(b)
             case .contains(let k, let strings): return .contains(k, strings.map { (lits.add(Array($0.utf8)), Array($0.utf8)) })
             case .longToken(let n): return .longToken(n)
@@ -562,15 +570,12 @@ public struct Classifier: @unchecked Sendable {
                     }
                     if !runs.allSatisfy({ Classifier.firstRun(in: field.text, of: $0.bytes, length: $0.length) != nil }) { continue }
                 }
-                let ns = f.nsText(k, field)
-                let found: NSTextCheckingResult?
-                if let starts {
-                    found = starts.firstMatch(re, in: ns, text: field.text, ascii: f.isASCII(k, field))
-                } else {
-                    found = re.firstMatch(in: ns as String, range: NSRange(location: 0, length: ns.length))
+                let units = f.utf16(k, field)
+                let found = units.withUnsafeBufferPointer { text in
+                    starts.map { $0.firstMatch(re, in: text, of: field.text) } ?? re.firstMatch(in: text, from: 0, anchored: false)
                 }
                 if let m = found {
-                    return .some(.text(field.name, String(ns.substring(with: m.range).prefix(160))))
+                    return .some(.text(field.name, String(String(decoding: units[m], as: UTF16.self).prefix(160))))
                 }
             }
             return nil
@@ -710,22 +715,16 @@ struct MatchStarts: Sendable {
         }
     }
 
-    /// The match `re.firstMatch` would find in `ns` (the UTF-16 form of `text`): tried anchored at each place a start
-    /// occurs, seeing the text around it (`\b`, look-behind) and with `^` only at the text's real start; past a few
-    /// places, one search from the next of them. No match can start anywhere else, so the first found is the same.
-    /// Each call converts the text to UTF-16 again, which costs much more outside ASCII: there, one search from the
-    /// first place.
-    /// `ascii`: whether `text` is plain ASCII (the caller knows it already).
-    func firstMatch(_ re: NSRegularExpression, in ns: NSString, text: String, ascii: Bool) -> NSTextCheckingResult? {
-        let tries = ascii ? 8 : 0
-        let length = ns.length
-        guard let places = positions(in: text, limit: tries, caseInsensitive: re.options.contains(.caseInsensitive)) else {
-            return re.firstMatch(in: ns as String, range: NSRange(location: 0, length: length))
+    /// The first match of `re` in `text` (the UTF-16 form of `string`): tried anchored at each place a start occurs,
+    /// seeing the text around it (`\b`, look-behind) and with `^` only at the text's real start; past a few places, one
+    /// search from the next of them. No match can start anywhere else, so the first found is the first there is.
+    func firstMatch(_ re: ICURegex, in text: UnsafeBufferPointer<UInt16>, of string: String) -> Range<Int>? {
+        let tries = 8
+        guard let places = positions(in: string, limit: tries, caseInsensitive: re.caseInsensitive) else {
+            return re.firstMatch(in: text, from: 0, anchored: false)
         }
         for (n, p) in places.enumerated() {
-            let options: NSRegularExpression.MatchingOptions = n < tries ? [.anchored, .withTransparentBounds, .withoutAnchoringBounds]
-                                                                         : [.withTransparentBounds, .withoutAnchoringBounds]
-            if let m = re.firstMatch(in: ns as String, options: options, range: NSRange(location: p, length: length - p)) { return m }
+            if let m = re.firstMatch(in: text, from: p, anchored: n < tries) { return m }
         }
         return nil
     }

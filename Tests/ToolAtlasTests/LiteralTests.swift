@@ -110,7 +110,7 @@ struct LiteralTests {
         #expect(MatchStarts([Array("<".utf8)]) == nil)
     }
 
-    @Test("a pattern tried only where its starts occur finds the match a whole-text search finds")
+    @Test("a pattern tried only where its starts occur, through ICU's C API, finds the match NSRegularExpression finds in the whole text")
     func anchoredAtStarts() throws {
         let patterns = ["\\b(never|do not)\\W+(\\w+\\W+){0,3}?(tell|show)\\W+(the\\W+)?user", "^(ab|cd)x", "(?<![a-z])(ab|cd)\\b",
                         "\\bsav(e|es|ed) (\\w+ ){0,3}(to|in) /"]
@@ -120,21 +120,31 @@ struct LiteralTests {
                      // Outside ASCII: offsets counted in UTF-16 (an emoji is two units), and letters that fold onto ASCII.
                      "déjà vu — never tell the user", "😀 ab 😀 cd", "né ab", "ſave it to /x", "neveR tell the uſer", "\u{FB01}le: ab"]
         var compared = 0
+        func range(_ r: Range<Int>?) -> NSRange? { r.map { NSRange(location: $0.lowerBound, length: $0.count) } }
         for p in patterns {
             let re = try NSRegularExpression(pattern: p, options: [.caseInsensitive])
+            let icu = try #require(ICURegex(re))
+            let exact = try #require(ICURegex(try NSRegularExpression(pattern: p)))
             let starts = try #require(RegexRequirement.starts(p, caseInsensitive: true).flatMap(MatchStarts.init), "\(p)")
             for t in texts {
                 let ns = NSString(string: t)
                 let whole = re.firstMatch(in: t, range: NSRange(location: 0, length: ns.length))?.range
-                let anchored = starts.firstMatch(re, in: ns, text: t, ascii: isPlainASCII(t))?.range
+                let units = Array(t.utf16)
+                let (searched, anchored) = units.withUnsafeBufferPointer { text in
+                    (range(icu.firstMatch(in: text, from: 0, anchored: false)), range(starts.firstMatch(icu, in: text, of: t)))
+                }
+                #expect(whole == searched, "\(p) on \(t)")
                 #expect(whole == anchored, "\(p) on \(t)")
+                // Case counts when the pattern says so.
+                let caseSensitive = try NSRegularExpression(pattern: p).firstMatch(in: t, range: NSRange(location: 0, length: ns.length))?.range
+                #expect(caseSensitive == units.withUnsafeBufferPointer { range(exact.firstMatch(in: $0, from: 0, anchored: false)) }, "\(p) on \(t)")
                 compared += whole == nil ? 0 : 1
             }
         }
         #expect(compared >= 8)
     }
 
-    @Test("every match of every rule's pattern, over the corpus and the rules' own examples, holds the pattern's literals and starts with its starts",
+    @Test("every match of every rule's pattern, over the corpus and the rules' own examples, holds the pattern's literals and starts with its starts; ICU's C API finds NSRegularExpression's match",
           .enabled(if: FileManager.default.fileExists(atPath: Fixtures.corpus)))
     func derivedLiteralsAreNeeded() throws {
         let rules = try RuleLoader.load(directory: Fixtures.rules)
@@ -153,10 +163,18 @@ struct LiteralTests {
                 let req = RegexRequirement.of(re.pattern, caseInsensitive: re.options.contains(.caseInsensitive)).map { $0.map { m.add($0) } }
                 m.build()
                 let starts = RegexRequirement.starts(re.pattern, caseInsensitive: re.options.contains(.caseInsensitive)).flatMap(MatchStarts.init)
-                for text in texts where starts != nil {
-                    let ns = NSString(string: text)
-                    #expect(re.firstMatch(in: text, range: NSRange(location: 0, length: ns.length))?.range == starts?.firstMatch(re, in: ns, text: text, ascii: isPlainASCII(text))?.range,
-                            "\(r.id): trying the pattern only at its starts finds another match in \(text.prefix(80))")
+                let icu = try #require(ICURegex(re))
+                func range(_ r: Range<Int>?) -> NSRange? { r.map { NSRange(location: $0.lowerBound, length: $0.count) } }
+                for text in texts {
+                    let whole = re.firstMatch(in: text, range: NSRange(location: 0, length: NSString(string: text).length))?.range
+                    let units = Array(text.utf16)
+                    units.withUnsafeBufferPointer { u in
+                        #expect(whole == range(icu.firstMatch(in: u, from: 0, anchored: false)), "\(r.id): ICU finds another match in \(text.prefix(80))")
+                        if let starts {
+                            #expect(whole == range(starts.firstMatch(icu, in: u, of: text)),
+                                    "\(r.id): trying the pattern only at its starts finds another match in \(text.prefix(80))")
+                        }
+                    }
                 }
                 for text in texts where re.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil {
                     checked += 1
