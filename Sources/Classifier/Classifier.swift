@@ -572,7 +572,7 @@ public struct Classifier: @unchecked Sendable {
                 }
                 let units = f.utf16(k, field)
                 let found = units.withUnsafeBufferPointer { text in
-                    starts.map { $0.firstMatch(re, in: text, of: field.text) } ?? re.firstMatch(in: text, from: 0, anchored: false)
+                    starts.map { $0.firstMatch(re, in: text, of: field.text, ascii: f.isASCII(k, field)) } ?? re.firstMatch(in: text, from: 0, anchored: false)
                 }
                 if let m = found {
                     return .some(.text(field.name, String(String(decoding: units[m], as: UTF16.self).prefix(160))))
@@ -676,13 +676,17 @@ struct MatchStarts: Sendable {
         self.first = first
     }
 
-    /// Where the strings occur in `text` (ignoring ASCII case), in order, as UTF-16 offsets; nil when the text holds a
-    /// character that a case-insensitive match could take for ASCII letters (`ſ`, `K`, `ﬁ`, `ß`: those that change
-    /// when case-folded), so that the strings' bytes would not show every place a match can start.
-    func positions(in text: String, limit: Int, caseInsensitive: Bool) -> [Int]? {
+    /// Whether `text` holds a character that a case-insensitive match could take for ASCII letters (`ſ`, `K`, `ﬁ`, `ß`:
+    /// those that change when case-folded): the strings' bytes would then not show every place a match can start.
+    static func foldsOntoASCII(_ text: String) -> Bool {
+        text.unicodeScalars.contains { !$0.isASCII && $0.properties.changesWhenCaseFolded }
+    }
+
+    /// Hands each place where one of the strings occurs in `text` (ignoring ASCII case), in order, as a UTF-16 offset,
+    /// to `visit`, until it returns false.
+    func forEachPlace(in text: String, _ visit: (Int) -> Bool) {
         var text = text
-        return text.withUTF8 { bytes in
-            var out: [Int] = []
+        text.withUTF8 { bytes in
             var utf16 = 0
             var i = 0
             let n = bytes.count
@@ -691,11 +695,6 @@ struct MatchStarts: Sendable {
                 if b >= 0x80 {
                     // A scalar of 2 to 4 bytes: one UTF-16 unit, two from four bytes.
                     let length = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2
-                    if caseInsensitive {
-                        var it = bytes[i..<min(n, i + length)].makeIterator()
-                        var decoder = UTF8()
-                        if case .scalarValue(let u) = decoder.decode(&it), u.properties.changesWhenCaseFolded { return nil }
-                    }
                     utf16 += length == 4 ? 2 : 1
                     i += length
                     continue
@@ -704,29 +703,31 @@ struct MatchStarts: Sendable {
                     for s in strings where s.count <= n - i {
                         var k = 0
                         while k < s.count && lowerASCII(bytes[i + k]) == s[k] { k += 1 }
-                        if k == s.count { out.append(utf16); break }
+                        if k == s.count {
+                            if !visit(utf16) { return }
+                            break
+                        }
                     }
-                    if out.count > limit { break }
                 }
                 utf16 += 1
                 i += 1
             }
-            return out
         }
     }
 
-    /// The first match of `re` in `text` (the UTF-16 form of `string`): tried anchored at each place a start occurs,
-    /// seeing the text around it (`\b`, look-behind) and with `^` only at the text's real start; past a few places, one
-    /// search from the next of them. No match can start anywhere else, so the first found is the first there is.
-    func firstMatch(_ re: ICURegex, in text: UnsafeBufferPointer<UInt16>, of string: String) -> Range<Int>? {
-        let tries = 8
-        guard let places = positions(in: string, limit: tries, caseInsensitive: re.caseInsensitive) else {
-            return re.firstMatch(in: text, from: 0, anchored: false)
+    /// The first match of `re` in `text` (the UTF-16 form of `string`): tried anchored at each place a start occurs, in
+    /// order, seeing the text around it (`\b`, look-behind) and with `^` only at the text's real start. No match can start
+    /// anywhere else, so the first found is the first there is. (A search of the whole text costs far more: the engine
+    /// then tries every position, and a pattern such as `(send|post)\s+(\S+\s+){0,6}?to` costs milliseconds on a
+    /// long description.) `ascii`: whether `string` is plain ASCII, as the caller knows already.
+    func firstMatch(_ re: ICURegex, in text: UnsafeBufferPointer<UInt16>, of string: String, ascii: Bool) -> Range<Int>? {
+        if !ascii, re.caseInsensitive, MatchStarts.foldsOntoASCII(string) { return re.firstMatch(in: text, from: 0, anchored: false) }
+        var found: Range<Int>? = nil
+        forEachPlace(in: string) { p in
+            found = re.firstMatch(in: text, from: p, anchored: true)
+            return found == nil
         }
-        for (n, p) in places.enumerated() {
-            if let m = re.firstMatch(in: text, from: p, anchored: n < tries) { return m }
-        }
-        return nil
+        return found
     }
 }
 
