@@ -101,6 +101,9 @@ final class Features {
     static let trailingVerbs = ["get", "set", "create", "delete", "update", "add", "remove", "put", "enable", "disable",
                                 "clear", "reset", "start", "stop", "restart", "toggle", "trigger", "fetch", "read", "write", "send", "resume", "pause"]
 
+    /// Third-person verbs a name may use as its action (`file_exists`, `text_contains`).
+    static let thirdPerson: Set<String> = ["exists", "contains", "matches", "equals", "includes", "has", "does", "is"]
+
     /// Names of parameters whose choices are the tool's actions (`action: [list, create, delete]`).
     static let selectors = ["action", "actions", "operation", "op", "command", "cmd", "subcommand", "method", "http method", "verb"]
 
@@ -166,7 +169,18 @@ final class Features {
         let words = name.tokens.enumerated().filter { (k, t) in c.lexicon.contains(t.id) || !serverWords.contains(nameHashes[k]) }.map(\.element)
         let leadField = f[.lead]!
         let leadVerb = leadField.tokens.prefix(12).first(where: { c.leadLexicon.contains($0.id) })
-        var verb = words.first(where: { c.lexicon.contains($0.id) })
+        // A word in the plural names things, not an action (`browser_network_requests`, `user_posts`): imperatives
+        // take no -s, save the few third-person checks a name may use (`file_exists`).
+        let nameBytes = Array(tool.name.utf8)
+        func plural(_ t: Token) -> Bool {
+            let n = Int(t.end - t.start)
+            guard n > 3 else { return false }
+            let last = nameBytes[Int(t.end) - 1] | 0x20, before = nameBytes[Int(t.end) - 2] | 0x20
+            guard last == 0x73, before != 0x73, before != 0x75, before != 0x69 else { return false }
+            let word = String(decoding: nameBytes[Int(t.start)..<Int(t.end)], as: UTF8.self).lowercased()
+            return !Features.thirdPerson.contains(word)
+        }
+        var verb = words.first(where: { c.lexicon.contains($0.id) && !plural($0) })
         // A server named for an action (`render`, `translate`) puts it in every tool's name: when the rest of the name
         // has another action word, the description's first verb says which one acts (`render_restart_service`:
         // "Restart a service"; `translate_text`: "Translate text").
