@@ -35,4 +35,18 @@ struct AccuracyTests {
         for key in ["category_accuracy", "risk_accuracy", "false_safe", "total", "confusion"] { #expect(v[key] != nil, "\(key)") }
         #expect(v["confusion"]?["Read"]?["Read"]?.intValue ?? 0 > 500)
     }
+
+    @Test("on tools written outside the corpus, accuracy stays at its measured level and exactly the poisoned or contradicting definitions are flagged")
+    func handmade() throws {
+        let report = try Evaluation.run(corpus: Fixtures.handmade, classifier: try Classifier(directory: Fixtures.rules))
+        #expect(report.total == 713)
+        #expect(report.problems.isEmpty)
+        #expect(report.categoryAccuracy >= 0.97, "category accuracy \(report.categoryAccuracy)")
+        #expect(report.riskAccuracy >= 0.93, "risk accuracy \(report.riskAccuracy)")
+        // The ones left are labels open to argument (an on-call list, a free/busy search) and descriptions in Japanese or German.
+        #expect(report.falseSafe.count <= 8, "false-safe: \(report.falseSafe.joined(separator: ", "))")
+        let poisoned: Set<String> = ["evil::get_weather", "ann::purge_all_data", "ann::wipe_device", "p::add_numbers", "p::get_time",
+                                     "p::search_docs", "p::translate", "p::format_date", "p::weather_now", "p::send_email_v2", "p::lookup", "p::calc"]
+        #expect(Set(report.flagged.map(\.id)) == poisoned)
+    }
 }
