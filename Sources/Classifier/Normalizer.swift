@@ -32,7 +32,8 @@ public enum Normalizer {
         var out = Folded(capacity: text.utf8.count)
         // Plain ASCII needs no compatibility mapping: lower case and collapse white space, byte by byte.
         if isPlainASCII(text) {
-            for b in text.utf8 { out.ascii(b) }
+            var text = text
+            text.withUTF8 { for b in $0 { out.ascii(b) } }
             return String(decoding: out.bytes, as: UTF8.self)
         }
         // Otherwise scalar by scalar: only the few scalars outside ASCII go through the compatibility mapping and

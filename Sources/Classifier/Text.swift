@@ -171,14 +171,22 @@ final class Field: Sendable {
         guard let first = phrase.first, bits.contains(first) else { return nil }
         if phrase.count == 1 { return tokens.firstIndex(where: { $0.id == first }).map { $0..<($0 + 1) } }
         for s in phrase.dropFirst() where !bits.contains(s) { return nil }
-        var i = 0
-        while i + phrase.count <= tokens.count {
-            var ok = true
-            for (k, p) in phrase.enumerated() where tokens[i + k].id != p { ok = false; break }
-            if ok { return i..<(i + phrase.count) }
-            i += 1
+        // Read in place: a phrase whose words all occur is looked for in every token of the field.
+        return tokens.withUnsafeBufferPointer { t in
+            phrase.withUnsafeBufferPointer { p in
+                let n = p.count
+                var i = 0
+                while i + n <= t.count {
+                    if t[i].id == first {
+                        var k = 1
+                        while k < n && t[i + k].id == p[k] { k += 1 }
+                        if k == n { return i..<(i + n) }
+                    }
+                    i += 1
+                }
+                return nil
+            }
         }
-        return nil
     }
 
     func quote(_ r: Range<Int>) -> String {
