@@ -93,6 +93,8 @@ final class Features {
     let leadVerb: Token?
     /// The name's action word decided nothing: the lead's verb is read as if the name had none.
     var leadDecides = false
+    /// The category is decided: risk and finding rules are being evaluated.
+    var afterCategory = false
     let usable: Bool
     /// Every vocabulary word anywhere in the definition (name, title, description, parameters).
     let present: Bitset
@@ -449,6 +451,7 @@ public struct Classifier: @unchecked Sendable {
         // Risk: modifiers that plainly hold; a raise and a lower together cancel.
         var raises: [(Rule, [Hit])] = []
         var lowers: [(Rule, [Hit])] = []
+        f.afterCategory = true
         for cr in riskRules {
             let rule = cr.rule
             guard let ev = evaluate(cr, f, category: category) else { continue }
@@ -517,8 +520,11 @@ public struct Classifier: @unchecked Sendable {
     func check(_ c: Compiled, _ f: Features, _ category: AtlasModel.Category?) -> Hit?? {
         switch c {
         case .nameVerb(let verbs):
-            guard let v = f.nameVerb, verbs.contains(v.id) else { return nil }
-            return .some(.nameVerb)
+            if let v = f.nameVerb { return verbs.contains(v.id) ? .some(.nameVerb) : nil }
+            // A name with no action word (`slack_notifier`, `uploader`) leaves the action to the description's first
+            // verb: once the category is decided, risk modifiers and findings read that verb as the tool's action.
+            guard f.afterCategory, let v = f.leadVerb, verbs.contains(v.id) else { return nil }
+            return .some(.leadVerb)
         case .nameLast(let words):
             guard let last = f.nameLast, words.contains(last.id) else { return nil }
             return .some(.nameLast)
