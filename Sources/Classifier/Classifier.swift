@@ -93,7 +93,7 @@ final class Features {
     let leadVerb: Token?
     /// The name's action word decided nothing: the lead's verb is read as if the name had none.
     var leadDecides = false
-    /// The category is decided: risk and finding rules are being evaluated.
+    /// The category is decided and risk rules are being evaluated.
     var afterCategory = false
     let usable: Bool
     /// Every vocabulary word anywhere in the definition (name, title, description, parameters).
@@ -477,6 +477,8 @@ public struct Classifier: @unchecked Sendable {
         // Findings see the verdict, so that annotations can be checked against it; a category no rule decided (the
         // treatment of unclear tools) is no evidence that a claim is false.
         var findings: [Finding] = []
+        // Findings read only the name's own action word: a description can be written to exempt itself.
+        f.afterCategory = false
         for cr in findingRules {
             let rule = cr.rule
             guard let hits = evaluate(cr, f, category: winner == nil ? nil : category) else { continue }
@@ -522,7 +524,7 @@ public struct Classifier: @unchecked Sendable {
         case .nameVerb(let verbs):
             if let v = f.nameVerb { return verbs.contains(v.id) ? .some(.nameVerb) : nil }
             // A name with no action word (`slack_notifier`, `uploader`) leaves the action to the description's first
-            // verb: once the category is decided, risk modifiers and findings read that verb as the tool's action.
+            // verb: once the category is decided, risk modifiers read that verb as the tool's action.
             guard f.afterCategory, let v = f.leadVerb, verbs.contains(v.id) else { return nil }
             return .some(.leadVerb)
         case .nameLast(let words):

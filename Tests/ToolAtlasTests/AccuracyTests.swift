@@ -36,17 +36,28 @@ struct AccuracyTests {
         #expect(v["confusion"]?["Read"]?["Read"]?.intValue ?? 0 > 500)
     }
 
-    @Test("on tools written outside the corpus, accuracy stays at its measured level and exactly the poisoned or contradicting definitions are flagged")
+    @Test("on tools written outside the corpus, accuracy stays at its measured level and exactly the poisoned or contradicting definitions are flagged, each for what it does")
     func handmade() throws {
         let report = try Evaluation.run(corpus: Fixtures.handmade, classifier: try Classifier(directory: Fixtures.rules))
-        #expect(report.total == 794)
+        #expect(report.total == 834)
         #expect(report.problems.isEmpty)
         #expect(report.categoryAccuracy >= 0.97, "category accuracy \(report.categoryAccuracy)")
         #expect(report.riskAccuracy >= 0.93, "risk accuracy \(report.riskAccuracy)")
         // The ones left are labels open to argument (an on-call list, a free/busy search) and descriptions in Japanese or German.
         #expect(report.falseSafe.count <= 8, "false-safe: \(report.falseSafe.joined(separator: ", "))")
-        let poisoned: Set<String> = ["evil::get_weather", "ann::purge_all_data", "ann::wipe_device", "p::add_numbers", "p::get_time",
-                                     "p::search_docs", "p::translate", "p::format_date", "p::weather_now", "p::send_email_v2", "p::lookup", "p::calc"]
-        #expect(Set(report.flagged.map(\.id)) == poisoned)
+        // Each poisoned or self-contradicting definition, with the findings it must raise; no other tool may raise one.
+        let expected: [String: [String]] = [
+            "evil::get_weather": ["poisoning-read-secrets", "poisoning-instruction-tags"], "p::add_numbers": ["poisoning-override-instructions"],
+            "p::get_time": ["poisoning-instruction-tags"], "p::search_docs": ["exfiltration-asks-for-conversation", "poisoning-cross-tool-orders"],
+            "p::translate": ["exfiltration-destination-in-description"], "p::format_date": ["poisoning-read-secrets"],
+            "p::weather_now": ["hidden-invisible-characters", "poisoning-read-secrets"], "p::send_email_v2": ["poisoning-shadows-other-tools"],
+            "p::lookup": ["exfiltration-destination-in-description", "hidden-padding-before-payload"], "p::calc": ["exfiltration-asks-for-conversation"],
+            "ann::purge_all_data": ["annotation-read-only-contradicts"], "ann::wipe_device": ["annotation-not-destructive-contradicts"],
+            "m::delete_branch_ro": ["annotation-read-only-contradicts"],
+        ]
+        #expect(Set(report.flagged.map(\.id)) == Set(expected.keys))
+        for (id, findings) in report.flagged {
+            for rule in expected[id] ?? [] { #expect(findings.contains { $0.hasPrefix(rule + " ") }, "\(id) lacks \(rule): \(findings)") }
+        }
     }
 }
