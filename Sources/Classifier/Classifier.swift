@@ -88,6 +88,8 @@ final class Features {
     let offered: [(param: String, choice: String, id: Int32)]
     let annotations: ToolAnnotations
     let nameVerb: Token?
+    /// Positions in the name of further action words joined to the first by `and` or `or`.
+    let joinedVerbs: [Int]
     /// The last word of the name that is not the server's own name (`list_chats_perplexity` on `mcp-perplexity`: chats).
     let nameLast: Token?
     let leadVerb: Token?
@@ -102,6 +104,9 @@ final class Features {
     /// Imperatives that are rarely nouns, so that one at the end of a name is taken as its action word.
     static let trailingVerbs = ["get", "set", "create", "delete", "update", "add", "remove", "put", "enable", "disable",
                                 "clear", "reset", "start", "stop", "restart", "toggle", "trigger", "fetch", "read", "write", "send", "resume", "pause"]
+
+    /// The stems of `and` and `or`, as the tokenizer hashes them.
+    static let conjunctions: Set<UInt64> = [Tokenizer.hash("and".utf8), Tokenizer.hash("or".utf8)]
 
     /// Third-person verbs a name may use as its action (`file_exists`, `text_contains`).
     static let thirdPerson: Set<String> = ["exists", "contains", "matches", "equals", "includes", "has", "does", "is"]
@@ -197,6 +202,16 @@ final class Features {
             verb = last
         }
         nameVerb = verb
+        // Further action words joined by `and` or `or` (`lookup_and_block`, `get_or_reset_password`): the tool does
+        // those too, and the most severe of what it does decides.
+        var joined: [Int] = []
+        if verb != nil {
+            for k in name.tokens.indices.dropFirst() where Features.conjunctions.contains(nameHashes[k - 1]) {
+                let t = name.tokens[k]
+                if t.start != verb!.start, c.lexicon.contains(t.id), !plural(t) { joined.append(k) }
+            }
+        }
+        joinedVerbs = joined
         nameLast = words.last
         self.leadVerb = leadVerb
         usable = !words.isEmpty && (nameVerb != nil || leadField.tokens.count >= 3)
@@ -522,7 +537,11 @@ public struct Classifier: @unchecked Sendable {
     func check(_ c: Compiled, _ f: Features, _ category: AtlasModel.Category?) -> Hit?? {
         switch c {
         case .nameVerb(let verbs):
-            if let v = f.nameVerb { return verbs.contains(v.id) ? .some(.nameVerb) : nil }
+            if let v = f.nameVerb {
+                if verbs.contains(v.id) { return .some(.nameVerb) }
+                for k in f.joinedVerbs where verbs.contains(f.fields[.name]!.tokens[k].id) { return .some(.tokens(.name, k..<(k + 1))) }
+                return nil
+            }
             // A name with no action word (`slack_notifier`, `uploader`) leaves the action to the description's first
             // verb: once the category is decided, risk modifiers read that verb as the tool's action.
             guard f.afterCategory, let v = f.leadVerb, verbs.contains(v.id) else { return nil }

@@ -125,6 +125,9 @@ final class Field: Sendable {
     let bits: Bitset
     /// The longest run of ASCII letters and digits in the text (camelCase does not cut it), found while tokenizing.
     let longestRun: Int
+    /// Words cut by their capitals (`JavaScript`, `GraphQL`, `PostgreSQL`), whole, where the vocabulary knows them:
+    /// the word's number and its first and last token. A one-word phrase (`javascript`) finds them too.
+    let joined: [(id: Int32, first: Int32, last: Int32)]
 
     init(name: String, text: String, vocabulary: Vocabulary) {
         self.name = name
@@ -144,9 +147,32 @@ final class Field: Sendable {
                 }
             }
         }
+        // Tokens that touch (no byte between them) were cut from one word by its capitals.
+        var joined: [(id: Int32, first: Int32, last: Int32)] = []
+        if tokens.count > 1 {
+            var text = text
+            text.withUTF8 { utf8 in
+                vocabulary.withTable { table in
+                    var i = 0
+                    while i < tokens.count {
+                        var j = i
+                        while j + 1 < tokens.count && tokens[j].end == tokens[j + 1].start { j += 1 }
+                        if j > i {
+                            let start = Int(tokens[i].start), end = Int(tokens[j].end)
+                            let ascii = !utf8[start..<end].contains { $0 >= 0x80 }
+                            let hash = ascii ? Tokenizer.asciiStemHash(utf8, start, end) : Tokenizer.otherStemHash(utf8, start, end)
+                            let id = table.id(hash: hash)
+                            if id >= 0 { joined.append((id, Int32(i), Int32(j))); bits.insert(id) }
+                        }
+                        i = j + 1
+                    }
+                }
+            }
+        }
         self.tokens = tokens
         self.bits = bits
         self.longestRun = longest
+        self.joined = joined
     }
 
     /// The same text with only the tokens that end within its first `bytes` bytes (a description's lead).
@@ -156,20 +182,26 @@ final class Field: Sendable {
         var bits = Bitset(size: other.bits.words.count * 64)
         var tokens: [Token] = []
         for t in other.tokens where Int(t.end) <= bytes { tokens.append(t); bits.insert(t.id) }
+        var joined: [(id: Int32, first: Int32, last: Int32)] = []
+        for w in other.joined where Int(other.tokens[Int(w.last)].end) <= bytes { joined.append(w); bits.insert(w.id) }
         self.tokens = tokens
         self.bits = bits
         self.longestRun = other.longestRun
+        self.joined = joined
     }
 
     /// A field that only regular expressions read.
     init(name: String, rawText: String) {
-        self.name = name; self.text = rawText; self.tokens = []; self.bits = Bitset(size: 1); self.longestRun = Int.max
+        self.name = name; self.text = rawText; self.tokens = []; self.bits = Bitset(size: 1); self.longestRun = Int.max; self.joined = []
     }
 
     /// The first place `phrase` occurs, as a range of token positions.
     func find(_ phrase: [Int32]) -> Range<Int>? {
         guard let first = phrase.first, bits.contains(first) else { return nil }
-        if phrase.count == 1 { return tokens.firstIndex(where: { $0.id == first }).map { $0..<($0 + 1) } }
+        if phrase.count == 1 {
+            if let i = tokens.firstIndex(where: { $0.id == first }) { return i..<(i + 1) }
+            return joined.first(where: { $0.id == first }).map { Int($0.first)..<(Int($0.last) + 1) }
+        }
         for s in phrase.dropFirst() where !bits.contains(s) { return nil }
         // Read in place: a phrase whose words all occur is looked for in every token of the field.
         return tokens.withUnsafeBufferPointer { t in

@@ -62,6 +62,14 @@ struct LiteralTests {
         #expect(Tokenizer.tokens("add added adding codes coding coded tagged fixed hoped hopping").map(\.stem)
                 == ["add", "add", "add", "code", "code", "code", "tag", "fix", "hope", "hop"])
         #expect(Tokenizer.tokens("déjà vu, 検索").map(\.stem) == ["déjà", "vu", "検", "索"])
+        // A word cut by its capitals is also found whole by a one-word phrase, and quoted whole.
+        var vocab = Vocabulary()
+        let js = vocab.add("javascript"), pg = vocab.add("postgresql"), java = vocab.add("java")
+        let field = Field(name: "description", text: "Runs JavaScript or PostgreSQL, not Java-Script.", vocabulary: vocab)
+        #expect(field.find([js]).map(field.quote) == "JavaScript")
+        #expect(field.find([pg]).map(field.quote) == "PostgreSQL")
+        #expect(field.find([java]).map(field.quote) == "Java")
+        #expect(Field(name: "d", text: "Java-Script only", vocabulary: vocab).find([js]) == nil)
         #expect(Tokenizer.tokens("a\u{200B}b").map { [$0.start, $0.end] } == [[0, 1], [4, 5]])
         let texts = ["", "abc", "ab-cd", "camelCaseWordsStayOneRun12", "x é yyyy", "QUJD" + String(repeating: "QUJD", count: 10) + "=", "a__b", "ab検cd"]
         for t in texts {
