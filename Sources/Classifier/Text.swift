@@ -147,7 +147,7 @@ final class Field: Sendable {
                 }
             }
         }
-        // Tokens that touch (no byte between them) were cut from one word by its capitals.
+        // Tokens that touch (no byte between them) were cut from one word: by its capitals, or where its script changes.
         var joined: [(id: Int32, first: Int32, last: Int32)] = []
         if tokens.count > 1 {
             var text = text
@@ -320,7 +320,7 @@ enum Tokenizer {
         ascii = true
     }
 
-    /// The stem hash of an ASCII word: its stem is a prefix of the lower-cased word (and perhaps a `y`).
+    /// The stem hash of an ASCII word: its stem is a prefix of the lower-cased word (and perhaps a `y` or an `e`).
     @inline(__always) static func asciiStemHash(_ text: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> UInt64 {
         let (length, extra) = end - start > 3 ? Stemmer.stemLength(end - start) { lowerASCII(text[start + $0]) } : (end - start, 0)
         var h = Hashing.fnvOffset
