@@ -42,12 +42,18 @@ final class CompiledRule: @unchecked Sendable {
     /// `unless` groups without a pattern, tried before the `any` groups (whose patterns cost more); the rest after them.
     let cheapUnless: [[Compiled]]
     let costlyUnless: [[Compiled]]
+    /// Whether a `when` condition is a pattern: those are checked after the cheap exceptions.
+    let costlyWhen: [Bool]
+    let patternInWhen: Bool
 
     init(rule: Rule, when: [Compiled], any: [[Compiled]], unless: [[Compiled]], size: Int) {
         self.rule = rule; self.when = when; self.any = any
-        func costly(_ g: [Compiled]) -> Bool { g.contains { if case .regex = $0 { true } else { false } } }
+        func isPattern(_ c: Compiled) -> Bool { if case .regex = c { true } else { false } }
+        func costly(_ g: [Compiled]) -> Bool { g.contains(where: isPattern) }
         cheapUnless = unless.filter { !costly($0) }
         costlyUnless = unless.filter(costly)
+        costlyWhen = when.map(isPattern)
+        patternInWhen = costlyWhen.contains(true)
         func words(_ c: Compiled) -> Bitset? {
             switch c {
             case .nameVerb(let b), .leadVerb(let b), .nameLast(let b), .actionOffered(let b): return b
@@ -510,12 +516,28 @@ public struct Classifier: @unchecked Sendable {
     func evaluate(_ rule: CompiledRule, _ f: Features, category: AtlasModel.Category?) -> [Hit]? {
         guard rule.mayFire(f.present) else { return nil }
         var ev: [Hit] = []
-        for c in rule.when {
-            guard let e = check(c, f, category) else { return nil }
-            if let e { ev.append(e) }
+        if rule.patternInWhen {
+            // Cheap conditions first, then cheap exceptions, then patterns: a rule that a word rules out runs no
+            // pattern. The evidence keeps the conditions' own order.
+            var whenHits = [Hit?](repeating: nil, count: rule.when.count)
+            for (i, c) in rule.when.enumerated() where !rule.costlyWhen[i] {
+                guard let e = check(c, f, category) else { return nil }
+                whenHits[i] = e
+            }
+            for group in rule.cheapUnless where group.allSatisfy({ check($0, f, category) != nil }) { return nil }
+            for (i, c) in rule.when.enumerated() where rule.costlyWhen[i] {
+                guard let e = check(c, f, category) else { return nil }
+                whenHits[i] = e
+            }
+            ev = whenHits.compactMap { $0 }
+        } else {
+            for c in rule.when {
+                guard let e = check(c, f, category) else { return nil }
+                if let e { ev.append(e) }
+            }
+            // A rule that an exception rules out needs no further look: cheap exceptions are tried first.
+            for group in rule.cheapUnless where group.allSatisfy({ check($0, f, category) != nil }) { return nil }
         }
-        // A rule that an exception rules out needs no further look: cheap exceptions are tried first.
-        for group in rule.cheapUnless where group.allSatisfy({ check($0, f, category) != nil }) { return nil }
         if !rule.any.isEmpty {
             var matched = false
             for group in rule.any {
