@@ -46,7 +46,9 @@ final class CompiledRule: @unchecked Sendable {
     let costlyWhen: [Bool]
     let patternInWhen: Bool
 
-    init(rule: Rule, when: [Compiled], any: [[Compiled]], unless: [[Compiled]], size: Int) {
+    /// `rarity`: how rare a word is likely to be (its length): a phrase is needed through its rarest word, since every
+    /// word of it must occur (`the user's screen` through *screen*, not *the*).
+    init(rule: Rule, when: [Compiled], any: [[Compiled]], unless: [[Compiled]], size: Int, rarity: (Int32) -> Int) {
         self.rule = rule; self.when = when; self.any = any
         func isPattern(_ c: Compiled) -> Bool { if case .regex = c { true } else { false } }
         func costly(_ g: [Compiled]) -> Bool { g.contains(where: isPattern) }
@@ -59,7 +61,10 @@ final class CompiledRule: @unchecked Sendable {
             case .nameVerb(let b), .leadVerb(let b), .nameLast(let b), .actionOffered(let b): return b
             case .has(_, let p), .paramNamed(let p), .paramIs(let p):
                 var b = Bitset(size: size)
-                for ph in p { if let first = ph.first { b.insert(first) } }
+                for ph in p {
+                    // The longest word; among equals the last (`list users` through *users*).
+                    if let key = ph.reversed().max(by: { rarity($0) < rarity($1) }) { b.insert(key) }
+                }
                 return b
             default: return nil
             }
@@ -342,11 +347,16 @@ public struct Classifier: @unchecked Sendable {
         self.rules = rules
         var vocab = Vocabulary()
         // Number every word first, so that every bitset has its final size.
+        var lengths: [Int] = []
+        func number(_ w: String) {
+            let id = Int(vocab.add(w))
+            if id == lengths.count { lengths.append(w.utf8.count) }
+        }
         for r in rules {
             for c in r.when + r.any.flatMap({ $0 }) + r.unless.flatMap({ $0 }) {
                 switch c {
-                case .nameVerb(let v), .leadVerb(let v), .nameLast(let v), .actionOffered(let v): for w in v { _ = vocab.add(w) }
-                case .has(_, let p), .paramNamed(let p), .paramIs(let p): for ph in p { for w in ph { _ = vocab.add(w) } }
+                case .nameVerb(let v), .leadVerb(let v), .nameLast(let v), .actionOffered(let v): for w in v { number(w) }
+                case .has(_, let p), .paramNamed(let p), .paramIs(let p): for ph in p { for w in ph { number(w) } }
                 default: break
                 }
             }
@@ -387,7 +397,8 @@ public struct Classifier: @unchecked Sendable {
             }
         }
         func build(_ r: Rule) -> CompiledRule {
-            CompiledRule(rule: r, when: r.when.map(compile), any: r.any.map { $0.map(compile) }, unless: r.unless.map { $0.map(compile) }, size: size)
+            CompiledRule(rule: r, when: r.when.map(compile), any: r.any.map { $0.map(compile) }, unless: r.unless.map { $0.map(compile) }, size: size,
+                         rarity: { Int($0) < lengths.count ? lengths[Int($0)] : 0 })
         }
         categoryRules = rules.filter { $0.stage == .category }.sorted { ($0.priority, $0.id) > ($1.priority, $1.id) }.map(build)
         riskRules = rules.filter { $0.stage == .risk }.sorted { $0.id < $1.id }.map(build)
