@@ -120,7 +120,7 @@ final class Features {
     static let conjunctions: Set<UInt64> = [Tokenizer.hash("and".utf8), Tokenizer.hash("or".utf8)]
 
     /// Third-person verbs a name may use as its action (`file_exists`, `text_contains`).
-    static let thirdPerson: Set<String> = ["exists", "contains", "matches", "equals", "includes", "has", "does", "is"]
+    static let thirdPerson: Set<String> = ["exists", "contains", "matches", "equals", "includes", "does"]
 
     /// Names of parameters whose choices are the tool's actions (`action: [list, create, delete]`).
     static let selectors = ["action", "actions", "operation", "op", "command", "cmd", "subcommand", "method", "http method", "verb"]
@@ -266,6 +266,17 @@ final class Features {
         if let a = asciiFields[kind] { return a }
         let a = isPlainASCII(field.text)
         asciiFields[kind] = a
+        return a
+    }
+
+    /// Whether each field's text holds a character that case folding takes for ASCII letters, found on first use (every
+    /// case-insensitive pattern with known starts asks it of the same text).
+    private var foldingFields = FieldMap<Bool>()
+    func foldsOntoASCII(_ kind: FieldKind, _ field: Field) -> Bool {
+        let kind = Features.sameText(kind)
+        if let a = foldingFields[kind] { return a }
+        let a = !isASCII(kind, field) && MatchStarts.foldsOntoASCII(field.text)
+        foldingFields[kind] = a
         return a
     }
 
@@ -646,7 +657,7 @@ public struct Classifier: @unchecked Sendable {
                 }
                 let units = f.utf16(k, field)
                 let found = units.withUnsafeBufferPointer { text in
-                    starts.map { $0.firstMatch(re, in: text, of: field.text, ascii: f.isASCII(k, field)) } ?? re.firstMatch(in: text, from: 0, anchored: false)
+                    starts.map { $0.firstMatch(re, in: text, of: field.text, foldsOntoASCII: f.foldsOntoASCII(k, field)) } ?? re.firstMatch(in: text, from: 0, anchored: false)
                 }
                 if let m = found {
                     return .some(.text(field.name, String(String(decoding: units[m], as: UTF16.self).prefix(160))))
@@ -793,9 +804,10 @@ struct MatchStarts: Sendable {
     /// order, seeing the text around it (`\b`, look-behind) and with `^` only at the text's real start. No match can start
     /// anywhere else, so the first found is the first there is. (A search of the whole text costs far more: the engine
     /// then tries every position, and a pattern such as `(send|post)\s+(\S+\s+){0,6}?to` costs milliseconds on a
-    /// long description.) `ascii`: whether `string` is plain ASCII, as the caller knows already.
-    func firstMatch(_ re: ICURegex, in text: UnsafeBufferPointer<UInt16>, of string: String, ascii: Bool) -> Range<Int>? {
-        if !ascii, re.caseInsensitive, MatchStarts.foldsOntoASCII(string) { return re.firstMatch(in: text, from: 0, anchored: false) }
+    /// long description.) `foldsOntoASCII`: whether `string` holds a character that case folding takes for ASCII letters
+    /// (asked only of a case-insensitive pattern); a whole-text search is then the only safe one.
+    func firstMatch(_ re: ICURegex, in text: UnsafeBufferPointer<UInt16>, of string: String, foldsOntoASCII: @autoclosure () -> Bool) -> Range<Int>? {
+        if re.caseInsensitive, foldsOntoASCII() { return re.firstMatch(in: text, from: 0, anchored: false) }
         var found: Range<Int>? = nil
         forEachPlace(in: string) { p in
             found = re.firstMatch(in: text, from: p, anchored: true)

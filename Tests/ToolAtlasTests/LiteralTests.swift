@@ -7,6 +7,9 @@ import Testing
 /// a derived literal that a match can do without would silently lose findings.
 @Suite("Literals and pattern prefilters")
 struct LiteralTests {
+    /// A UTF-16 range as NSRegularExpression reports one.
+    static func range(_ r: Range<Int>?) -> NSRange? { r.map { NSRange(location: $0.lowerBound, length: $0.count) } }
+
     static func strings(_ req: [[[UInt8]]]) -> [[String]] { req.map { $0.map { String(decoding: $0, as: UTF8.self) } } }
 
     @Test("the matcher finds every literal in one pass, overlapping ones and ASCII case included")
@@ -128,7 +131,6 @@ struct LiteralTests {
                      // Outside ASCII: offsets counted in UTF-16 (an emoji is two units), and letters that fold onto ASCII.
                      "déjà vu — never tell the user", "😀 ab 😀 cd", "né ab", "ſave it to /x", "neveR tell the uſer", "\u{FB01}le: ab"]
         var compared = 0
-        func range(_ r: Range<Int>?) -> NSRange? { r.map { NSRange(location: $0.lowerBound, length: $0.count) } }
         for p in patterns {
             let re = try NSRegularExpression(pattern: p, options: [.caseInsensitive])
             let icu = try #require(ICURegex(re))
@@ -139,13 +141,13 @@ struct LiteralTests {
                 let whole = re.firstMatch(in: t, range: NSRange(location: 0, length: ns.length))?.range
                 let units = Array(t.utf16)
                 let (searched, anchored) = units.withUnsafeBufferPointer { text in
-                    (range(icu.firstMatch(in: text, from: 0, anchored: false)), range(starts.firstMatch(icu, in: text, of: t, ascii: isPlainASCII(t))))
+                    (Self.range(icu.firstMatch(in: text, from: 0, anchored: false)), Self.range(starts.firstMatch(icu, in: text, of: t, foldsOntoASCII: MatchStarts.foldsOntoASCII(t))))
                 }
                 #expect(whole == searched, "\(p) on \(t)")
                 #expect(whole == anchored, "\(p) on \(t)")
                 // Case counts when the pattern says so.
                 let caseSensitive = try NSRegularExpression(pattern: p).firstMatch(in: t, range: NSRange(location: 0, length: ns.length))?.range
-                #expect(caseSensitive == units.withUnsafeBufferPointer { range(exact.firstMatch(in: $0, from: 0, anchored: false)) }, "\(p) on \(t)")
+                #expect(caseSensitive == units.withUnsafeBufferPointer { Self.range(exact.firstMatch(in: $0, from: 0, anchored: false)) }, "\(p) on \(t)")
                 compared += whole == nil ? 0 : 1
             }
         }
@@ -172,14 +174,13 @@ struct LiteralTests {
                 m.build()
                 let starts = RegexRequirement.starts(re.pattern, caseInsensitive: re.options.contains(.caseInsensitive)).flatMap(MatchStarts.init)
                 let icu = try #require(ICURegex(re))
-                func range(_ r: Range<Int>?) -> NSRange? { r.map { NSRange(location: $0.lowerBound, length: $0.count) } }
                 for text in texts {
                     let whole = re.firstMatch(in: text, range: NSRange(location: 0, length: NSString(string: text).length))?.range
                     let units = Array(text.utf16)
                     units.withUnsafeBufferPointer { u in
-                        #expect(whole == range(icu.firstMatch(in: u, from: 0, anchored: false)), "\(r.id): ICU finds another match in \(text.prefix(80))")
+                        #expect(whole == Self.range(icu.firstMatch(in: u, from: 0, anchored: false)), "\(r.id): ICU finds another match in \(text.prefix(80))")
                         if let starts {
-                            #expect(whole == range(starts.firstMatch(icu, in: u, of: text, ascii: isPlainASCII(text))),
+                            #expect(whole == Self.range(starts.firstMatch(icu, in: u, of: text, foldsOntoASCII: MatchStarts.foldsOntoASCII(text))),
                                     "\(r.id): trying the pattern only at its starts finds another match in \(text.prefix(80))")
                         }
                     }
