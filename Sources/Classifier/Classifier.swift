@@ -36,15 +36,16 @@ final class CompiledRule: @unchecked Sendable {
     let when: [Compiled]
     let any: [[Compiled]]
     /// Word sets of which the definition must hold at least one word each, or the rule cannot fire: a cheap test
-    /// that lets most rules be skipped without evaluating a single condition.
-    let needs: [Bitset]
+    /// that lets most rules be skipped without evaluating a single condition. Each set is kept as its non-zero words
+    /// only (index and bits): a set holds a few words of a vocabulary of thousands, and most rules are ruled out here.
+    let needs: [[(index: Int, bits: UInt64)]]
 
     /// `unless` groups without a pattern, tried before the `any` groups (whose patterns cost more); the rest after them.
     let cheapUnless: [[Compiled]]
     let costlyUnless: [[Compiled]]
-    /// Whether a `when` condition is a pattern: those are checked after the cheap exceptions.
-    let costlyWhen: [Bool]
-    let patternInWhen: Bool
+    /// Where the patterns among the `when` conditions start (they come last: the loader orders conditions by cost);
+    /// they are checked after the cheap exceptions.
+    let firstPattern: Int
 
     /// `rarity`: how rare a word is likely to be (its length): a phrase is needed through its rarest word, since every
     /// word of it must occur (`the user's screen` through *screen*, not *the*).
@@ -54,8 +55,8 @@ final class CompiledRule: @unchecked Sendable {
         func costly(_ g: [Compiled]) -> Bool { g.contains(where: isPattern) }
         cheapUnless = unless.filter { !costly($0) }
         costlyUnless = unless.filter(costly)
-        costlyWhen = when.map(isPattern)
-        patternInWhen = costlyWhen.contains(true)
+        firstPattern = when.firstIndex(where: isPattern) ?? when.count
+        precondition(when[firstPattern...].allSatisfy(isPattern), "rule \(rule.id): patterns must be its last `when` conditions")
         func words(_ c: Compiled) -> Bitset? {
             switch c {
             case .nameVerb(let b), .leadVerb(let b), .nameLast(let b), .actionOffered(let b): return b
@@ -77,12 +78,14 @@ final class CompiledRule: @unchecked Sendable {
             for g in groups { b.formUnion(g!) }
             needs.append(b)
         }
-        self.needs = needs
+        self.needs = needs.map { n in n.words.indices.filter { n.words[$0] != 0 }.map { ($0, n.words[$0]) } }
     }
 
     @inline(__always) func mayFire(_ present: Bitset) -> Bool {
-        for n in needs where !n.intersects(present) { return false }
-        return true
+        present.words.withUnsafeBufferPointer { words in
+            for n in needs where !n.contains(where: { words[$0.index] & $0.bits != 0 }) { return false }
+            return true
+        }
     }
 }
 
@@ -538,27 +541,17 @@ public struct Classifier: @unchecked Sendable {
     func evaluate(_ rule: CompiledRule, _ f: Features, category: AtlasModel.Category?) -> [Hit]? {
         guard rule.mayFire(f.present) else { return nil }
         var ev: [Hit] = []
-        if rule.patternInWhen {
-            // Cheap conditions first, then cheap exceptions, then patterns: a rule that a word rules out runs no
-            // pattern. The evidence keeps the conditions' own order.
-            var whenHits = [Hit?](repeating: nil, count: rule.when.count)
-            for (i, c) in rule.when.enumerated() where !rule.costlyWhen[i] {
-                guard let e = check(c, f, category) else { return nil }
-                whenHits[i] = e
-            }
-            for group in rule.cheapUnless where group.allSatisfy({ check($0, f, category) != nil }) { return nil }
-            for (i, c) in rule.when.enumerated() where rule.costlyWhen[i] {
-                guard let e = check(c, f, category) else { return nil }
-                whenHits[i] = e
-            }
-            ev = whenHits.compactMap { $0 }
-        } else {
-            for c in rule.when {
-                guard let e = check(c, f, category) else { return nil }
-                if let e { ev.append(e) }
-            }
-            // A rule that an exception rules out needs no further look: cheap exceptions are tried first.
-            for group in rule.cheapUnless where group.allSatisfy({ check($0, f, category) != nil }) { return nil }
+        // Cheap conditions first, then cheap exceptions, then patterns (the last `when` conditions): a rule that a word
+        // rules out runs no pattern. The evidence keeps the conditions' own order.
+        for i in 0..<rule.firstPattern {
+            guard let e = check(rule.when[i], f, category) else { return nil }
+            if let e { ev.append(e) }
+        }
+        // A rule that an exception rules out needs no further look: cheap exceptions are tried first.
+        for group in rule.cheapUnless where group.allSatisfy({ check($0, f, category) != nil }) { return nil }
+        for i in rule.firstPattern..<rule.when.count {
+            guard let e = check(rule.when[i], f, category) else { return nil }
+            if let e { ev.append(e) }
         }
         if !rule.any.isEmpty {
             var matched = false

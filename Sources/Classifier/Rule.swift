@@ -63,15 +63,42 @@ enum FieldKind: String, Sendable, CaseIterable {
 }
 
 /// A value per field kind, looked up by position (a dictionary would hash the kind's name on every look-up).
-/// The slots are stored inline: a definition's features hold several of these, and each would otherwise be an allocation.
+/// One stored property per kind: a definition's features hold several of these, and an array or an `InlineArray` of
+/// optionals is allocated or copied through the runtime's generic metadata (a locked look-up) on every use.
 struct FieldMap<Value> {
-    private var slots = InlineArray<9, Value?>(repeating: nil)
+    private var s0, s1, s2, s3, s4, s5, s6, s7, s8: Value?
     @inline(__always) subscript(_ k: FieldKind) -> Value? {
-        get { slots[k.slot] }
-        set { slots[k.slot] = newValue }
+        get {
+            switch k.slot {
+            case 0: s0
+            case 1: s1
+            case 2: s2
+            case 3: s3
+            case 4: s4
+            case 5: s5
+            case 6: s6
+            case 7: s7
+            default: s8
+            }
+        }
+        set {
+            switch k.slot {
+            case 0: s0 = newValue
+            case 1: s1 = newValue
+            case 2: s2 = newValue
+            case 3: s3 = newValue
+            case 4: s4 = newValue
+            case 5: s5 = newValue
+            case 6: s6 = newValue
+            case 7: s7 = newValue
+            default: s8 = newValue
+            }
+        }
     }
     @inline(__always) func forEach(_ body: (Value) -> Void) {
-        for i in slots.indices { if let v = slots[i] { body(v) } }
+        if let v = s0 { body(v) }; if let v = s1 { body(v) }; if let v = s2 { body(v) }
+        if let v = s3 { body(v) }; if let v = s4 { body(v) }; if let v = s5 { body(v) }
+        if let v = s6 { body(v) }; if let v = s7 { body(v) }; if let v = s8 { body(v) }
     }
 }
 
