@@ -24,6 +24,9 @@ indirect enum Compiled {
     /// `starts`: strings one of which every match starts with (ASCII, lower case), when they are telling enough to run
     /// the pattern only where they occur.
     case regex([FieldKind], ICURegex, requires: [[Int32]], runs: [(bytes: [Bool], length: Int)], anyText: Bool, starts: MatchStarts?)
+    /// A pattern that is one character class of characters outside ASCII without case (`[\x{200B}-\x{200F}…]`):
+    /// looked for scalar by scalar, in the fields that are not plain ASCII (the engine would search every position).
+    case scalars([FieldKind], ScalarSet)
     case unusable(Bool)
     /// Literal strings, with their numbers in the classifier's literal matcher.
     case contains([FieldKind], [(id: Int32, bytes: [UInt8])])
@@ -51,7 +54,12 @@ final class CompiledRule: @unchecked Sendable {
     /// word of it must occur (`the user's screen` through *screen*, not *the*).
     init(rule: Rule, when: [Compiled], any: [[Compiled]], unless: [[Compiled]], size: Int, rarity: (Int32) -> Int) {
         self.rule = rule; self.when = when; self.any = any
-        func isPattern(_ c: Compiled) -> Bool { if case .regex = c { true } else { false } }
+        func isPattern(_ c: Compiled) -> Bool {
+            switch c {
+            case .regex, .scalars: true
+            default: false
+            }
+        }
         func costly(_ g: [Compiled]) -> Bool { g.contains(where: isPattern) }
         cheapUnless = unless.filter { !costly($0) }
         costlyUnless = unless.filter(costly)
@@ -396,6 +404,7 @@ public struct Classifier: @unchecked Sendable {
             case .actionOffered(let w): return .actionOffered(Bitset(size: size, w.map { v.id($0) }))
             case .regex(let k, let r):
                 let ci = r.options.contains(.caseInsensitive)
+                if let set = RegexRequirement.scalarSet(r.pattern, caseInsensitive: ci) { return .scalars(k, set) }
                 let requires = RegexRequirement.of(r.pattern, caseInsensitive: ci)
                 let runs = RegexRequirement.runs(r.pattern, caseInsensitive: ci)
                 func letter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }
@@ -655,6 +664,13 @@ public struct Classifier: @unchecked Sendable {
                 if let m = found {
                     return .some(.text(field.name, String(String(decoding: units[m], as: UTF16.self).prefix(160))))
                 }
+            }
+            return nil
+        case .scalars(let kinds, let set):
+            for k in kinds {
+                guard let field = k == .normalized ? f.normalizedField(vocabulary) : f.fields[k], !field.text.isEmpty,
+                      !f.isASCII(k, field), let u = set.first(in: field.text) else { continue }
+                return .some(.text(field.name, String(u)))
             }
             return nil
         case .unusable(let want):

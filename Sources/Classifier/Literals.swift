@@ -216,6 +216,23 @@ enum RegexRequirement {
         return set.sorted { $0.lexicographicallyPrecedes($1) }
     }
 
+    /// The characters a pattern matches one of, when it is nothing but one character class whose members are all
+    /// outside ASCII and have no case (so that case-insensitive matching matches exactly them). nil otherwise.
+    static func scalarSet(_ pattern: String, caseInsensitive: Bool) -> ScalarSet? {
+        var p = Parser(scalars: Array(pattern.unicodeScalars), caseInsensitive: caseInsensitive)
+        guard p.peek == "[" else { return nil }
+        p.i += 1
+        guard let node = p.charClass(), p.i == p.scalars.count, let members = node.exact, !members.isEmpty else { return nil }
+        var values: [UInt32] = []
+        for m in members {
+            let scalars = Array(String(decoding: m, as: UTF8.self).unicodeScalars)
+            guard scalars.count == 1, let u = scalars.first, !u.isASCII, !u.properties.changesWhenCaseMapped,
+                  !u.properties.isAlphabetic else { return nil }
+            values.append(u.value)
+        }
+        return ScalarSet(values)
+    }
+
     /// A run a match must hold: at least `length` bytes in a row from `bytes` (ASCII, lower-cased).
     struct Run: Equatable {
         var bytes: Set<UInt8>
@@ -492,5 +509,22 @@ enum RegexRequirement {
             }
             return Node(exact: exact, req: [])
         }
+    }
+}
+
+/// A set of characters, looked for in a text one scalar at a time.
+struct ScalarSet: Sendable {
+    private let members: Set<UInt32>
+    private let lowest: UInt32, highest: UInt32
+
+    init(_ values: [UInt32]) {
+        members = Set(values)
+        lowest = values.min()!
+        highest = values.max()!
+    }
+
+    /// The first scalar of `text` in the set.
+    func first(in text: String) -> Unicode.Scalar? {
+        text.unicodeScalars.first { $0.value >= lowest && $0.value <= highest && members.contains($0.value) }
     }
 }

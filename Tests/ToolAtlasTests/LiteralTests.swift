@@ -121,6 +121,18 @@ struct LiteralTests {
         #expect(MatchStarts([Array("<".utf8)]) == nil)
     }
 
+    @Test("a pattern that is one class of caseless characters outside ASCII is looked for scalar by scalar; any other is not")
+    func scalarSets() throws {
+        let set = try #require(RegexRequirement.scalarSet("[\\x{200B}-\\x{200D}\\x{E0000}-\\x{E007F}]", caseInsensitive: true))
+        #expect(set.first(in: "plain ascii") == nil)
+        #expect(set.first(in: "déjà — vu") == nil)
+        #expect(set.first(in: "a\u{200C}b\u{200B}") == "\u{200C}")
+        #expect(set.first(in: "tag \u{E0041} here") == "\u{E0041}")
+        for p in ["[a-z]", "[\\x{200B}a]", "[é]", "[\\x{200B}]+", "[\\x{200B}]x", "[^\\x{200B}]", "x|[\\x{200B}]", "[\\x{0400}-\\x{04FF}]"] {
+            #expect(RegexRequirement.scalarSet(p, caseInsensitive: true) == nil, "\(p)")
+        }
+    }
+
     @Test("a pattern tried only where its starts occur, through ICU's C API, finds the match NSRegularExpression finds in the whole text")
     func anchoredAtStarts() throws {
         let patterns = ["\\b(never|do not)\\W+(\\w+\\W+){0,3}?(tell|show)\\W+(the\\W+)?user", "^(ab|cd)x", "(?<![a-z])(ab|cd)\\b",
@@ -174,8 +186,13 @@ struct LiteralTests {
                 m.build()
                 let starts = RegexRequirement.starts(re.pattern, caseInsensitive: re.options.contains(.caseInsensitive)).flatMap(MatchStarts.init)
                 let icu = try #require(ICURegex(re))
+                let set = RegexRequirement.scalarSet(re.pattern, caseInsensitive: re.options.contains(.caseInsensitive))
                 for text in texts {
                     let whole = re.firstMatch(in: text, range: NSRange(location: 0, length: NSString(string: text).length))?.range
+                    if let set {
+                        #expect(set.first(in: text).map { String($0) } == whole.map { NSString(string: text).substring(with: $0) },
+                                "\(r.id): the character set finds another character than the pattern in \(text.prefix(80))")
+                    }
                     let units = Array(text.utf16)
                     units.withUnsafeBufferPointer { u in
                         #expect(whole == Self.range(icu.firstMatch(in: u, from: 0, anchored: false)), "\(r.id): ICU finds another match in \(text.prefix(80))")
