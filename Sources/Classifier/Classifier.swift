@@ -726,9 +726,11 @@ public struct Classifier: @unchecked Sendable {
     }
 
     /// Candidates by the C library's `memchr` on the first byte (vectorised), each confirmed in place (most fail at
-    /// their second byte).
+    /// their second byte). A needle of sixteen bytes or more skips instead (Horspool): a run of thirty spaces would
+    /// otherwise stop `memchr` at every space of the text.
     static func find(_ needle: [UInt8], in hay: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let first = needle.first, needle.count <= hay.count, let base = hay.baseAddress else { return false }
+        if needle.count >= 16 { return skipSearch(needle, in: hay) }
         let last = hay.count - needle.count
         return needle.withUnsafeBufferPointer { n in
             var i = 0
@@ -744,6 +746,29 @@ public struct Classifier: @unchecked Sendable {
         }
     }
 
+    /// Horspool's search: the text's byte under the needle's last byte says how far the needle can move.
+    static func skipSearch(_ needle: [UInt8], in hay: UnsafeBufferPointer<UInt8>) -> Bool {
+        let n = needle.count
+        // Shifts of a byte each (a shorter shift than the needle allows is always safe): the table is set up per call.
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256) { shift in
+            shift.initialize(repeating: UInt8(min(n, 255)))
+            for k in 0..<(n - 1) { shift[Int(needle[k])] = UInt8(min(n - 1 - k, 255)) }
+            return needle.withUnsafeBufferPointer { p in
+                var i = 0
+                while i + n <= hay.count {
+                    let last = hay[i + n - 1]
+                    if last == p[n - 1] {
+                        var k = 0
+                        while k < n - 1 && hay[i + k] == p[k] { k += 1 }
+                        if k == n - 1 { return true }
+                    }
+                    i += Int(shift[Int(last)])
+                }
+                return false
+            }
+        }
+    }
+
     private func contains(_ hay: [Int32], _ needle: [Int32]) -> Bool {
         guard needle.count <= hay.count else { return false }
         for i in 0...(hay.count - needle.count) where Array(hay[i..<(i + needle.count)]) == needle { return true }
@@ -755,19 +780,25 @@ public struct Classifier: @unchecked Sendable {
 /// there (the engine otherwise tries every position of the text, which is most of its cost).
 struct MatchStarts: Sendable {
     let strings: [[UInt8]]
-    /// Bytes that begin a string, either case.
-    let first: [Bool]
+    /// The pairs of bytes that begin a string, either case, as a set of 65,536 bits (first byte high): most bytes of a
+    /// text are ruled out by one look-up, where a table of first bytes alone lets every `n` and `d` through.
+    let pairs: [UInt64]
 
     /// Only strings of two bytes or more, all ASCII: shorter ones occur nearly everywhere.
     init?(_ strings: [[UInt8]]) {
         guard !strings.isEmpty, strings.allSatisfy({ $0.count >= 2 && $0.allSatisfy { $0 < 0x80 } }) else { return nil }
         self.strings = strings
-        var first = [Bool](repeating: false, count: 256)
+        func cases(_ b: UInt8) -> [UInt8] { b >= 0x61 && b <= 0x7A ? [b, b - 32] : [b] }
+        var pairs = [UInt64](repeating: 0, count: 1024)
         for s in strings {
-            first[Int(s[0])] = true
-            if s[0] >= 0x61 && s[0] <= 0x7A { first[Int(s[0]) - 32] = true }
+            for a in cases(s[0]) {
+                for b in cases(s[1]) {
+                    let key = Int(a) << 8 | Int(b)
+                    pairs[key >> 6] |= 1 << UInt64(key & 63)
+                }
+            }
         }
-        self.first = first
+        self.pairs = pairs
     }
 
     /// Whether `text` holds a character that a case-insensitive match could take for ASCII letters (`ſ`, `K`, `ﬁ`, `ß`:
@@ -780,7 +811,7 @@ struct MatchStarts: Sendable {
     /// to `visit`, until it returns false.
     func forEachPlace(in text: String, _ visit: (Int) -> Bool) {
         var text = text
-        text.withUTF8 { bytes in
+        text.withUTF8 { bytes in pairs.withUnsafeBufferPointer { pairs in
             var utf16 = 0
             var i = 0
             let n = bytes.count
@@ -793,7 +824,8 @@ struct MatchStarts: Sendable {
                     i += length
                     continue
                 }
-                if first[Int(b)] {
+                let key = i + 1 < n ? Int(b) << 8 | Int(bytes[i + 1]) : 0
+                if pairs[key >> 6] & (1 << UInt64(key & 63)) != 0 {
                     for s in strings where s.count <= n - i {
                         var k = 0
                         while k < s.count && lowerASCII(bytes[i + k]) == s[k] { k += 1 }
@@ -806,7 +838,7 @@ struct MatchStarts: Sendable {
                 utf16 += 1
                 i += 1
             }
-        }
+        } }
     }
 
     /// The first match of `re` in `text` (the UTF-16 form of `string`): tried anchored at each place a start occurs, in

@@ -41,6 +41,26 @@ struct LiteralTests {
         #expect(found.contains(ids[7]) && found.contains(ids[3999]))
     }
 
+    @Test("a literal is found byte for byte, short ones by memchr and long ones by skipping, as a plain search finds it")
+    func findLiteral() {
+        var rng = SystemRandomNumberGenerator()
+        func naive(_ n: [UInt8], _ h: [UInt8]) -> Bool { n.count <= h.count && (0...(h.count - n.count)).contains { Array(h[$0..<($0 + n.count)]) == n } }
+        var found = 0
+        for _ in 0..<400 {
+            // A small alphabet (with runs of spaces) so that needles occur, almost occur and overlap.
+            let hay = (0..<Int.random(in: 0...300, using: &rng)).map { _ in [0x20, 0x20, 0x61, 0x62, 0x09][Int.random(in: 0..<5, using: &rng)] as UInt8 }
+            let needle: [UInt8] = Bool.random(using: &rng) && hay.count > 2
+                ? Array(hay[Int.random(in: 0..<(hay.count / 2), using: &rng)...].prefix(Int.random(in: 1...40, using: &rng)))
+                : (0..<Int.random(in: 1...40, using: &rng)).map { _ in [0x20, 0x61, 0x62][Int.random(in: 0..<3, using: &rng)] as UInt8 }
+            let expected = naive(needle, hay)
+            found += expected ? 1 : 0
+            #expect(Classifier.find(needle, in: hay) == expected, "\(needle) in \(hay)")
+        }
+        #expect(Classifier.find(Array(repeating: 0x20, count: 30), in: Array(("a" + String(repeating: " ", count: 30) + "b").utf8)))
+        #expect(!Classifier.find(Array(repeating: 0x20, count: 30), in: Array(("a" + String(repeating: " ", count: 29) + "b").utf8)))
+        #expect(found > 50)
+    }
+
     @Test("literals found while folding plain ASCII on the fly are those of the folded text")
     func foldedOnTheFly() {
         var m = LiteralMatcher()
