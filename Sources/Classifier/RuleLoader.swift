@@ -36,9 +36,10 @@ public enum RuleLoader {
     }
 
     public static func parse(yaml text: String, file: String) throws(RuleError) -> Rule {
-        let node: Any?
-        do { node = try Yams.load(yaml: text) } catch { throw RuleError(file: file, message: "not valid YAML: \(error)") }
-        guard let doc = node.map(toJSON), case .object(let o) = doc else { throw RuleError(file: file, message: "a rule file is a YAML mapping") }
+        let node: Node?
+        // Composed with the basic resolver: plain scalars are typed here (`typed`), without a regular expression per scalar.
+        do { node = try Yams.compose(yaml: text, .basic) } catch { throw RuleError(file: file, message: "not valid YAML: \(error)") }
+        guard let node, case .object(let o) = try json(node, file: file) else { throw RuleError(file: file, message: "a rule file is a YAML mapping") }
         let known: Set<String> = ["id", "stage", "summary", "category", "risk", "severity", "priority", "when", "any", "unless", "examples"]
         guard let id = o["id"]?.stringValue, !id.isEmpty else { throw RuleError(file: file, field: "id", message: "missing") }
         func err(_ field: String, _ m: String) -> RuleError { RuleError(file: file, rule: id, field: field, message: m) }
@@ -230,19 +231,42 @@ public enum RuleLoader {
     }
 
     /// Yams gives Foundation values; rules are read as JSON-like data.
-    static func toJSON(_ any: Any) -> JSONValue {
-        switch any {
-        case let s as String: return .string(s)
-        case let b as Bool: return .bool(b)
-        case let i as Int: return .int(Int64(i))
-        case let d as Double: return .double(d)
-        case let a as [Any]: return .array(a.map(toJSON))
-        case let m as [String: Any]: return .object(m.mapValues(toJSON))
-        case let m as [AnyHashable: Any]:
-            var o: [String: JSONValue] = [:]
-            for (k, v) in m { o["\(k)"] = toJSON(v) }
-            return .object(o)
-        default: return .null
+    /// A YAML node as JSON (the parser has refused a key given twice in one mapping already).
+    static func json(_ node: Node, file: String) throws(RuleError) -> JSONValue {
+        switch node {
+        case .scalar(let s): return s.style == .plain ? typed(s.string) : .string(s.string)
+        case .sequence(let items):
+            var out: [JSONValue] = []
+            for item in items { out.append(try json(item, file: file)) }
+            return .array(out)
+        case .mapping(let pairs):
+            var out: [String: JSONValue] = [:]
+            for (k, v) in pairs {
+                out[k.scalar?.string ?? ""] = try json(v, file: file)
+            }
+            return .object(out)
+        case .alias: throw RuleError(file: file, message: "YAML anchors and aliases are not used in rule files")
+        }
+    }
+
+    /// A plain scalar typed as YAML's default schema types it (booleans such as `yes` and `off`, integers, floats, null,
+    /// timestamps). A scalar that starts with a letter and is none of those few words is text: only the others (digits,
+    /// signs, dots, `~`) go through the library's resolver, which tries a regular expression per type.
+    static func typed(_ s: String) -> JSONValue {
+        switch s {
+        case "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON": return .bool(true)
+        case "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF": return .bool(false)
+        case "null", "Null", "NULL": return .null
+        default: break
+        }
+        if let first = s.unicodeScalars.first, first.properties.isAlphabetic { return .string(s) }
+        let scalar = Node.Scalar(s)
+        switch Resolver.default.resolveTag(of: .scalar(scalar)) {
+        case .bool: return Bool.construct(from: scalar).map(JSONValue.bool) ?? .string(s)
+        case .int: return Int.construct(from: scalar).map { .int(Int64($0)) } ?? .string(s)
+        case .float: return Double.construct(from: scalar).map(JSONValue.double) ?? .string(s)
+        case .null, .timestamp: return .null
+        default: return .string(s)
         }
     }
 }

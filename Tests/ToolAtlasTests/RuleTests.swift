@@ -1,5 +1,5 @@
 import AtlasModel
-import Classifier
+@testable import Classifier
 import Foundation
 import Testing
 
@@ -51,6 +51,25 @@ struct RuleTests {
         #expect(e?.field == "when.action_offered" && e?.message.contains("hang up") == true)
         let p = Self.load("id: x\nstage: category\ncategory: Write\nsummary: s\nwhen: {action_offered: [delete]}\nexamples: {match: [{name: a, params: 3}], no_match: [b]}\n")
         #expect(p?.field == "examples.match[0].params")
+    }
+
+    @Test("a key given twice in one mapping is refused, naming the line")
+    func duplicateKey() {
+        let e = Self.load("id: x\nstage: category\ncategory: Read\nsummary: s\nwhen: {name_verb: [get], name_verb: [list]}\nexamples: {match: [a], no_match: [b]}\n")
+        #expect(e?.message.hasPrefix("not valid YAML") == true && e?.message.contains("line 5") == true, "\(String(describing: e))")
+    }
+
+    @Test("plain YAML scalars are typed as the default schema types them; quoted ones stay text")
+    func scalarTypes() {
+        let cases: [(String, JSONValue)] = [
+            ("yes", .bool(true)), ("Off", .bool(false)), ("TRUE", .bool(true)), ("null", .null), ("~", .null), ("", .null),
+            ("12", .int(12)), ("-3", .int(-3)), ("0x1F", .int(31)), ("1.5", .double(1.5)), ("2026-11-26", .null),
+            ("text", .string("text")), ("token", .string("token")), ("yesterday", .string("yesterday")), ("Ñandú", .string("Ñandú")),
+            ("-x", .string("-x")), ("1st", .string("1st")),
+        ]
+        for (text, expected) in cases { #expect(RuleLoader.typed(text) == expected, "\(text)") }
+        let rule = try? RuleLoader.parse(yaml: "id: x\nstage: category\ncategory: Read\nsummary: s\npriority: 70\nwhen: {name_verb: [get, \"on\"]}\nexamples: {match: [get_a], no_match: [set_b]}\n", file: "q.yaml")
+        #expect(rule?.priority == 70)
     }
 
     @Test("duplicate ids across files are refused")
