@@ -327,7 +327,7 @@ final class Features {
         if let field = fields[.normalized] { return field }
         if let foldedText { return foldedText }
         guard let parts = foldParts else { return nil }
-        let field = Field(name: Features.normalizedName, rawText: Features.folded(parts))
+        let field = Field(name: Features.normalizedName, rawText: foldASCII ? Normalizer.foldASCII(parts, separator: Features.foldSeparator) : Features.folded(parts))
         foldedText = field
         return field
     }

@@ -52,6 +52,17 @@ public enum Normalizer {
         return String(decoding: out.bytes, as: UTF8.self)
     }
 
+    /// `fold(parts.joined(separator:))` for plain ASCII parts, without joining them first.
+    static func foldASCII(_ parts: [String], separator: String) -> String {
+        var out = Folded(capacity: parts.reduce(separator.utf8.count * parts.count) { $0 + $1.utf8.count })
+        for (n, part) in parts.enumerated() {
+            var sep = separator, part = part
+            if n > 0 { sep.withUTF8 { for b in $0 { out.ascii(b) } } }
+            part.withUTF8 { for b in $0 { out.ascii(b) } }
+        }
+        return String(decoding: out.bytes, as: UTF8.self)
+    }
+
     /// Whether folding leaves the words of `text` as they are: every character outside ASCII is neither a letter nor
     /// a digit, nor hidden, nor a look-alike, and folds to no letter or digit (`—`, `’`, `…`, emoji; not `™` or `ﬁ`).
     static func keepsWords(_ text: String) -> Bool {

@@ -61,7 +61,7 @@ struct LiteralTests {
         #expect(found > 50)
     }
 
-    @Test("literals found while folding plain ASCII on the fly are those of the folded text")
+    @Test("literals found while folding plain ASCII on the fly, and the text folded part by part, are those of the folded text")
     func foldedOnTheFly() {
         var m = LiteralMatcher()
         let ids = ["ignore previous", " to http", "a b", "x\ty", "  ", "send", "http", "\n"].map { m.add(Array($0.utf8)) }
@@ -74,6 +74,7 @@ struct LiteralTests {
             let folded = m.scan(Normalizer.fold(parts.joined(separator: " \n ")))
             let onTheFly = m.scanFolded(parts, separator: " \n ")
             #expect(ids.map(folded.contains) == ids.map(onTheFly.contains), "\(parts)")
+            #expect(Normalizer.foldASCII(parts, separator: " \n ") == Normalizer.fold(parts.joined(separator: " \n ")), "\(parts)")
         }
     }
 
