@@ -13,7 +13,9 @@ enum Hit {
 /// reading a condition out of a rule costs one retain, not one per array and object it holds.
 indirect enum Compiled {
     case nameVerb(Bitset), leadVerb(Bitset), nameLast(Bitset)
-    case has([FieldKind], [[Int32]])
+    /// Phrases in fields, with the phrases' first words as a sparse set (non-zero words of a bitset): a field that
+    /// holds none of them is passed over without looking for each phrase.
+    case has([FieldKind], [[Int32]], firsts: [(index: Int, bits: UInt64)])
     case paramNamed([[Int32]]), paramIs([[Int32]])
     case noParams(Bool), annotation([String: Bool]), categoryIs([AtlasModel.Category])
     case actionOffered(Bitset)
@@ -68,7 +70,7 @@ final class CompiledRule: @unchecked Sendable {
         func words(_ c: Compiled) -> Bitset? {
             switch c {
             case .nameVerb(let b), .leadVerb(let b), .nameLast(let b), .actionOffered(let b): return b
-            case .has(_, let p), .paramNamed(let p), .paramIs(let p):
+            case .has(_, let p, _), .paramNamed(let p), .paramIs(let p):
                 var b = Bitset(size: size)
                 for ph in p {
                     // The longest word; among equals the last (`list users` through *users*).
@@ -86,14 +88,12 @@ final class CompiledRule: @unchecked Sendable {
             for g in groups { b.formUnion(g!) }
             needs.append(b)
         }
-        self.needs = needs.map { n in n.words.indices.filter { n.words[$0] != 0 }.map { ($0, n.words[$0]) } }
+        self.needs = needs.map(\.sparse)
     }
 
     @inline(__always) func mayFire(_ present: Bitset) -> Bool {
-        present.words.withUnsafeBufferPointer { words in
-            for n in needs where !n.contains(where: { words[$0.index] & $0.bits != 0 }) { return false }
-            return true
-        }
+        for n in needs where !present.intersects(n) { return false }
+        return true
     }
 }
 
@@ -395,7 +395,9 @@ public struct Classifier: @unchecked Sendable {
             case .nameVerb(let w): return .nameVerb(Bitset(size: size, w.map { v.id($0) }))
             case .nameLast(let w): return .nameLast(Bitset(size: size, w.map { v.id($0) }))
             case .leadVerb(let w): return .leadVerb(Bitset(size: size, w.map { v.id($0) }))
-            case .has(let k, let p): return .has(k, words(p))
+            case .has(let k, let p):
+                let ids = words(p)
+                return .has(k, ids, firsts: Bitset(size: size, ids.compactMap(\.first)).sparse)
             case .paramNamed(let p): return .paramNamed(words(p))
             case .paramIs(let p): return .paramIs(words(p))
             case .noParams(let b): return .noParams(b)
@@ -598,13 +600,14 @@ public struct Classifier: @unchecked Sendable {
         case .leadVerb(let verbs):
             guard f.nameVerb == nil || f.leadDecides, let v = f.leadVerb, verbs.contains(v.id) else { return nil }
             return .some(.leadVerb)
-        case .has(let kinds, let phrases):
+        case .has(let kinds, let phrases, let firsts):
             for k in kinds {
                 if let field = f.fields[k] {
+                    guard field.bits.intersects(firsts) else { continue }
                     for p in phrases { if let r = field.find(p) { return .some(.tokens(k, r)) } }
                 } else if k == .normalized, f.readsFoldedParts {
                     for part in Features.foldedKinds {
-                        guard let field = f.fields[part] else { continue }
+                        guard let field = f.fields[part], field.bits.intersects(firsts) else { continue }
                         for p in phrases { if let r = field.find(p) { return .some(.text(field.name, field.quote(r))) } }
                     }
                 }

@@ -51,6 +51,12 @@ struct Bitset: Sendable {
         for k in 0..<min(words.count, o.words.count) where words[k] & o.words[k] != 0 { return true }
         return false
     }
+    /// The set as its non-zero words only (index and bits): a set of a few words of a vocabulary of thousands.
+    var sparse: [(index: Int, bits: UInt64)] { words.indices.filter { words[$0] != 0 }.map { ($0, words[$0]) } }
+    /// Whether the set shares a number with a sparse set.
+    @inline(__always) func intersects(_ sparse: [(index: Int, bits: UInt64)]) -> Bool {
+        words.withUnsafeBufferPointer { w in sparse.contains { $0.index < w.count && w[$0.index] & $0.bits != 0 } }
+    }
     /// Whether the set holds at least one number of every list (the literals a pattern cannot match without).
     func holdsOneOfEach(_ lists: [[Int32]]) -> Bool { lists.allSatisfy { $0.contains(where: contains) } }
     @inline(__always) func contains(_ id: Int32) -> Bool { id >= 0 && Int(id) >> 6 < words.count && words[Int(id) >> 6] & (1 << UInt64(Int(id) & 63)) != 0 }
