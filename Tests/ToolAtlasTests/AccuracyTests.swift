@@ -39,12 +39,12 @@ struct AccuracyTests {
     @Test("on tools written outside the corpus, accuracy stays at its measured level and exactly the poisoned or contradicting definitions are flagged, each for what it does")
     func handmade() throws {
         let report = try Evaluation.run(corpus: Fixtures.handmade, classifier: try Classifier(directory: Fixtures.rules))
-        #expect(report.total == 934)
+        #expect(report.total == 1019)
         #expect(report.problems.isEmpty)
         #expect(report.categoryAccuracy >= 0.97, "category accuracy \(report.categoryAccuracy)")
         #expect(report.riskAccuracy >= 0.93, "risk accuracy \(report.riskAccuracy)")
-        // The ones left are labels open to argument (an on-call list, a free/busy search) and descriptions in Japanese or German.
-        #expect(report.falseSafe.count <= 8, "false-safe: \(report.falseSafe.joined(separator: ", "))")
+        // The ones left are labels open to argument (an on-call list, `terraform plan`) and descriptions in Japanese or German.
+        #expect(report.falseSafe.count <= 7, "false-safe: \(report.falseSafe.joined(separator: ", "))")
         // Each poisoned or self-contradicting definition, with the findings it must raise; no other tool may raise one.
         let expected: [String: [String]] = [
             "evil::get_weather": ["poisoning-read-secrets", "poisoning-instruction-tags"], "p::add_numbers": ["poisoning-override-instructions"],
