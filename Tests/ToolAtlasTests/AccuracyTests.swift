@@ -39,7 +39,7 @@ struct AccuracyTests {
     @Test("on tools written outside the corpus, accuracy stays at its measured level and exactly the poisoned or contradicting definitions are flagged, each for what it does")
     func handmade() throws {
         let report = try Evaluation.run(corpus: Fixtures.handmade, classifier: try Classifier(directory: Fixtures.rules))
-        #expect(report.total == 1059)
+        #expect(report.total == 1075)
         #expect(report.problems.isEmpty)
         #expect(report.categoryAccuracy >= 0.97, "category accuracy \(report.categoryAccuracy)")
         #expect(report.riskAccuracy >= 0.93, "risk accuracy \(report.riskAccuracy)")
@@ -54,6 +54,11 @@ struct AccuracyTests {
             "p::lookup": ["exfiltration-destination-in-description", "hidden-padding-before-payload"], "p::calc": ["exfiltration-asks-for-conversation"],
             "ann::purge_all_data": ["annotation-read-only-contradicts"], "ann::wipe_device": ["annotation-not-destructive-contradicts"],
             "m::delete_branch_ro": ["annotation-read-only-contradicts"],
+            "q::get_stock_price": ["exfiltration-markdown-image"], "q::summarize_text": ["poisoning-bypasses-confirmation"],
+            "q::get_forecast": ["poisoning-read-secrets"], "q::fetch_news": ["poisoning-shadows-other-tools"],
+            "q::add_todo": ["exfiltration-asks-for-conversation"], "q::convert_units": ["poisoning-shadows-other-tools"],
+            "q::word_count": ["hidden-padding-before-payload", "poisoning-override-instructions"],
+            "q::lookup_ip": ["exfiltration-destination-in-description", "poisoning-read-secrets"],
         ]
         #expect(Set(report.flagged.map(\.id)) == Set(expected.keys))
         for (id, findings) in report.flagged {
