@@ -150,7 +150,7 @@ final class Features {
         let paramText = params.map { ([$0.description] + $0.choices).joined(separator: " ") }.joined(separator: " \n ")
         var f = FieldMap<Field>()
         f[.name] = name
-        f[.title] = Field(name: "title", text: tool.title ?? "", vocabulary: v)
+        f[.title] = tool.title.map { Field(name: "title", text: $0, vocabulary: v) } ?? c.emptyTitle
         f[.lead] = Field(name: "description", prefixOf: description, bytes: leadEnd)
         f[.description] = description
         f[.params] = Field(name: "parameters", text: params.map(\.name).joined(separator: " "), vocabulary: v)
@@ -191,8 +191,9 @@ final class Features {
         annotations = tool.annotations
         // The action word: the first known verb of the name, skipping words that only repeat the server's name.
         // Words of the server's name (`luma` in luma_get_task) are skipped unless they are action words themselves.
-        var serverWords = Set<UInt64>()
-        Tokenizer.scan(server) { h, _, _ in serverWords.insert(h) }
+        // A server's name has a few words: a list is looked through faster than a set is built.
+        var serverWords: [UInt64] = []
+        Tokenizer.scan(server) { h, _, _ in serverWords.append(h) }
         var nameHashes: [UInt64] = []
         Tokenizer.scan(tool.name) { h, _, _ in nameHashes.append(h) }
         let words = name.tokens.enumerated().filter { (k, t) in c.lexicon.contains(t.id) || !serverWords.contains(nameHashes[k]) }.map(\.element)
@@ -364,6 +365,8 @@ public struct Classifier: @unchecked Sendable {
     let selectors: [[Int32]]
     let usesNormalized: Bool
     let literals: LiteralMatcher
+    /// The title field of a tool without one (most tools), shared: a field is read-only once made.
+    let emptyTitle: Field
 
     public init(rules: [Rule]) {
         self.rules = rules
@@ -440,6 +443,7 @@ public struct Classifier: @unchecked Sendable {
         lits.build()
         literals = lits
         vocabulary = vocab
+        emptyTitle = Field(name: "title", text: "", vocabulary: vocab)
         lexicon = lex
         leadLexicon = lead
         trailing = Bitset(size: size, trailingIDs)
