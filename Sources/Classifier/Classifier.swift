@@ -237,7 +237,9 @@ final class Features {
         joinedVerbs = joined
         nameLast = words.last
         self.leadVerb = leadVerb
-        usable = !words.isEmpty && (nameVerb != nil || leadField.tokens.count >= 3)
+        // A name that is only the server's name, or has no action word and a short lead, says too little; an action selector
+        // whose choices a description of some length explains says enough.
+        usable = (!words.isEmpty && (nameVerb != nil || leadField.tokens.count >= 3)) || (description.tokens.count >= 8 && !offered.isEmpty)
         var present = Bitset(size: v.count)
         f.forEach { present.formUnion($0.bits) }
         for p in paramNames { for id in p.ids { present.insert(id) } }

@@ -103,4 +103,14 @@ struct RuleTests {
         #expect(r.verdict.category != .read)
         #expect(r.verdict.risk >= .medium)
     }
+
+    @Test("a name that is only the server's name is unclear, unless an action selector and a description of some length say what it does")
+    func serverNamedTool() throws {
+        let schema: JSONValue = ["type": "object", "properties": ["action": ["type": "string", "enum": ["create", "update", "search"]], "text": ["type": "string"]]]
+        let described = try Tool(json: ["name": "notes", "description": "Personal notes.\n\n- create: add a note\n- update: edit a note\n- search: find notes by text", "inputSchema": schema])
+        let r = Self.classifier.classify(described, server: "notes")
+        #expect(r.verdict.category == .write && r.verdict.risk == .medium && !r.verdict.evidence.contains { $0.rule == "unclear" }, "\(r.verdict)")
+        let bare = try Tool(json: ["name": "notes", "description": "Personal notes.", "inputSchema": schema])
+        #expect(Self.classifier.classify(bare, server: "notes").verdict.risk == .high)
+    }
 }
