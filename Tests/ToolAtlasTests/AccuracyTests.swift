@@ -43,8 +43,9 @@ struct AccuracyTests {
         #expect(report.problems.isEmpty)
         #expect(report.categoryAccuracy >= 0.97, "category accuracy \(report.categoryAccuracy)")
         #expect(report.riskAccuracy >= 0.93, "risk accuracy \(report.riskAccuracy)")
-        // The ones left are labels open to argument (an on-call list, `terraform plan`) and descriptions in Japanese or German.
-        #expect(report.falseSafe.count <= 7, "false-safe: \(report.falseSafe.joined(separator: ", "))")
+        // The ones left are labels open to argument: an on-call list, `terraform plan`, compiling a project, process command
+        // lines, a page's network requests.
+        #expect(report.falseSafe.count <= 5, "false-safe: \(report.falseSafe.joined(separator: ", "))")
         // Each poisoned or self-contradicting definition, with the findings it must raise; no other tool may raise one.
         let expected: [String: [String]] = [
             "evil::get_weather": ["poisoning-read-secrets", "poisoning-instruction-tags"], "p::add_numbers": ["poisoning-override-instructions"],
