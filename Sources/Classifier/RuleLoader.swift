@@ -230,8 +230,7 @@ public enum RuleLoader {
         return out
     }
 
-    /// Yams gives Foundation values; rules are read as JSON-like data.
-    /// A YAML node as JSON (the parser has refused a key given twice in one mapping already).
+    /// A YAML node as the JSON-like data rules are read from (the parser has refused a key given twice in one mapping already).
     static func json(_ node: Node, file: String) throws(RuleError) -> JSONValue {
         switch node {
         case .scalar(let s): return s.style == .plain ? typed(s.string) : .string(s.string)
