@@ -256,42 +256,41 @@ final class Features {
     /// is found in the text is found once for both.
     static func sameText(_ kind: FieldKind) -> FieldKind { kind == .lead ? .description : kind }
 
+    /// A value about a field's text, made on first use and kept in `slots` (the lead's slot is the description's).
+    @inline(__always) private static func memo<T>(_ slots: inout FieldMap<T>, _ kind: FieldKind, _ make: () -> T) -> T {
+        let kind = sameText(kind)
+        if let v = slots[kind] { return v }
+        let v = make()
+        slots[kind] = v
+        return v
+    }
+
     /// Each field's text as the regular-expression engine wants it (UTF-16), converted once per definition.
     private var utf16Texts = FieldMap<[UInt16]>()
     func utf16(_ kind: FieldKind, _ field: Field) -> [UInt16] {
-        let kind = Features.sameText(kind)
-        if let t = utf16Texts[kind] { return t }
-        // Plain ASCII widens byte for byte (the general conversion goes through an index per character).
-        var text = field.text
-        let t = isASCII(kind, field) ? text.withUTF8 { bytes in
-            [UInt16](unsafeUninitializedCapacity: bytes.count) { out, n in
-                for i in 0..<bytes.count { out[i] = UInt16(bytes[i]) }
-                n = bytes.count
-            }
-        } : Array(field.text.utf16)
-        utf16Texts[kind] = t
-        return t
+        Features.memo(&utf16Texts, kind) {
+            // Plain ASCII widens byte for byte (the general conversion goes through an index per character).
+            var text = field.text
+            return isASCII(kind, field) ? text.withUTF8 { bytes in
+                [UInt16](unsafeUninitializedCapacity: bytes.count) { out, n in
+                    for i in 0..<bytes.count { out[i] = UInt16(bytes[i]) }
+                    n = bytes.count
+                }
+            } : Array(field.text.utf16)
+        }
     }
 
     /// Whether each field's text is plain ASCII, found on first use.
     private var asciiFields = FieldMap<Bool>()
     func isASCII(_ kind: FieldKind, _ field: Field) -> Bool {
-        let kind = Features.sameText(kind)
-        if let a = asciiFields[kind] { return a }
-        let a = isPlainASCII(field.text)
-        asciiFields[kind] = a
-        return a
+        Features.memo(&asciiFields, kind) { isPlainASCII(field.text) }
     }
 
     /// Whether each field's text holds a character that case folding takes for ASCII letters, found on first use (every
     /// case-insensitive pattern with known starts asks it of the same text).
     private var foldingFields = FieldMap<Bool>()
     func foldsOntoASCII(_ kind: FieldKind, _ field: Field) -> Bool {
-        let kind = Features.sameText(kind)
-        if let a = foldingFields[kind] { return a }
-        let a = !isASCII(kind, field) && MatchStarts.foldsOntoASCII(field.text)
-        foldingFields[kind] = a
-        return a
+        Features.memo(&foldingFields, kind) { !isASCII(kind, field) && MatchStarts.foldsOntoASCII(field.text) }
     }
 
     /// The literals a field holds, if the matcher has read it already.
@@ -300,11 +299,7 @@ final class Features {
     /// The literals (of the classifier's matcher) that each field holds, found on first use by one pass over it.
     private var literalHits = FieldMap<Bitset>()
     func literals(_ kind: FieldKind, _ field: Field, _ m: LiteralMatcher) -> Bitset {
-        let kind = Features.sameText(kind)
-        if let b = literalHits[kind] { return b }
-        let b = m.scan(field.text)
-        literalHits[kind] = b
-        return b
+        Features.memo(&literalHits, kind) { m.scan(field.text) }
     }
 
     static let normalizedName = "definition (normalized)"

@@ -216,13 +216,12 @@ enum RegexRequirement {
         return set.sorted { $0.lexicographicallyPrecedes($1) }
     }
 
-    /// The characters a pattern matches one of, when it is nothing but one character class whose members are all
-    /// outside ASCII and have no case (so that case-insensitive matching matches exactly them). nil otherwise.
+    /// The characters a pattern matches one of, when it is one atom (in practice a character class) whose members are
+    /// single characters outside ASCII without case (so that case-insensitive matching matches exactly them). nil otherwise.
     static func scalarSet(_ pattern: String, caseInsensitive: Bool) -> ScalarSet? {
         var p = Parser(scalars: Array(pattern.unicodeScalars), caseInsensitive: caseInsensitive)
-        guard p.peek == "[" else { return nil }
-        p.i += 1
-        guard let node = p.charClass(), p.i == p.scalars.count, let members = node.exact, !members.isEmpty else { return nil }
+        // One atom and nothing after it: a class, an escaped character or a group of single characters.
+        guard let node = p.atom(), p.i == p.scalars.count, let members = node.exact, !members.isEmpty else { return nil }
         var values: [UInt32] = []
         for m in members {
             let scalars = Array(String(decoding: m, as: UTF8.self).unicodeScalars)

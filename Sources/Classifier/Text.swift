@@ -47,10 +47,6 @@ struct Bitset: Sendable {
         if o.words.count > words.count { words += Array(repeating: 0, count: o.words.count - words.count) }
         for k in 0..<o.words.count { words[k] |= o.words[k] }
     }
-    @inline(__always) func intersects(_ o: Bitset) -> Bool {
-        for k in 0..<min(words.count, o.words.count) where words[k] & o.words[k] != 0 { return true }
-        return false
-    }
     /// The set as its non-zero words only (index and bits): a set of a few words of a vocabulary of thousands.
     var sparse: [(index: Int, bits: UInt64)] { words.indices.filter { words[$0] != 0 }.map { ($0, words[$0]) } }
     /// Whether the set shares a number with a sparse set.
