@@ -479,8 +479,20 @@ public enum Summary {
         return String(scalars[a..<b])
     }
 
-    /// The first line or sentence of the trimmed text (up to a newline, or a full stop followed by a space), at most
-    /// 240 characters.
+    /// Abbreviations whose full stop never ends a sentence: "Run a module on hosts, e.g. shell or copy" goes on.
+    static let inSentenceAbbreviations: Set<String> = ["e.g", "i.e", "eg", "ie", "vs", "cf"]
+
+    /// Whether the full stop at `dot` closes one of those abbreviations (the letters and dots before it, in any case).
+    public static func closesAbbreviation<C: RandomAccessCollection<UInt8>>(_ u: C, at dot: Int) -> Bool where C.Index == Int {
+        func letter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }
+        var start = dot
+        while start > u.startIndex, dot - start < 4, letter(u[start - 1]) || u[start - 1] == 0x2E { start -= 1 }
+        guard start < dot, start == u.startIndex || !letter(u[start - 1]) else { return false }
+        return inSentenceAbbreviations.contains(String(decoding: u[start..<dot], as: UTF8.self).lowercased())
+    }
+
+    /// The first line or sentence of the trimmed text (up to a newline, or a full stop followed by a space, an
+    /// abbreviation's excepted), at most 240 characters.
     public static func firstSentence(_ s: String) -> String {
         var bytes = s
         return bytes.withUTF8 { firstSentence(utf8: $0, text: s) }
@@ -497,7 +509,7 @@ public enum Summary {
         var i = a
         while i < u.count {
             if u[i] == 0x0A { return capped(String(decoding: UnsafeBufferPointer(rebasing: u[a..<i]), as: UTF8.self)) }
-            if u[i] == UInt8(ascii: "."), i + 1 < u.count, u[i + 1] == 0x20 {
+            if u[i] == UInt8(ascii: "."), i + 1 < u.count, u[i + 1] == 0x20, !closesAbbreviation(u, at: i) {
                 return capped(String(decoding: UnsafeBufferPointer(rebasing: u[a...i]), as: UTF8.self))
             }
             i += 1
@@ -516,7 +528,11 @@ public enum Summary {
         while i < u.endIndex {
             let b = u[i]
             if b == 0x0A { first = String(s[a..<i]); break }
-            if b == UInt8(ascii: "."), case let next = u.index(after: i), next < u.endIndex, u[next] == 0x20 { first = String(s[a..<next]); break }
+            if b == UInt8(ascii: "."), case let next = u.index(after: i), next < u.endIndex, u[next] == 0x20 {
+                // The bytes before the stop (at most five) decide whether it closes an abbreviation.
+                let before = Array(u[(u.index(i, offsetBy: -5, limitedBy: u.startIndex) ?? u.startIndex)...i])
+                if !closesAbbreviation(before, at: before.count - 1) { first = String(s[a..<next]); break }
+            }
             i = u.index(after: i)
         }
         return capped(first ?? trim(s[a...]))

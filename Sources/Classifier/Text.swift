@@ -358,7 +358,8 @@ enum Tokenizer {
             let b = u[i]
             if b == 0x0A, i + 1 < u.count, u[i + 1] == 0x0A || chars > 40 { end = i; break }
             if b == 0x2E || b == 0x21 || b == 0x3F {
-                if i + 1 == u.count || u[i + 1] == 0x20 || u[i + 1] == 0x0A || u[i + 1] == 0x0D || u[i + 1] == 0x09 { end = i + 1; break }
+                if i + 1 == u.count || u[i + 1] == 0x20 || u[i + 1] == 0x0A || u[i + 1] == 0x0D || u[i + 1] == 0x09,
+                   b != 0x2E || !Summary.closesAbbreviation(u, at: i) { end = i + 1; break }
             }
             // 。 (E3 80 82) ends a sentence too.
             if b == 0xE3, i + 2 < u.count, u[i + 1] == 0x80, u[i + 2] == 0x82 { end = i + 3; break }
@@ -368,6 +369,7 @@ enum Tokenizer {
         }
         return String(decoding: u[begin..<end], as: UTF8.self)
     }
+
 }
 
 /// A small symmetric stemmer: rule words and definition words go through the same function, so

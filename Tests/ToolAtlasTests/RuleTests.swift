@@ -87,6 +87,17 @@ struct RuleTests {
         #expect(r.verdict.category == .destructive)
     }
 
+    @Test("the description's first sentence runs past e.g. and i.e., and stops at the full stop after them")
+    func leadPastAbbreviations() {
+        #expect(Tokenizer.firstSentence("Run a module on hosts, e.g. shell or copy, with arguments. Returns output.")
+            == "Run a module on hosts, e.g. shell or copy, with arguments.")
+        #expect(Tokenizer.firstSentence("Reads the file, i.e. its bytes. Next") == "Reads the file, i.e. its bytes.")
+        #expect(Tokenizer.firstSentence("Cut the leg. Next") == "Cut the leg.")
+        // The lead's words decide: "shell" after "e.g." is read as part of what the tool runs.
+        let r = Self.classifier.classify(Tool(name: "adhoc", description: "Run an ad-hoc module on hosts, e.g. shell or copy, with arguments."))
+        #expect(r.verdict.category == .execute && r.verdict.risk == .critical)
+    }
+
     @Test("annotations are claims: readOnlyHint on a tool that deletes does not make it Read, and is a finding")
     func annotationsAreClaims() {
         let t = Tool(name: "delete_everything", description: "Delete every record in the workspace.",

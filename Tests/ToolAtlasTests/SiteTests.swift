@@ -331,7 +331,8 @@ struct SummaryTests {
             ("  Get a thing. Then more.", "Get a thing."), ("\n\t Lists items\nwith details", "Lists items"), ("No stop at all  ", "No stop at all"),
             ("Version 1.2 is here. Yes", "Version 1.2 is here."), ("Ends with a stop.", "Ends with a stop."), ("", ""), (" \n ", ""),
             ("\u{3000}Ideographic space first. Second", "Ideographic space first."), ("Trailing spaces kept   \nnext", "Trailing spaces kept   "),
-            ("获取元素文本内容。 Args: x", "获取元素文本内容。 Args: x"), ("e.g. this", "e.g."),
+            ("获取元素文本内容。 Args: x", "获取元素文本内容。 Args: x"), ("e.g. this", "e.g. this"), ("Run a module, e.g. shell or copy. Then more", "Run a module, e.g. shell or copy."),
+            ("Один, i.e. два. Три", "Один, i.e. два."), ("Pick one: a vs. b. More", "Pick one: a vs. b."), ("A leg. Next", "A leg."),
             ("Café time. Next", "Café time."), ("No break, wide space after\u{3000}", "No break, wide space after"),
           ])
     func firstSentence(_ text: String, _ expected: String) {
