@@ -534,8 +534,10 @@ public struct SiteGenerator: Sendable {
 
     func riskMeaning(_ c: AtlasModel.Category, _ r: RiskLevel) -> String {
         let base = c.baseline
-        if r == base { return "That is the usual level for a \(c.rawValue) tool." }
-        return r > base ? "That is above the usual \(base.rawValue) for a \(c.rawValue) tool." : "That is below the usual \(base.rawValue) for a \(c.rawValue) tool."
+        // "an Execute tool", "a Write tool".
+        let kind = (c == .execute ? "an " : "a ") + c.rawValue
+        if r == base { return "That is the usual level for \(kind) tool." }
+        return r > base ? "That is above the usual \(base.rawValue) for \(kind) tool." : "That is below the usual \(base.rawValue) for \(kind) tool."
     }
 
     func toolRows(_ refs: [ToolRef], prefix: (ToolRef) -> String, serverPrefix: (ToolRef) -> String) -> [TContext] {

@@ -283,6 +283,8 @@ struct SiteTests {
         let html = String(decoding: try SiteGenerator(templates: Fixtures.templates).render([server])["servers/s/tools/the-tool.html"]!, as: UTF8.self)
         let rule = PolicyRule.starter(category: label.0, risk: label.1)
         #expect(html.contains(rule.summary))
+        // The FAQ names the category with its article: "an Execute tool", "a Read tool".
+        #expect(html.contains((label.0 == .execute ? "for an " : "for a ") + label.0.rawValue + " tool."))
         if rule.action == .deny {
             #expect(html.contains("It is denied by the starter policy"))
             #expect(html.contains("&quot;action&quot;: &quot;deny&quot;"))
