@@ -39,13 +39,12 @@ struct AccuracyTests {
     @Test("on tools written outside the corpus, accuracy stays at its measured level and exactly the poisoned or contradicting definitions are flagged, each for what it does")
     func handmade() throws {
         let report = try Evaluation.run(corpus: Fixtures.handmade, classifier: try Classifier(directory: Fixtures.rules))
-        #expect(report.total == 1524)
+        #expect(report.total == 1813)
         #expect(report.problems.isEmpty)
         #expect(report.categoryAccuracy >= 0.97, "category accuracy \(report.categoryAccuracy)")
         #expect(report.riskAccuracy >= 0.93, "risk accuracy \(report.riskAccuracy)")
-        // The ones left are labels open to argument: an on-call list, `terraform plan`, compiling a project, process command
-        // lines, a page's network requests.
-        #expect(report.falseSafe.count <= 5, "false-safe: \(report.falseSafe.joined(separator: ", "))")
+        // The ones left are labels open to argument: `terraform plan`, compiling a project, process command lines.
+        #expect(report.falseSafe.count <= 3, "false-safe: \(report.falseSafe.joined(separator: ", "))")
         // Each poisoned or self-contradicting definition, with the findings it must raise; no other tool may raise one.
         let expected: [String: [String]] = [
             "evil::get_weather": ["poisoning-read-secrets", "poisoning-instruction-tags"], "p::add_numbers": ["poisoning-override-instructions"],
@@ -60,6 +59,10 @@ struct AccuracyTests {
             "q::add_todo": ["exfiltration-asks-for-conversation"], "q::convert_units": ["poisoning-shadows-other-tools"],
             "q::word_count": ["hidden-padding-before-payload", "poisoning-override-instructions"],
             "q::lookup_ip": ["exfiltration-destination-in-description", "poisoning-read-secrets"],
+            "p59::get_horoscope": ["poisoning-instruction-tags", "poisoning-read-secrets"], "p59::format_date": ["poisoning-bypasses-confirmation"],
+            "p59::translate_phrase": ["poisoning-shadows-other-tools"], "p59::get_weather2": ["hidden-invisible-characters", "poisoning-override-instructions"],
+            "p59::lookup_word": ["exfiltration-asks-for-conversation", "exfiltration-destination-in-description"],
+            "p59::safe_delete_record": ["annotation-read-only-contradicts"], "p59::wipe_cache_all": ["annotation-not-destructive-contradicts"],
         ]
         #expect(Set(report.flagged.map(\.id)) == Set(expected.keys))
         for (id, findings) in report.flagged {
