@@ -35,10 +35,21 @@ public enum RuleLoader {
         return try parse(yaml: text, file: name)
     }
 
+    /// The parser's complaint in one line with where it is: Yams quotes the whole file after some of its messages.
+    static func yamlProblem(_ error: any Error) -> String {
+        let text = "\(error)"
+        let first = text.prefix(while: { $0 != "\n" }).trimmingCharacters(in: .whitespaces)
+        // "5:118: error: scanner: …" already starts with its place; other messages end with "in line N, column M".
+        if first.first?.isNumber == true { return first }
+        guard let at = text.range(of: " in line ", options: .backwards) else { return first }
+        let place = text[at.upperBound...].prefix(while: { $0 != "\n" })
+        return first + " (line " + place + ")"
+    }
+
     public static func parse(yaml text: String, file: String) throws(RuleError) -> Rule {
         let node: Node?
         // Composed with the basic resolver: plain scalars are typed here (`typed`), without a regular expression per scalar.
-        do { node = try Yams.compose(yaml: text, .basic) } catch { throw RuleError(file: file, message: "not valid YAML: \(error)") }
+        do { node = try Yams.compose(yaml: text, .basic) } catch { throw RuleError(file: file, message: "not valid YAML: \(yamlProblem(error))") }
         guard let node, case .object(let o) = try json(node, file: file) else { throw RuleError(file: file, message: "a rule file is a YAML mapping") }
         let known: Set<String> = ["id", "stage", "summary", "category", "risk", "severity", "priority", "when", "any", "unless", "examples"]
         guard let id = o["id"]?.stringValue, !id.isEmpty else { throw RuleError(file: file, field: "id", message: "missing") }
