@@ -40,7 +40,7 @@ public enum RuleLoader {
         let text = "\(error)"
         let first = text.prefix(while: { $0 != "\n" }).trimmingCharacters(in: .whitespaces)
         // "5:118: error: scanner: …" already starts with its place; other messages end with "in line N, column M".
-        if first.first?.isNumber == true { return first }
+        if first.first?.isNumber == true { return first.hasSuffix(":") ? String(first.dropLast()) : first }
         guard let at = text.range(of: " in line ", options: .backwards) else { return first }
         let place = text[at.upperBound...].prefix(while: { $0 != "\n" })
         return first + " (line " + place + ")"
