@@ -18,7 +18,8 @@ indirect enum Compiled {
     case has([FieldKind], [[Int32]], firsts: [(index: Int, bits: UInt64)])
     case paramNamed([[Int32]]), paramIs([[Int32]])
     case noParams(Bool), annotation([String: Bool]), categoryIs([AtlasModel.Category])
-    case actionOffered(Bitset)
+    /// Choices opening with one of the one-word phrases (`words`, by the choice's first word) or one of the longer ones.
+    case actionOffered(Bitset, phrases: [[Int32]])
     /// A pattern, with the literals a match cannot do without (for each list, one of its literals' numbers).
     /// `anyText` is false when the pattern ignores case and a literal has letters: text outside ASCII may then match
     /// it through case folding (`ſ` for `s`, `ﬁ` for `fi`), so the literals are only trusted on ASCII text.
@@ -69,7 +70,11 @@ final class CompiledRule: @unchecked Sendable {
         precondition(when[firstPattern...].allSatisfy(isPattern), "rule \(rule.id): patterns must be its last `when` conditions")
         func words(_ c: Compiled) -> Bitset? {
             switch c {
-            case .nameVerb(let b), .leadVerb(let b), .nameLast(let b), .actionOffered(let b): return b
+            case .nameVerb(let b), .leadVerb(let b), .nameLast(let b): return b
+            case .actionOffered(var b, let phrases):
+                // A longer phrase's first word is in the choice, so in the definition's parameters.
+                for p in phrases { b.insert(p[0]) }
+                return b
             case .has(_, let p, _), .paramNamed(let p), .paramIs(let p):
                 var b = Bitset(size: size)
                 for ph in p {
@@ -106,8 +111,8 @@ final class Features {
     /// The parts to fold are plain ASCII: folding is then lower case and collapsed white space only.
     private var foldASCII = false
     let paramNames: [(name: String, ids: [Int32])]
-    /// The choices of the parameters that select an action, with the number of each choice's first word.
-    let offered: [(param: String, choice: String, id: Int32)]
+    /// The choices of the parameters that select an action, with the numbers of each choice's words.
+    let offered: [(param: String, choice: String, ids: [Int32])]
     let annotations: ToolAnnotations
     let nameVerb: Token?
     /// Positions in the name of further action words joined to the first by `and` or `or`.
@@ -175,16 +180,20 @@ final class Features {
             return (name: p.name, ids: ids)
         }
         paramNames = names
-        var offered: [(param: String, choice: String, id: Int32)] = []
+        var offered: [(param: String, choice: String, ids: [Int32])] = []
         for (p, n) in zip(params, names) where !p.choices.isEmpty && c.selectors.contains(n.ids) {
             for choice in p.choices {
                 // The first word, when it reads as a command: `submitted` or `pending` names a state to filter by.
-                var first: (hash: UInt64, start: Int, end: Int)? = nil
-                Tokenizer.scan(choice) { h, a, b in if first == nil { first = (h, a, b) } }
+                var first: (start: Int, end: Int)? = nil
+                var ids: [Int32] = []
+                Tokenizer.scan(choice) { h, a, b in
+                    if first == nil { first = (a, b) }
+                    ids.append(v.id(hash: h))
+                }
                 guard let first else { continue }
                 let word = String(decoding: choice.utf8.dropFirst(first.start).prefix(first.end - first.start), as: UTF8.self).lowercased()
                 if word.count > 4, word.hasSuffix("ed") || word.hasSuffix("ing") { continue }
-                offered.append((p.name, choice, v.id(hash: first.hash)))
+                offered.append((p.name, choice, ids))
             }
         }
         self.offered = offered
@@ -377,7 +386,8 @@ public struct Classifier: @unchecked Sendable {
         for r in rules {
             for c in r.when + r.any.flatMap({ $0 }) + r.unless.flatMap({ $0 }) {
                 switch c {
-                case .nameVerb(let v), .leadVerb(let v), .nameLast(let v), .actionOffered(let v): for w in v { number(w) }
+                case .nameVerb(let v), .leadVerb(let v), .nameLast(let v): for w in v { number(w) }
+                case .actionOffered(let p): for ph in p { for w in ph { number(w) } }
                 case .has(_, let p), .paramNamed(let p), .paramIs(let p): for ph in p { for w in ph { number(w) } }
                 default: break
                 }
@@ -403,7 +413,9 @@ public struct Classifier: @unchecked Sendable {
             case .noParams(let b): return .noParams(b)
             case .annotation(let a): return .annotation(a)
             case .categoryIs(let cs): return .categoryIs(cs)
-            case .actionOffered(let w): return .actionOffered(Bitset(size: size, w.map { v.id($0) }))
+            case .actionOffered(let p):
+                let ids = words(p)
+                return .actionOffered(Bitset(size: size, ids.filter { $0.count == 1 }.map { $0[0] }), phrases: ids.filter { $0.count > 1 })
             case .regex(let k, let r):
                 let ci = r.options.contains(.caseInsensitive)
                 if let set = RegexRequirement.scalarSet(r.pattern, caseInsensitive: ci) { return .scalars(k, set) }
@@ -641,8 +653,10 @@ public struct Classifier: @unchecked Sendable {
                 if have != v { return nil }
             }
             return .some(.text("annotations", want.keys.sorted().map { "\($0): \(want[$0]!)" }.joined(separator: ", ")))
-        case .actionOffered(let words):
-            for o in f.offered where words.contains(o.id) { return .some(.text("parameters", "\(o.param): \(o.choice)")) }
+        case .actionOffered(let words, let phrases):
+            for o in f.offered where words.contains(o.ids[0]) || phrases.contains(where: { o.ids.starts(with: $0) }) {
+                return .some(.text("parameters", "\(o.param): \(o.choice)"))
+            }
             return nil
         case .categoryIs(let cats):
             guard let category, cats.contains(category) else { return nil }

@@ -25,9 +25,10 @@ enum Condition: Sendable {
     case annotation([String: Bool])
     /// The category already decided (risk rules).
     case categoryIs([AtlasModel.Category])
-    /// A parameter that selects what the tool does (`action`, `operation`, `method`...) offers a choice whose first word
-    /// is one of these: a tool that can do several things is judged by the worst it offers.
-    case actionOffered([String])
+    /// A parameter that selects what the tool does (`action`, `operation`, `method`...) offers a choice that opens with
+    /// one of these words or phrases (`delete`, `create refund`): a tool that can do several things is judged by the worst
+    /// it offers.
+    case actionOffered([[String]])
     /// A regular expression matches a field (kept for what word look-ups cannot say: hidden characters, encodings).
     case regex(fields: [FieldKind], NSRegularExpression)
     /// The lead of the description starts the tool's purpose with a negation or it is empty: no usable words at all.

@@ -125,10 +125,8 @@ public enum RuleLoader {
             case "param_named": out.append(.paramNamed(try phrases(value, field: f, err)))
             case "param_is": out.append(.paramIs(try phrases(value, field: f, err)))
             case "action_offered":
-                // A choice is matched by its first word: a phrase of several words could never match.
-                let words = try phrases(value, field: f, err)
-                if let long = words.first(where: { $0.count > 1 }) { throw err(f, "\"\(long.joined(separator: " "))\" is not one word") }
-                out.append(.actionOffered(words.map { $0[0] }))
+                // A choice is matched by its opening words: `delete` matches `delete_all`, `create refund` matches `create_refund`.
+                out.append(.actionOffered(try phrases(value, field: f, err)))
             case "no_params":
                 guard let b = value.boolValue else { throw err(f, "expected true or false") }
                 out.append(.noParams(b))

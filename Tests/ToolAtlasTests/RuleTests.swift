@@ -45,10 +45,17 @@ struct RuleTests {
         #expect(e?.field == "when.name_verbs")
     }
 
-    @Test("an offered action must be one word, and example parameters must be a list or a mapping")
-    func actionOfferedAndParams() {
-        let e = Self.load("id: x\nstage: category\ncategory: Write\nsummary: s\nwhen: {action_offered: [delete, hang up]}\nexamples: {match: [a], no_match: [b]}\n")
-        #expect(e?.field == "when.action_offered" && e?.message.contains("hang up") == true)
+    @Test("an offered action matches a choice by its opening words, and example parameters must be a list or a mapping")
+    func actionOfferedAndParams() throws {
+        let rule = try RuleLoader.parse(yaml: "id: x\nstage: category\ncategory: Write\nsummary: s\nwhen: {action_offered: [delete, hang up]}\nexamples: {match: [a], no_match: [b]}\n", file: "x.yaml")
+        let c = Classifier(rules: [rule])
+        func fires(_ choices: [String]) -> Bool {
+            let tool = try! Tool(json: .object(["name": .string("calls"), "inputSchema": .object(["type": .string("object"), "properties": .object([
+                "action": .object(["type": .string("string"), "enum": .array(choices.map { .string($0) })])])])]))
+            return c.classify(tool).firedRules.contains("x")
+        }
+        #expect(fires(["list", "hang_up"]) && fires(["delete_all"]) && fires(["HangUp"]))
+        #expect(!fires(["list", "hang"]) && !fires(["up_hang"]) && !fires(["undelete"]))
         let p = Self.load("id: x\nstage: category\ncategory: Write\nsummary: s\nwhen: {action_offered: [delete]}\nexamples: {match: [{name: a, params: 3}], no_match: [b]}\n")
         #expect(p?.field == "examples.match[0].params")
     }
