@@ -369,7 +369,6 @@ enum Tokenizer {
         }
         return String(decoding: u[begin..<end], as: UTF8.self)
     }
-
 }
 
 /// A small symmetric stemmer: rule words and definition words go through the same function, so

@@ -411,7 +411,7 @@ public struct SiteGenerator: Sendable {
     }
 
     /// Part of every page fingerprint: bump it when the Swift code that builds pages changes what they show.
-    static let pageFormat = "pages/5"
+    static let pageFormat = "pages/6"
 
     /// A fingerprint of everything a server's own pages and files show.
     func serverInputs(_ s: SiteServer, slug: String, refs: ArraySlice<ToolRef>) -> UInt64 {
