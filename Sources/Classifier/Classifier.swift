@@ -15,7 +15,8 @@ indirect enum Compiled {
     case nameVerb(Bitset), leadVerb(Bitset), nameLast(Bitset)
     /// Phrases in fields, with the phrases' first words as a sparse set (non-zero words of a bitset): a field that
     /// holds none of them is passed over without looking for each phrase.
-    case has([FieldKind], [[Int32]], firsts: [(index: Int, bits: UInt64)])
+    /// `quiet`: the condition holds without a fragment to quote (a word a pattern needs, tested first).
+    case has([FieldKind], [[Int32]], firsts: [(index: Int, bits: UInt64)], quiet: Bool)
     case paramNamed([[Int32]]), paramIs([[Int32]])
     case noParams(Bool), annotation([String: Bool]), categoryIs([AtlasModel.Category])
     /// Choices opening with one of the one-word phrases (`words`, by the choice's first word) or one of the longer ones.
@@ -75,7 +76,7 @@ final class CompiledRule: @unchecked Sendable {
                 // A longer phrase's first word is in the choice, so in the definition's parameters.
                 for p in phrases { b.insert(p[0]) }
                 return b
-            case .has(_, let p, _), .paramNamed(let p), .paramIs(let p):
+            case .has(_, let p, _, _), .paramNamed(let p), .paramIs(let p):
                 var b = Bitset(size: size)
                 for ph in p {
                     // The longest word; among equals the last (`list users` through *users*).
@@ -388,7 +389,7 @@ public struct Classifier: @unchecked Sendable {
                 switch c {
                 case .nameVerb(let v), .leadVerb(let v), .nameLast(let v): for w in v { number(w) }
                 case .actionOffered(let p): for ph in p { for w in ph { number(w) } }
-                case .has(_, let p), .paramNamed(let p), .paramIs(let p): for ph in p { for w in ph { number(w) } }
+                case .has(_, let p, _), .paramNamed(let p), .paramIs(let p): for ph in p { for w in ph { number(w) } }
                 default: break
                 }
             }
@@ -405,9 +406,9 @@ public struct Classifier: @unchecked Sendable {
             case .nameVerb(let w): return .nameVerb(Bitset(size: size, w.map { v.id($0) }))
             case .nameLast(let w): return .nameLast(Bitset(size: size, w.map { v.id($0) }))
             case .leadVerb(let w): return .leadVerb(Bitset(size: size, w.map { v.id($0) }))
-            case .has(let k, let p):
+            case .has(let k, let p, let quiet):
                 let ids = words(p)
-                return .has(k, ids, firsts: Bitset(size: size, ids.compactMap(\.first)).sparse)
+                return .has(k, ids, firsts: Bitset(size: size, ids.compactMap(\.first)).sparse, quiet: quiet)
             case .paramNamed(let p): return .paramNamed(words(p))
             case .paramIs(let p): return .paramIs(words(p))
             case .noParams(let b): return .noParams(b)
@@ -613,15 +614,15 @@ public struct Classifier: @unchecked Sendable {
         case .leadVerb(let verbs):
             guard f.nameVerb == nil || f.leadDecides, let v = f.leadVerb, verbs.contains(v.id) else { return nil }
             return .some(.leadVerb)
-        case .has(let kinds, let phrases, let firsts):
+        case .has(let kinds, let phrases, let firsts, let quiet):
             for k in kinds {
                 if let field = f.fields[k] {
                     guard field.bits.intersects(firsts) else { continue }
-                    for p in phrases { if let r = field.find(p) { return .some(.tokens(k, r)) } }
+                    for p in phrases { if let r = field.find(p) { return quiet ? .some(nil) : .some(.tokens(k, r)) } }
                 } else if k == .normalized, f.readsFoldedParts {
                     for part in Features.foldedKinds {
                         guard let field = f.fields[part], field.bits.intersects(firsts) else { continue }
-                        for p in phrases { if let r = field.find(p) { return .some(.text(field.name, field.quote(r))) } }
+                        for p in phrases { if let r = field.find(p) { return quiet ? .some(nil) : .some(.text(field.name, field.quote(r))) } }
                     }
                 }
             }

@@ -13,8 +13,9 @@ enum Condition: Sendable {
     case nameLast([String])
     /// The first verb of the description's lead, when the name has none.
     case leadVerb([String])
-    /// A phrase occurs in one of the named fields.
-    case has(fields: [FieldKind], phrases: [[String]])
+    /// A phrase occurs in one of the named fields. `quiet`: a word the rule's patterns need, written so that a definition
+    /// without it is passed over before any pattern runs (`*_needs`); it holds without being quoted as evidence.
+    case has(fields: [FieldKind], phrases: [[String]], quiet: Bool)
     /// A parameter is named like one of these (its whole name, or its last word, or a phrase within it).
     case paramNamed([[String]])
     /// A parameter's whole name is one of these (`code`, not `currency_code`).

@@ -173,10 +173,13 @@ public enum RuleLoader {
                     let kinds = try fieldKinds(String(key.dropLast(4)), f, err)
                     // A list of lists is several conditions on the same field, all of which must hold.
                     if let lists = value.arrayValue, !lists.isEmpty, lists.allSatisfy({ $0.arrayValue != nil }) {
-                        for (i, list) in lists.enumerated() { out.append(.has(fields: kinds, phrases: try phrases(list, field: "\(f)[\(i)]", err))) }
+                        for (i, list) in lists.enumerated() { out.append(.has(fields: kinds, phrases: try phrases(list, field: "\(f)[\(i)]", err), quiet: false)) }
                     } else {
-                        out.append(.has(fields: kinds, phrases: try phrases(value, field: f, err)))
+                        out.append(.has(fields: kinds, phrases: try phrases(value, field: f, err), quiet: false))
                     }
+                } else if key.hasSuffix("_needs") {
+                    // Words a group's pattern cannot match without: a cheap test first, quoted as no evidence.
+                    out.append(.has(fields: try fieldKinds(String(key.dropLast(6)), f, err), phrases: try phrases(value, field: f, err), quiet: true))
                 } else {
                     throw err(f, "unknown condition")
                 }

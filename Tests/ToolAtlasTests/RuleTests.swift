@@ -45,6 +45,17 @@ struct RuleTests {
         #expect(e?.field == "when.name_verbs")
     }
 
+    @Test("a *_needs condition lets a rule pass over a definition without the word, and quotes nothing when it holds")
+    func needsWords() throws {
+        let rule = try RuleLoader.parse(yaml: "id: x\nstage: category\ncategory: Execute\nsummary: s\nwhen: {description_needs: [packages], lead_regex: '^install (\\w+ )?packages'}\nexamples: {match: [a], no_match: [b]}\n", file: "x.yaml")
+        let c = Classifier(rules: [rule])
+        let hit = c.classify(Tool(name: "setup", description: "Install Python packages from a list."))
+        #expect(hit.firedRules == ["x"])
+        // Only the pattern's match is evidence; the needed word is not quoted again.
+        #expect(hit.verdict.evidence.map(\.fragment) == ["Install Python packages"])
+        #expect(c.classify(Tool(name: "setup", description: "Install Python modules from a list.")).firedRules.isEmpty)
+    }
+
     @Test("an offered action matches a choice by its opening words, and example parameters must be a list or a mapping")
     func actionOfferedAndParams() throws {
         let rule = try RuleLoader.parse(yaml: "id: x\nstage: category\ncategory: Write\nsummary: s\nwhen: {action_offered: [delete, hang up]}\nexamples: {match: [a], no_match: [b]}\n", file: "x.yaml")
