@@ -42,11 +42,6 @@ final class CompiledRule: @unchecked Sendable {
     let rule: Rule
     let when: [Compiled]
     let any: [[Compiled]]
-    /// Word sets of which the definition must hold at least one word each, or the rule cannot fire: a cheap test
-    /// that lets most rules be skipped without evaluating a single condition. Each set is kept as its non-zero words
-    /// only (index and bits): a set holds a few words of a vocabulary of thousands, and most rules are ruled out here.
-    let needs: [[(index: Int, bits: UInt64)]]
-
     /// `unless` groups without a pattern, tried before the `any` groups (whose patterns cost more); the rest after them.
     let cheapUnless: [[Compiled]]
     let costlyUnless: [[Compiled]]
@@ -54,9 +49,7 @@ final class CompiledRule: @unchecked Sendable {
     /// they are checked after the cheap exceptions.
     let firstPattern: Int
 
-    /// `rarity`: how rare a word is likely to be (its length): a phrase is needed through its rarest word, since every
-    /// word of it must occur (`the user's screen` through *screen*, not *the*).
-    init(rule: Rule, when: [Compiled], any: [[Compiled]], unless: [[Compiled]], size: Int, rarity: (Int32) -> Int) {
+    init(rule: Rule, when: [Compiled], any: [[Compiled]], unless: [[Compiled]]) {
         self.rule = rule; self.when = when; self.any = any
         func isPattern(_ c: Compiled) -> Bool {
             switch c {
@@ -69,37 +62,6 @@ final class CompiledRule: @unchecked Sendable {
         costlyUnless = unless.filter(costly)
         firstPattern = when.firstIndex(where: isPattern) ?? when.count
         precondition(when[firstPattern...].allSatisfy(isPattern), "rule \(rule.id): patterns must be its last `when` conditions")
-        func words(_ c: Compiled) -> Bitset? {
-            switch c {
-            case .nameVerb(let b), .leadVerb(let b), .nameLast(let b): return b
-            case .actionOffered(var b, let phrases):
-                // A longer phrase's first word is in the choice, so in the definition's parameters.
-                for p in phrases { b.insert(p[0]) }
-                return b
-            case .has(_, let p, _, _), .paramNamed(let p), .paramIs(let p):
-                var b = Bitset(size: size)
-                for ph in p {
-                    // The longest word; among equals the last (`list users` through *users*).
-                    if let key = ph.reversed().max(by: { rarity($0) < rarity($1) }) { b.insert(key) }
-                }
-                return b
-            default: return nil
-            }
-        }
-        var needs = when.compactMap(words)
-        // Every `any` group needs its own words; the rule needs the words of at least one group.
-        let groups = any.map { g in g.compactMap(words).first }
-        if !groups.isEmpty, groups.allSatisfy({ $0 != nil }) {
-            var b = Bitset(size: size)
-            for g in groups { b.formUnion(g!) }
-            needs.append(b)
-        }
-        self.needs = needs.map(\.sparse)
-    }
-
-    @inline(__always) func mayFire(_ present: Bitset) -> Bool {
-        for n in needs where !present.intersects(n) { return false }
-        return true
     }
 }
 
@@ -121,6 +83,8 @@ final class Features {
     /// The last word of the name that is not the server's own name (`list_chats_perplexity` on `mcp-perplexity`: chats).
     let nameLast: Token?
     let leadVerb: Token?
+    /// The numbers of the name's action words and of the lead's verb: what an action condition can hold through.
+    let actionIDs: [Int32]
     /// The name's action word decided nothing: the lead's verb is read as if the name had none.
     var leadDecides = false
     /// The category is decided and risk rules are being evaluated.
@@ -247,6 +211,7 @@ final class Features {
         joinedVerbs = joined
         nameLast = words.last
         self.leadVerb = leadVerb
+        actionIDs = ([verb?.id, leadVerb?.id].compactMap { $0 } + joined.map { name.tokens[$0].id }).filter { $0 >= 0 }
         // A name that is only the server's name, or has no action word and a short lead, says too little; an action selector
         // whose choices a description of some length explains says enough.
         usable = (!words.isEmpty && (nameVerb != nil || leadField.tokens.count >= 3)) || (description.tokens.count >= 8 && !offered.isEmpty)
@@ -363,6 +328,10 @@ public struct Classifier: @unchecked Sendable {
     let categoryRules: [CompiledRule]
     let riskRules: [CompiledRule]
     let findingRules: [CompiledRule]
+    /// The tests that rule out most rules of each list before they are evaluated.
+    let categoryScreens: Screens
+    let riskScreens: Screens
+    let findingScreens: Screens
     let vocabulary: Vocabulary
     let lexicon: Bitset
     let leadLexicon: Bitset
@@ -435,12 +404,16 @@ public struct Classifier: @unchecked Sendable {
             }
         }
         func build(_ r: Rule) -> CompiledRule {
-            CompiledRule(rule: r, when: r.when.map(compile), any: r.any.map { $0.map(compile) }, unless: r.unless.map { $0.map(compile) }, size: size,
-                         rarity: { Int($0) < lengths.count ? lengths[Int($0)] : 0 })
+            CompiledRule(rule: r, when: r.when.map(compile), any: r.any.map { $0.map(compile) }, unless: r.unless.map { $0.map(compile) })
         }
+        // How rare a word is likely to be (its length): a phrase is needed through its rarest word.
+        let rarity = { (id: Int32) in Int(id) < lengths.count ? lengths[Int(id)] : 0 }
         categoryRules = rules.filter { $0.stage == .category }.sorted { ($0.priority, $0.id) > ($1.priority, $1.id) }.map(build)
         riskRules = rules.filter { $0.stage == .risk }.sorted { $0.id < $1.id }.map(build)
         findingRules = rules.filter { $0.stage == .finding }.sorted { $0.id < $1.id }.map(build)
+        categoryScreens = Screens(categoryRules, vocabularySize: size, rarity: rarity)
+        riskScreens = Screens(riskRules, vocabularySize: size, rarity: rarity)
+        findingScreens = Screens(findingRules, vocabularySize: size, rarity: rarity)
         // Only category rules' own conditions define action words: a word named in an `unless` or by a risk
         // or finding rule (`email`) must not turn a noun into a verb.
         var lex = Bitset(size: size), lead = Bitset(size: size)
@@ -482,8 +455,8 @@ public struct Classifier: @unchecked Sendable {
         var winner: (rule: CompiledRule, evidence: [Hit])? = nil
         // Every rule is evaluated so that the explanation lists all that fired; the first (strongest) decides.
         func decide() {
-            for cr in categoryRules {
-                guard let ev = evaluate(cr, f, category: nil) else { continue }
+            for (k, cr) in categoryRules.enumerated() {
+                guard categoryScreens.mayFire(k, f, category: nil), let ev = evaluate(cr, f, category: nil) else { continue }
                 fired.append(cr.rule.id)
                 if let w = winner {
                     if cr.rule.priority == w.rule.rule.priority && cr.rule.category! > w.rule.rule.category! { winner = (cr, ev) }
@@ -523,9 +496,9 @@ public struct Classifier: @unchecked Sendable {
         var raises: [(Rule, [Hit])] = []
         var lowers: [(Rule, [Hit])] = []
         f.afterCategory = true
-        for cr in riskRules {
+        for (k, cr) in riskRules.enumerated() {
             let rule = cr.rule
-            guard let ev = evaluate(cr, f, category: category) else { continue }
+            guard riskScreens.mayFire(k, f, category: category), let ev = evaluate(cr, f, category: category) else { continue }
             fired.append(rule.id)
             // A rule above the category's baseline raises (never lowers); one at or below it lowers (never raises).
             if rule.risk! > category.baseline {
@@ -550,9 +523,10 @@ public struct Classifier: @unchecked Sendable {
         var findings: [Finding] = []
         // Findings read only the name's own action word: a description can be written to exempt itself.
         f.afterCategory = false
-        for cr in findingRules {
+        let decided = winner == nil ? nil : category
+        for (k, cr) in findingRules.enumerated() {
             let rule = cr.rule
-            guard let hits = evaluate(cr, f, category: winner == nil ? nil : category) else { continue }
+            guard findingScreens.mayFire(k, f, category: decided), let hits = evaluate(cr, f, category: decided) else { continue }
             fired.append(rule.id)
             let ev = hits.map { f.resolve($0) }
             let first = ev.first(where: { !$0.fragment.isEmpty }) ?? ev.first
@@ -562,9 +536,8 @@ public struct Classifier: @unchecked Sendable {
         return Result(verdict: verdict, findings: findings, firedRules: fired)
     }
 
-    /// Whether a rule fires, with what made each condition hold.
+    /// Whether a rule fires, with what made each condition hold (a rule its screen ruled out need not be asked).
     func evaluate(_ rule: CompiledRule, _ f: Features, category: AtlasModel.Category?) -> [Hit]? {
-        guard rule.mayFire(f.present) else { return nil }
         var ev: [Hit] = []
         // Cheap conditions first, then cheap exceptions, then patterns (the last `when` conditions): a rule that a word
         // rules out runs no pattern. The evidence keeps the conditions' own order.

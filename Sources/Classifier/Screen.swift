@@ -1,0 +1,130 @@
+import AtlasModel
+
+/// Tests that the conditions of a list of rules cannot hold without, run for every rule of the list on every definition
+/// before any rule is evaluated: most rules are ruled out here, by a few look-ups in flat tables, without the cost of
+/// calling into a rule and reading its conditions (each a boxed value to retain and release).
+///
+/// A rule passes when every test of its `when` conditions passes and, if it has `any` groups, every test of one group
+/// passes. Each test is necessary, never sufficient: a rule that passes is then evaluated in full.
+struct Screens: @unchecked Sendable {
+    /// What a test reads.
+    enum Kind: UInt8 {
+        /// The definition holds a word of a sparse set (`sparse[start..<start + count]`, index and bits in turn).
+        case words
+        /// The name's action words or the lead's verb (`nameVerb`, `leadVerb`) are in a dense set at `dense[start...]`.
+        case action
+        /// The last word of the name (`nameLast`) is in a dense set at `dense[start...]`.
+        case last
+        /// The category decided is one of those in the mask `start` (bit by category's position).
+        case category
+    }
+
+    struct Test { var kind: Kind; var start: Int32; var count: Int32 }
+
+    private var sparse: [UInt64] = []
+    private var dense: [UInt64] = []
+    private let stride: Int
+    private var tests: [Test] = []
+    /// Per rule: its `when` tests, then its `any` groups (each a range of tests), as ranges of `groups`.
+    private var groups: [(start: Int32, count: Int32)] = []
+    private var rules: [(when: Int32, firstGroup: Int32, groupCount: Int32)] = []
+
+    var count: Int { rules.count }
+
+    init(_ compiled: [CompiledRule], vocabularySize size: Int, rarity: (Int32) -> Int) {
+        stride = max(1, (size + 63) / 64)
+        for r in compiled {
+            let when = Int32(groups.count)
+            groups.append(addTests(r.when, size: size, rarity: rarity))
+            let first = Int32(groups.count)
+            for g in r.any { groups.append(addTests(g, size: size, rarity: rarity)) }
+            rules.append((when, first, Int32(r.any.count)))
+        }
+    }
+
+    /// The tests of a group of conditions that must all hold, appended; their range.
+    private mutating func addTests(_ conditions: [Compiled], size: Int, rarity: (Int32) -> Int) -> (start: Int32, count: Int32) {
+        let start = Int32(tests.count)
+        func dense(_ b: Bitset) -> Int32 {
+            let at = Int32(self.dense.count)
+            self.dense += b.words + Array(repeating: 0, count: stride - b.words.count)
+            return at
+        }
+        func sparse(_ b: Bitset) {
+            let entries = b.sparse
+            tests.append(Test(kind: .words, start: Int32(self.sparse.count), count: Int32(entries.count)))
+            for e in entries { self.sparse += [UInt64(e.index), e.bits] }
+        }
+        for c in conditions {
+            switch c {
+            case .nameVerb(let b), .leadVerb(let b): tests.append(Test(kind: .action, start: dense(b), count: 0))
+            case .nameLast(let b): tests.append(Test(kind: .last, start: dense(b), count: 0))
+            case .actionOffered(var b, let phrases):
+                // A longer phrase's first word is in the choice, so in the definition's parameters.
+                for p in phrases { b.insert(p[0]) }
+                sparse(b)
+            case .has(_, let p, _, _), .paramNamed(let p), .paramIs(let p):
+                // Every word of a phrase must occur: the phrase is needed through its longest word (among equals the
+                // last: `list users` through *users*), the one least likely to be present.
+                var b = Bitset(size: size)
+                for ph in p { if let key = ph.reversed().max(by: { rarity($0) < rarity($1) }) { b.insert(key) } }
+                sparse(b)
+            case .categoryIs(let cats):
+                var mask: Int32 = 0
+                for c in cats { mask |= 1 << Int32(AtlasModel.Category.allCases.firstIndex(of: c)!) }
+                tests.append(Test(kind: .category, start: mask, count: 0))
+            default: break
+            }
+        }
+        return (start, Int32(tests.count) - start)
+    }
+
+    /// Whether rule `k` of the list may fire on the definition, with the category decided so far (nil: none yet).
+    func mayFire(_ k: Int, _ f: Features, category: AtlasModel.Category?) -> Bool {
+        let categoryBit: Int32 = category.map { 1 << Int32(AtlasModel.Category.allCases.firstIndex(of: $0)!) } ?? 0
+        return rules.withUnsafeBufferPointer { rules in
+            groups.withUnsafeBufferPointer { groups in
+                tests.withUnsafeBufferPointer { tests in
+                    sparse.withUnsafeBufferPointer { sparse in
+                        dense.withUnsafeBufferPointer { dense in
+                            f.present.words.withUnsafeBufferPointer { present in
+                                f.actionIDs.withUnsafeBufferPointer { actions in
+                                    let lastID = f.nameLast?.id ?? -1
+                                    func holds(_ t: Test) -> Bool {
+                                        switch t.kind {
+                                        case .words:
+                                            var i = Int(t.start)
+                                            let end = i + 2 * Int(t.count)
+                                            while i < end {
+                                                let w = Int(sparse[i])
+                                                if w < present.count && present[w] & sparse[i + 1] != 0 { return true }
+                                                i += 2
+                                            }
+                                            return false
+                                        case .action:
+                                            for id in actions where dense[Int(t.start) + Int(id) >> 6] & (1 << UInt64(id & 63)) != 0 { return true }
+                                            return false
+                                        case .last:
+                                            return lastID >= 0 && dense[Int(t.start) + Int(lastID) >> 6] & (1 << UInt64(lastID & 63)) != 0
+                                        case .category:
+                                            return t.start & categoryBit != 0
+                                        }
+                                    }
+                                    func all(_ g: (start: Int32, count: Int32)) -> Bool {
+                                        for i in Int(g.start)..<Int(g.start + g.count) where !holds(tests[i]) { return false }
+                                        return true
+                                    }
+                                    let r = rules[k]
+                                    guard all(groups[Int(r.when)]) else { return false }
+                                    if r.groupCount == 0 { return true }
+                                    for g in Int(r.firstGroup)..<Int(r.firstGroup + r.groupCount) where all(groups[g]) { return true }
+                                    return false
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
