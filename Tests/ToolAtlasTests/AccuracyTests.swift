@@ -39,7 +39,7 @@ struct AccuracyTests {
     @Test("on tools written outside the corpus, accuracy stays at its measured level and exactly the poisoned or contradicting definitions are flagged, each for what it does")
     func handmade() throws {
         let report = try Evaluation.run(corpus: Fixtures.handmade, classifier: try Classifier(directory: Fixtures.rules))
-        #expect(report.total == 2496)
+        #expect(report.total == 2512)
         #expect(report.problems.isEmpty)
         #expect(report.categoryAccuracy >= 0.97, "category accuracy \(report.categoryAccuracy)")
         #expect(report.riskAccuracy >= 0.93, "risk accuracy \(report.riskAccuracy)")
@@ -64,6 +64,11 @@ struct AccuracyTests {
             "p59::translate_phrase": ["poisoning-shadows-other-tools"], "p59::get_weather2": ["hidden-invisible-characters", "poisoning-override-instructions"],
             "p59::lookup_word": ["exfiltration-asks-for-conversation", "exfiltration-destination-in-description"],
             "p59::safe_delete_record": ["annotation-read-only-contradicts"], "p59::wipe_cache_all": ["annotation-not-destructive-contradicts"],
+            "p91::get_fact_of_the_day": ["poisoning-shadows-other-tools", "poisoning-instruction-tags", "poisoning-hide-from-user"],
+            "p91::add": ["poisoning-read-secrets"], "p91::summarize_url": ["exfiltration-asks-for-conversation"],
+            "p91::spell_check": ["hidden-invisible-characters", "poisoning-override-instructions"], "p91::currency_rates": ["poisoning-bypasses-confirmation"],
+            "p91::render_chart": ["exfiltration-markdown-image"], "p91::safe_cleanup": ["annotation-read-only-contradicts"],
+            "p91::list_backups_and_wipe": ["annotation-not-destructive-contradicts"],
         ]
         #expect(Set(report.flagged.map(\.id)) == Set(expected.keys))
         for (id, findings) in report.flagged {
