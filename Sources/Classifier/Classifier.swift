@@ -332,6 +332,8 @@ public struct Classifier: @unchecked Sendable {
     let categoryScreens: Screens
     let riskScreens: Screens
     let findingScreens: Screens
+    /// Off, every rule is evaluated: the tests compare both ways to show the screens only rule out rules that cannot fire.
+    var screening = true
     let vocabulary: Vocabulary
     let lexicon: Bitset
     let leadLexicon: Bitset
@@ -456,7 +458,7 @@ public struct Classifier: @unchecked Sendable {
         // Every rule is evaluated so that the explanation lists all that fired; the first (strongest) decides.
         func decide() {
             for (k, cr) in categoryRules.enumerated() {
-                guard categoryScreens.mayFire(k, f, category: nil), let ev = evaluate(cr, f, category: nil) else { continue }
+                guard !screening || categoryScreens.mayFire(k, f, category: nil), let ev = evaluate(cr, f, category: nil) else { continue }
                 fired.append(cr.rule.id)
                 if let w = winner {
                     if cr.rule.priority == w.rule.rule.priority && cr.rule.category! > w.rule.rule.category! { winner = (cr, ev) }
@@ -498,7 +500,7 @@ public struct Classifier: @unchecked Sendable {
         f.afterCategory = true
         for (k, cr) in riskRules.enumerated() {
             let rule = cr.rule
-            guard riskScreens.mayFire(k, f, category: category), let ev = evaluate(cr, f, category: category) else { continue }
+            guard !screening || riskScreens.mayFire(k, f, category: category), let ev = evaluate(cr, f, category: category) else { continue }
             fired.append(rule.id)
             // A rule above the category's baseline raises (never lowers); one at or below it lowers (never raises).
             if rule.risk! > category.baseline {
@@ -526,7 +528,7 @@ public struct Classifier: @unchecked Sendable {
         let decided = winner == nil ? nil : category
         for (k, cr) in findingRules.enumerated() {
             let rule = cr.rule
-            guard findingScreens.mayFire(k, f, category: decided), let hits = evaluate(cr, f, category: decided) else { continue }
+            guard !screening || findingScreens.mayFire(k, f, category: decided), let hits = evaluate(cr, f, category: decided) else { continue }
             fired.append(rule.id)
             let ev = hits.map { f.resolve($0) }
             let first = ev.first(where: { !$0.fragment.isEmpty }) ?? ev.first

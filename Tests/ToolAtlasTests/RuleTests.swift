@@ -16,6 +16,26 @@ struct RuleTests {
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
     }
 
+    @Test("the screens only rule out rules that cannot fire: every corpus and hand-made tool gets the same verdict, rules, evidence and findings without them")
+    func screensAreSound() throws {
+        var unscreened = Self.classifier
+        unscreened.screening = false
+        var compared = 0
+        for path in [Fixtures.corpus, Fixtures.handmade] {
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            for line in text.split(separator: "\n") {
+                let o = try JSONValue.parse(Array(line.utf8))
+                let tool = try Tool(json: o["tool"]!)
+                let server = o["server"]?.stringValue ?? ""
+                let a = Self.classifier.classify(tool, server: server), b = unscreened.classify(tool, server: server)
+                #expect(a.firedRules == b.firedRules, "\(o["id"]?.stringValue ?? "")")
+                #expect(a.verdict == b.verdict && a.findings == b.findings, "\(o["id"]?.stringValue ?? "")")
+                compared += 1
+            }
+        }
+        #expect(compared > 3000)
+    }
+
     static func load(_ yaml: String) -> RuleError? {
         do { _ = try RuleLoader.parse(yaml: yaml, file: "bad.yaml"); return nil } catch { return error }
     }
