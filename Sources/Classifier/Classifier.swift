@@ -458,7 +458,7 @@ public struct Classifier: @unchecked Sendable {
         // Every rule is evaluated so that the explanation lists all that fired; the first (strongest) decides.
         func decide() {
             for (k, cr) in categoryRules.enumerated() {
-                guard !screening || categoryScreens.mayFire(k, f, category: nil), let ev = evaluate(cr, f, category: nil) else { continue }
+                guard !screening || categoryScreens.mayFire(k, f, categoryBit: 0), let ev = evaluate(cr, f, category: nil) else { continue }
                 fired.append(cr.rule.id)
                 if let w = winner {
                     if cr.rule.priority == w.rule.rule.priority && cr.rule.category! > w.rule.rule.category! { winner = (cr, ev) }
@@ -498,9 +498,10 @@ public struct Classifier: @unchecked Sendable {
         var raises: [(Rule, [Hit])] = []
         var lowers: [(Rule, [Hit])] = []
         f.afterCategory = true
+        let categoryBit = Screens.mask(category)
         for (k, cr) in riskRules.enumerated() {
             let rule = cr.rule
-            guard !screening || riskScreens.mayFire(k, f, category: category), let ev = evaluate(cr, f, category: category) else { continue }
+            guard !screening || riskScreens.mayFire(k, f, categoryBit: categoryBit), let ev = evaluate(cr, f, category: category) else { continue }
             fired.append(rule.id)
             // A rule above the category's baseline raises (never lowers); one at or below it lowers (never raises).
             if rule.risk! > category.baseline {
@@ -526,9 +527,10 @@ public struct Classifier: @unchecked Sendable {
         // Findings read only the name's own action word: a description can be written to exempt itself.
         f.afterCategory = false
         let decided = winner == nil ? nil : category
+        let decidedBit = Screens.mask(decided)
         for (k, cr) in findingRules.enumerated() {
             let rule = cr.rule
-            guard !screening || findingScreens.mayFire(k, f, category: decided), let hits = evaluate(cr, f, category: decided) else { continue }
+            guard !screening || findingScreens.mayFire(k, f, categoryBit: decidedBit), let hits = evaluate(cr, f, category: decided) else { continue }
             fired.append(rule.id)
             let ev = hits.map { f.resolve($0) }
             let first = ev.first(where: { !$0.fragment.isEmpty }) ?? ev.first

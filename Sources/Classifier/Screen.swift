@@ -29,7 +29,10 @@ struct Screens: @unchecked Sendable {
     private var groups: [(start: Int32, count: Int32)] = []
     private var rules: [(when: Int32, firstGroup: Int32, groupCount: Int32)] = []
 
-    var count: Int { rules.count }
+    /// The bit of a category in a `category` test's mask (no bit for none).
+    static func mask(_ category: AtlasModel.Category?) -> Int32 {
+        category.map { 1 << Int32(AtlasModel.Category.allCases.firstIndex(of: $0)!) } ?? 0
+    }
 
     init(_ compiled: [CompiledRule], vocabularySize size: Int, rarity: (Int32) -> Int) {
         stride = max(1, (size + 63) / 64)
@@ -70,19 +73,17 @@ struct Screens: @unchecked Sendable {
                 for ph in p { if let key = ph.reversed().max(by: { rarity($0) < rarity($1) }) { b.insert(key) } }
                 sparse(b)
             case .categoryIs(let cats):
-                var mask: Int32 = 0
-                for c in cats { mask |= 1 << Int32(AtlasModel.Category.allCases.firstIndex(of: c)!) }
-                tests.append(Test(kind: .category, start: mask, count: 0))
+                tests.append(Test(kind: .category, start: cats.reduce(0) { $0 | Screens.mask($1) }, count: 0))
             default: break
             }
         }
         return (start, Int32(tests.count) - start)
     }
 
-    /// Whether rule `k` of the list may fire on the definition, with the category decided so far (nil: none yet).
-    func mayFire(_ k: Int, _ f: Features, category: AtlasModel.Category?) -> Bool {
-        let categoryBit: Int32 = category.map { 1 << Int32(AtlasModel.Category.allCases.firstIndex(of: $0)!) } ?? 0
-        return rules.withUnsafeBufferPointer { rules in
+    /// Whether rule `k` of the list may fire on the definition, with the category decided so far as its `mask` (made once
+    /// per list, not per rule).
+    func mayFire(_ k: Int, _ f: Features, categoryBit: Int32) -> Bool {
+        rules.withUnsafeBufferPointer { rules in
             groups.withUnsafeBufferPointer { groups in
                 tests.withUnsafeBufferPointer { tests in
                     sparse.withUnsafeBufferPointer { sparse in
