@@ -457,13 +457,15 @@ public struct Classifier: @unchecked Sendable {
         var winner: (rule: CompiledRule, evidence: [Hit])? = nil
         // Every rule is evaluated so that the explanation lists all that fired; the first (strongest) decides.
         func decide() {
-            for (k, cr) in categoryRules.enumerated() {
-                guard !screening || categoryScreens.mayFire(k, f, categoryBit: 0), let ev = evaluate(cr, f, category: nil) else { continue }
-                fired.append(cr.rule.id)
-                if let w = winner {
-                    if cr.rule.priority == w.rule.rule.priority && cr.rule.category! > w.rule.rule.category! { winner = (cr, ev) }
-                } else {
-                    winner = (cr, ev)
+            categoryScreens.read(f, categoryBit: 0) { screen in
+                for (k, cr) in categoryRules.enumerated() {
+                    guard !screening || screen.mayFire(k), let ev = evaluate(cr, f, category: nil, screening ? screen : nil, k) else { continue }
+                    fired.append(cr.rule.id)
+                    if let w = winner {
+                        if cr.rule.priority == w.rule.rule.priority && cr.rule.category! > w.rule.rule.category! { winner = (cr, ev) }
+                    } else {
+                        winner = (cr, ev)
+                    }
                 }
             }
         }
@@ -498,16 +500,17 @@ public struct Classifier: @unchecked Sendable {
         var raises: [(Rule, [Hit])] = []
         var lowers: [(Rule, [Hit])] = []
         f.afterCategory = true
-        let categoryBit = Screens.mask(category)
-        for (k, cr) in riskRules.enumerated() {
-            let rule = cr.rule
-            guard !screening || riskScreens.mayFire(k, f, categoryBit: categoryBit), let ev = evaluate(cr, f, category: category) else { continue }
-            fired.append(rule.id)
-            // A rule above the category's baseline raises (never lowers); one at or below it lowers (never raises).
-            if rule.risk! > category.baseline {
-                if rule.risk! > start { raises.append((rule, ev)) }
-            } else if rule.risk! < start {
-                lowers.append((rule, ev))
+        riskScreens.read(f, categoryBit: Screens.mask(category)) { screen in
+            for (k, cr) in riskRules.enumerated() {
+                let rule = cr.rule
+                guard !screening || screen.mayFire(k), let ev = evaluate(cr, f, category: category, screening ? screen : nil, k) else { continue }
+                fired.append(rule.id)
+                // A rule above the category's baseline raises (never lowers); one at or below it lowers (never raises).
+                if rule.risk! > category.baseline {
+                    if rule.risk! > start { raises.append((rule, ev)) }
+                } else if rule.risk! < start {
+                    lowers.append((rule, ev))
+                }
             }
         }
         var risk = start
@@ -527,21 +530,23 @@ public struct Classifier: @unchecked Sendable {
         // Findings read only the name's own action word: a description can be written to exempt itself.
         f.afterCategory = false
         let decided = winner == nil ? nil : category
-        let decidedBit = Screens.mask(decided)
-        for (k, cr) in findingRules.enumerated() {
-            let rule = cr.rule
-            guard !screening || findingScreens.mayFire(k, f, categoryBit: decidedBit), let hits = evaluate(cr, f, category: decided) else { continue }
-            fired.append(rule.id)
-            let ev = hits.map { f.resolve($0) }
-            let first = ev.first(where: { !$0.fragment.isEmpty }) ?? ev.first
-            findings.append(Finding(rule: rule.id, severity: rule.severity!, title: rule.summary, tool: tool.name,
-                                    field: first?.field ?? "definition", fragment: first?.fragment ?? ""))
+        findingScreens.read(f, categoryBit: Screens.mask(decided)) { screen in
+            for (k, cr) in findingRules.enumerated() {
+                let rule = cr.rule
+                guard !screening || screen.mayFire(k), let hits = evaluate(cr, f, category: decided, screening ? screen : nil, k) else { continue }
+                fired.append(rule.id)
+                let ev = hits.map { f.resolve($0) }
+                let first = ev.first(where: { !$0.fragment.isEmpty }) ?? ev.first
+                findings.append(Finding(rule: rule.id, severity: rule.severity!, title: rule.summary, tool: tool.name,
+                                        field: first?.field ?? "definition", fragment: first?.fragment ?? ""))
+            }
         }
         return Result(verdict: verdict, findings: findings, firedRules: fired)
     }
 
-    /// Whether a rule fires, with what made each condition hold (a rule its screen ruled out need not be asked).
-    func evaluate(_ rule: CompiledRule, _ f: Features, category: AtlasModel.Category?) -> [Hit]? {
+    /// Whether a rule fires, with what made each condition hold (a rule its screen ruled out need not be asked). With the
+    /// screen of its list (`k`: the rule's place there), groups of conditions whose tests fail are passed over unread.
+    func evaluate(_ rule: CompiledRule, _ f: Features, category: AtlasModel.Category?, _ screen: Screens.Reader?, _ k: Int) -> [Hit]? {
         var ev: [Hit] = []
         // Cheap conditions first, then cheap exceptions, then patterns (the last `when` conditions): a rule that a word
         // rules out runs no pattern. The evidence keeps the conditions' own order.
@@ -550,14 +555,16 @@ public struct Classifier: @unchecked Sendable {
             if let e { ev.append(e) }
         }
         // A rule that an exception rules out needs no further look: cheap exceptions are tried first.
-        for group in rule.cheapUnless where group.allSatisfy({ check($0, f, category) != nil }) { return nil }
+        for (j, group) in rule.cheapUnless.enumerated() where screen?.cheapUnlessMayHold(k, j) != false && group.allSatisfy({ check($0, f, category) != nil }) {
+            return nil
+        }
         for i in rule.firstPattern..<rule.when.count {
             guard let e = check(rule.when[i], f, category) else { return nil }
             if let e { ev.append(e) }
         }
         if !rule.any.isEmpty {
             var matched = false
-            for group in rule.any {
+            for (j, group) in rule.any.enumerated() where screen?.anyMayHold(k, j) != false {
                 var gev: [Hit] = []
                 var ok = true
                 for c in group {
@@ -568,7 +575,9 @@ public struct Classifier: @unchecked Sendable {
             }
             if !matched { return nil }
         }
-        for group in rule.costlyUnless where group.allSatisfy({ check($0, f, category) != nil }) { return nil }
+        for (j, group) in rule.costlyUnless.enumerated() where screen?.costlyUnlessMayHold(k, j) != false && group.allSatisfy({ check($0, f, category) != nil }) {
+            return nil
+        }
         return ev
     }
 

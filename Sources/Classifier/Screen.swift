@@ -5,7 +5,8 @@ import AtlasModel
 /// calling into a rule and reading its conditions (each a boxed value to retain and release).
 ///
 /// A rule passes when every test of its `when` conditions passes and, if it has `any` groups, every test of one group
-/// passes. Each test is necessary, never sufficient: a rule that passes is then evaluated in full.
+/// passes. Each test is necessary, never sufficient: a rule that passes is then evaluated, and within it every `any` or
+/// `unless` group whose tests fail is passed over (it cannot hold, so the first group that holds is the same).
 struct Screens: @unchecked Sendable {
     /// What a test reads.
     enum Kind: UInt8 {
@@ -25,9 +26,12 @@ struct Screens: @unchecked Sendable {
     private var dense: [UInt64] = []
     private let stride: Int
     private var tests: [Test] = []
-    /// Per rule: its `when` tests, then its `any` groups (each a range of tests), as ranges of `groups`.
+    /// Per rule: its `when` tests, then its `any` groups, then its cheap and its costly `unless` groups (each a range of
+    /// tests), as ranges of `groups`.
     private var groups: [(start: Int32, count: Int32)] = []
-    private var rules: [(when: Int32, firstGroup: Int32, groupCount: Int32)] = []
+    private var rules: [Entry] = []
+
+    struct Entry { var when: Int32, firstGroup: Int32, groupCount: Int32, cheapUnless: Int32, costlyUnless: Int32 }
 
     /// The bit of a category in a `category` test's mask (no bit for none).
     static func mask(_ category: AtlasModel.Category?) -> Int32 {
@@ -41,7 +45,11 @@ struct Screens: @unchecked Sendable {
             groups.append(addTests(r.when, size: size, rarity: rarity))
             let first = Int32(groups.count)
             for g in r.any { groups.append(addTests(g, size: size, rarity: rarity)) }
-            rules.append((when, first, Int32(r.any.count)))
+            let cheap = Int32(groups.count)
+            for g in r.cheapUnless { groups.append(addTests(g, size: size, rarity: rarity)) }
+            let costly = Int32(groups.count)
+            for g in r.costlyUnless { groups.append(addTests(g, size: size, rarity: rarity)) }
+            rules.append(Entry(when: when, firstGroup: first, groupCount: Int32(r.any.count), cheapUnless: cheap, costlyUnless: costly))
         }
     }
 
@@ -80,9 +88,66 @@ struct Screens: @unchecked Sendable {
         return (start, Int32(tests.count) - start)
     }
 
-    /// Whether rule `k` of the list may fire on the definition, with the category decided so far as its `mask` (made once
-    /// per list, not per rule).
-    func mayFire(_ k: Int, _ f: Features, categoryBit: Int32) -> Bool {
+    /// The tables read in place for one definition and one list: whether a rule may fire, and which of its groups of
+    /// conditions may hold (a group whose tests fail is passed over by the evaluation, which would find the same).
+    struct Reader {
+        let rules: UnsafeBufferPointer<Entry>
+        let groups: UnsafeBufferPointer<(start: Int32, count: Int32)>
+        let tests: UnsafeBufferPointer<Test>
+        let sparse: UnsafeBufferPointer<UInt64>
+        let dense: UnsafeBufferPointer<UInt64>
+        let present: UnsafeBufferPointer<UInt64>
+        let actions: UnsafeBufferPointer<Int32>
+        let lastID: Int32
+        let categoryBit: Int32
+
+        @inline(__always) func holds(_ t: Test) -> Bool {
+            switch t.kind {
+            case .words:
+                var i = Int(t.start)
+                let end = i + 2 * Int(t.count)
+                while i < end {
+                    let w = Int(sparse[i])
+                    if w < present.count && present[w] & sparse[i + 1] != 0 { return true }
+                    i += 2
+                }
+                return false
+            case .action:
+                for id in actions where dense[Int(t.start) + Int(id) >> 6] & (1 << UInt64(id & 63)) != 0 { return true }
+                return false
+            case .last:
+                return lastID >= 0 && dense[Int(t.start) + Int(lastID) >> 6] & (1 << UInt64(lastID & 63)) != 0
+            case .category:
+                return t.start & categoryBit != 0
+            }
+        }
+
+        /// Whether every test of group `g` (an index into `groups`) passes.
+        @inline(__always) func all(_ g: Int) -> Bool {
+            let r = groups[g]
+            for i in Int(r.start)..<Int(r.start + r.count) where !holds(tests[i]) { return false }
+            return true
+        }
+
+        /// Whether rule `k` of the list may fire.
+        func mayFire(_ k: Int) -> Bool {
+            let r = rules[k]
+            guard all(Int(r.when)) else { return false }
+            if r.groupCount == 0 { return true }
+            for g in Int(r.firstGroup)..<Int(r.firstGroup + r.groupCount) where all(g) { return true }
+            return false
+        }
+
+        /// Whether the `any` group `j` of rule `k` may hold.
+        @inline(__always) func anyMayHold(_ k: Int, _ j: Int) -> Bool { all(Int(rules[k].firstGroup) + j) }
+        /// Whether the cheap `unless` group `j` of rule `k` may hold.
+        @inline(__always) func cheapUnlessMayHold(_ k: Int, _ j: Int) -> Bool { all(Int(rules[k].cheapUnless) + j) }
+        /// Whether the costly `unless` group `j` of rule `k` may hold.
+        @inline(__always) func costlyUnlessMayHold(_ k: Int, _ j: Int) -> Bool { all(Int(rules[k].costlyUnless) + j) }
+    }
+
+    /// The tables read for definition `f`, with the category decided so far as its mask (made once per list, not per rule).
+    func read<R>(_ f: Features, categoryBit: Int32, _ body: (Reader) -> R) -> R {
         rules.withUnsafeBufferPointer { rules in
             groups.withUnsafeBufferPointer { groups in
                 tests.withUnsafeBufferPointer { tests in
@@ -90,36 +155,8 @@ struct Screens: @unchecked Sendable {
                         dense.withUnsafeBufferPointer { dense in
                             f.present.words.withUnsafeBufferPointer { present in
                                 f.actionIDs.withUnsafeBufferPointer { actions in
-                                    let lastID = f.nameLast?.id ?? -1
-                                    func holds(_ t: Test) -> Bool {
-                                        switch t.kind {
-                                        case .words:
-                                            var i = Int(t.start)
-                                            let end = i + 2 * Int(t.count)
-                                            while i < end {
-                                                let w = Int(sparse[i])
-                                                if w < present.count && present[w] & sparse[i + 1] != 0 { return true }
-                                                i += 2
-                                            }
-                                            return false
-                                        case .action:
-                                            for id in actions where dense[Int(t.start) + Int(id) >> 6] & (1 << UInt64(id & 63)) != 0 { return true }
-                                            return false
-                                        case .last:
-                                            return lastID >= 0 && dense[Int(t.start) + Int(lastID) >> 6] & (1 << UInt64(lastID & 63)) != 0
-                                        case .category:
-                                            return t.start & categoryBit != 0
-                                        }
-                                    }
-                                    func all(_ g: (start: Int32, count: Int32)) -> Bool {
-                                        for i in Int(g.start)..<Int(g.start + g.count) where !holds(tests[i]) { return false }
-                                        return true
-                                    }
-                                    let r = rules[k]
-                                    guard all(groups[Int(r.when)]) else { return false }
-                                    if r.groupCount == 0 { return true }
-                                    for g in Int(r.firstGroup)..<Int(r.firstGroup + r.groupCount) where all(groups[g]) { return true }
-                                    return false
+                                    body(Reader(rules: rules, groups: groups, tests: tests, sparse: sparse, dense: dense, present: present,
+                                                actions: actions, lastID: f.nameLast?.id ?? -1, categoryBit: categoryBit))
                                 }
                             }
                         }
