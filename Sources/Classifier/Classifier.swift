@@ -83,8 +83,23 @@ final class Features {
     /// The last word of the name that is not the server's own name (`list_chats_perplexity` on `mcp-perplexity`: chats).
     let nameLast: Token?
     let leadVerb: Token?
-    /// The numbers of the name's action words and of the lead's verb: what an action condition can hold through.
-    let actionIDs: [Int32]
+    /// The numbers of the name's action words (its verb and those joined to it; without one, the lead's verb): what a
+    /// `name_verb` condition can hold through.
+    let nameActionIDs: [Int32]
+    /// The number of the lead's verb, -1 without one: what a `lead_verb` condition can hold through.
+    let leadVerbID: Int32
+    /// Facts the screens test (`Features.Flag`, by bit).
+    let flags: UInt32
+    /// The longest run of letters and digits in the title, description, parameter descriptions and instructions.
+    let longestRun: Int
+
+    /// The facts a `Features.flags` bit holds.
+    enum Flag: Int32 {
+        /// The title, description, parameter descriptions or instructions hold a character outside ASCII.
+        case nonASCII
+        case unusable
+        case noParams
+    }
     /// The name's action word decided nothing: the lead's verb is read as if the name had none.
     var leadDecides = false
     /// The category is decided and risk rules are being evaluated.
@@ -92,6 +107,8 @@ final class Features {
     let usable: Bool
     /// Every vocabulary word anywhere in the definition (name, title, description, parameters).
     let present: Bitset
+    /// The words of each field (by its slot, `present`'s size apart); the parameters' slot has the parameters' names.
+    let wordsByField: [UInt64]
 
     /// Imperatives that are rarely nouns, so that one at the end of a name is taken as its action word.
     static let trailingVerbs = ["get", "set", "create", "delete", "update", "add", "remove", "put", "enable", "disable",
@@ -110,8 +127,10 @@ final class Features {
     static let nounish = ["status", "info", "health", "history", "stats", "metrics", "usage", "version", "schema",
                           "record", "recording", "label", "tag", "note", "log", "lighting", "schedule", "rollout"]
 
-    init(tool: Tool, server: String, instructions: String?, c: Classifier) {
+    init(tool: borrowing Tool, server: String, instructions: String?, c: borrowing Classifier) {
         let v = c.vocabulary
+        // The tables the closures below read, taken out of the classifier: a closure that named `c` would copy all of it.
+        let lexicon = c.lexicon, leadLexicon = c.leadLexicon, nounish = c.nounish
         let name = Field(name: "name", text: tool.name, vocabulary: v)
         let description = Field(name: "description", text: tool.description, vocabulary: v)
         let lead = Tokenizer.firstSentence(tool.description)
@@ -127,11 +146,13 @@ final class Features {
         f[.paramText] = Field(name: "parameter descriptions", text: paramText, vocabulary: v)
         f[.server] = Field(name: "server", text: server, vocabulary: v)
         if let instructions { f[.instructions] = Field(name: "instructions", text: instructions, vocabulary: v) }
+        // The parts of the folded text (`foldedKinds`, in order).
+        let parts = [tool.title ?? "", tool.description, paramText, instructions ?? ""]
+        let partsASCII = parts.allSatisfy(isPlainASCII)
         if c.usesNormalized {
-            let parts = [tool.title ?? "", tool.description, paramText, instructions ?? ""]
             // Plain ASCII, or text whose only other characters fold to no letter or digit (dashes, quotes, emoji),
             // has the same words folded as in its fields: the folded text is then only built if a pattern reads it.
-            foldASCII = parts.allSatisfy(isPlainASCII)
+            foldASCII = partsASCII
             if foldASCII || parts.allSatisfy(Normalizer.keepsWords) {
                 foldParts = parts
             } else {
@@ -170,9 +191,9 @@ final class Features {
         Tokenizer.scan(server) { h, _, _ in serverWords.append(h) }
         var nameHashes: [UInt64] = []
         Tokenizer.scan(tool.name) { h, _, _ in nameHashes.append(h) }
-        let words = name.tokens.enumerated().filter { (k, t) in c.lexicon.contains(t.id) || !serverWords.contains(nameHashes[k]) }.map(\.element)
+        let words = name.tokens.enumerated().filter { (k, t) in lexicon.contains(t.id) || !serverWords.contains(nameHashes[k]) }.map(\.element)
         let leadField = f[.lead]!
-        let leadVerb = leadField.tokens.prefix(12).first(where: { c.leadLexicon.contains($0.id) })
+        let leadVerb = leadField.tokens.prefix(12).first(where: { leadLexicon.contains($0.id) })
         // A word in the plural names things, not an action (`browser_network_requests`, `user_posts`): imperatives
         // take no -s, save the few third-person checks a name may use (`file_exists`).
         let nameBytes = Array(tool.name.utf8)
@@ -184,7 +205,7 @@ final class Features {
             let word = String(decoding: nameBytes[Int(t.start)..<Int(t.end)], as: UTF8.self).lowercased()
             return !Features.thirdPerson.contains(word)
         }
-        var verb = words.first(where: { c.lexicon.contains($0.id) && !plural($0) })
+        var verb = words.first(where: { lexicon.contains($0.id) && !plural($0) })
         // A server named for an action (`render`, `translate`) puts it in every tool's name: when the rest of the name
         // has another action word, the description's first verb says which one acts (`render_restart_service`:
         // "Restart a service"; `translate_text`: "Translate text").
@@ -194,8 +215,8 @@ final class Features {
             verb = other
         }
         // `camera_led_brightness_get` style: a plain imperative at the end is the action, unless one opens the name.
-        if let last = words.last, words.count > 1, c.trailing.contains(last.id), c.lexicon.contains(last.id),
-           words.dropLast().allSatisfy({ !c.lexicon.contains($0.id) || c.nounish.contains($0.id) }) {
+        if let last = words.last, words.count > 1, c.trailing.contains(last.id), lexicon.contains(last.id),
+           words.dropLast().allSatisfy({ !lexicon.contains($0.id) || nounish.contains($0.id) }) {
             verb = last
         }
         nameVerb = verb
@@ -205,20 +226,36 @@ final class Features {
         if verb != nil {
             for k in name.tokens.indices.dropFirst() where Features.conjunctions.contains(nameHashes[k - 1]) {
                 let t = name.tokens[k]
-                if t.start != verb!.start, c.lexicon.contains(t.id), !plural(t) { joined.append(k) }
+                if t.start != verb!.start, lexicon.contains(t.id), !plural(t) { joined.append(k) }
             }
         }
         joinedVerbs = joined
         nameLast = words.last
         self.leadVerb = leadVerb
-        actionIDs = ([verb?.id, leadVerb?.id].compactMap { $0 } + joined.map { name.tokens[$0].id }).filter { $0 >= 0 }
+        nameActionIDs = (verb == nil ? [leadVerb?.id ?? -1] : [verb!.id] + joined.map { name.tokens[$0].id }).filter { $0 >= 0 }
+        leadVerbID = leadVerb?.id ?? -1
         // A name that is only the server's name, or has no action word and a short lead, says too little; an action selector
         // whose choices a description of some length explains says enough.
         usable = (!words.isEmpty && (nameVerb != nil || leadField.tokens.count >= 3)) || (description.tokens.count >= 8 && !offered.isEmpty)
+        flags = (partsASCII ? 0 : 1 << Flag.nonASCII.rawValue) | (usable ? 0 : 1 << Flag.unusable.rawValue) | (params.isEmpty ? 1 << Flag.noParams.rawValue : 0)
+        longestRun = Features.foldedKinds.reduce(0) { max($0, f[$1]?.longestRun ?? 0) }
         var present = Bitset(size: v.count)
         f.forEach { present.formUnion($0.bits) }
         for p in paramNames { for id in p.ids { present.insert(id) } }
         self.present = present
+        // Each field's words again, side by side, for the screens' phrase tests (a field's bits are the vocabulary's size).
+        let stride = present.words.count
+        var byField = [UInt64](repeating: 0, count: FieldKind.allCases.count * stride)
+        byField.withUnsafeMutableBufferPointer { out in
+            for kind in FieldKind.allCases {
+                guard let field = f[kind] else { continue }
+                let base = kind.slot * stride
+                for (i, w) in field.bits.words.prefix(stride).enumerated() { out[base + i] = w }
+            }
+            let base = FieldKind.params.slot * stride
+            for p in names { for id in p.ids where id >= 0 { out[base + Int(id) >> 6] |= 1 << UInt64(id & 63) } }
+        }
+        wordsByField = byField
     }
 
     /// The fields the folded text is made of, in order.

@@ -12,17 +12,27 @@ struct Screens: @unchecked Sendable {
     enum Kind: UInt8 {
         /// The definition holds a word of a sparse set (`sparse[start..<start + count]`, index and bits in turn).
         case words
-        /// The name's action words or the lead's verb (`nameVerb`, `leadVerb`) are in a dense set at `dense[start...]`.
-        case action
+        /// One of the name's action words (`nameVerb`) is in a dense set at `dense[start...]`.
+        case nameAction
+        /// The lead's verb (`leadVerb`) is in a dense set at `dense[start...]`.
+        case leadVerb
         /// The last word of the name (`nameLast`) is in a dense set at `dense[start...]`.
         case last
         /// The category decided is one of those in the mask `start` (bit by category's position).
         case category
+        /// One of `count` phrases has every word in one of the fields of `fields` (a mask of field slots): phrases at
+        /// `phrases[start...]`, each its number of words then the words, rarest first.
+        case phrases
+        /// The definition's flag `start` (`Features.Flag`) is set (`count` 1) or clear (`count` 0).
+        case flag
+        /// The definition's longest run of letters and digits is at least `start` long.
+        case run
     }
 
-    struct Test { var kind: Kind; var start: Int32; var count: Int32 }
+    struct Test { var kind: Kind; var start: Int32; var count: Int32; var fields: UInt16 = 0 }
 
     private var sparse: [UInt64] = []
+    private var phrases: [Int32] = []
     private var dense: [UInt64] = []
     private let stride: Int
     private var tests: [Test] = []
@@ -66,20 +76,43 @@ struct Screens: @unchecked Sendable {
             tests.append(Test(kind: .words, start: Int32(self.sparse.count), count: Int32(entries.count)))
             for e in entries { self.sparse += [UInt64(e.index), e.bits] }
         }
+        // Every word of a phrase must occur: the phrase is needed through its longest word (among equals the last: `list
+        // users` through *users*), the one least likely to be present. A quick test of the whole definition's words.
+        func keyWords(_ p: [[Int32]]) {
+            var b = Bitset(size: size)
+            for ph in p { if let key = ph.reversed().max(by: { rarity($0) < rarity($1) }) { b.insert(key) } }
+            sparse(b)
+        }
+        // Then every word of one phrase, in the fields the condition reads (when the quick test passed).
+        func phrases(_ p: [[Int32]], fields: UInt16) {
+            let start = Int32(self.phrases.count)
+            for ph in p {
+                self.phrases.append(Int32(ph.count))
+                self.phrases += ph.enumerated().sorted { (rarity($0.element), $0.offset) > (rarity($1.element), $1.offset) }.map(\.element)
+            }
+            tests.append(Test(kind: .phrases, start: start, count: Int32(p.count), fields: fields))
+        }
         for c in conditions {
             switch c {
-            case .nameVerb(let b), .leadVerb(let b): tests.append(Test(kind: .action, start: dense(b), count: 0))
+            case .nameVerb(let b): tests.append(Test(kind: .nameAction, start: dense(b), count: 0))
+            case .leadVerb(let b): tests.append(Test(kind: .leadVerb, start: dense(b), count: 0))
+            case .nonASCII(let want): tests.append(Test(kind: .flag, start: Features.Flag.nonASCII.rawValue, count: want ? 1 : 0))
+            case .unusable(let want): tests.append(Test(kind: .flag, start: Features.Flag.unusable.rawValue, count: want ? 1 : 0))
+            case .noParams(let want): tests.append(Test(kind: .flag, start: Features.Flag.noParams.rawValue, count: want ? 1 : 0))
+            case .longToken(let n): tests.append(Test(kind: .run, start: Int32(clamping: n), count: 0))
             case .nameLast(let b): tests.append(Test(kind: .last, start: dense(b), count: 0))
             case .actionOffered(var b, let phrases):
                 // A longer phrase's first word is in the choice, so in the definition's parameters.
                 for p in phrases { b.insert(p[0]) }
                 sparse(b)
-            case .has(_, let p, _, _), .paramNamed(let p), .paramIs(let p):
-                // Every word of a phrase must occur: the phrase is needed through its longest word (among equals the
-                // last: `list users` through *users*), the one least likely to be present.
-                var b = Bitset(size: size)
-                for ph in p { if let key = ph.reversed().max(by: { rarity($0) < rarity($1) }) { b.insert(key) } }
-                sparse(b)
+            case .has(let kinds, let p, _, _):
+                keyWords(p)
+                // A field read as folded text has the words of the fields it is folded from.
+                let slots = kinds.flatMap { $0 == .normalized ? [.normalized] + Features.foldedKinds : [$0] }
+                phrases(p, fields: slots.reduce(0) { $0 | 1 << UInt16($1.slot) })
+            case .paramNamed(let p), .paramIs(let p):
+                keyWords(p)
+                phrases(p, fields: 1 << UInt16(FieldKind.params.slot))
             case .categoryIs(let cats):
                 tests.append(Test(kind: .category, start: cats.reduce(0) { $0 | Screens.mask($1) }, count: 0))
             default: break
@@ -97,8 +130,13 @@ struct Screens: @unchecked Sendable {
         let sparse: UnsafeBufferPointer<UInt64>
         let dense: UnsafeBufferPointer<UInt64>
         let present: UnsafeBufferPointer<UInt64>
+        let phrases: UnsafeBufferPointer<Int32>
+        let byField: UnsafeBufferPointer<UInt64>
         let actions: UnsafeBufferPointer<Int32>
+        let leadID: Int32
         let lastID: Int32
+        let flags: UInt32
+        let longestRun: Int
         let categoryBit: Int32
 
         @inline(__always) func holds(_ t: Test) -> Bool {
@@ -112,13 +150,40 @@ struct Screens: @unchecked Sendable {
                     i += 2
                 }
                 return false
-            case .action:
+            case .nameAction:
                 for id in actions where dense[Int(t.start) + Int(id) >> 6] & (1 << UInt64(id & 63)) != 0 { return true }
                 return false
+            case .leadVerb:
+                return leadID >= 0 && dense[Int(t.start) + Int(leadID) >> 6] & (1 << UInt64(leadID & 63)) != 0
+            case .flag:
+                return (flags >> UInt32(t.start)) & 1 == UInt32(t.count)
+            case .run:
+                return longestRun >= Int(t.start)
             case .last:
                 return lastID >= 0 && dense[Int(t.start) + Int(lastID) >> 6] & (1 << UInt64(lastID & 63)) != 0
             case .category:
                 return t.start & categoryBit != 0
+            case .phrases:
+                let stride = present.count
+                var i = Int(t.start)
+                for _ in 0..<Int(t.count) {
+                    let n = Int(phrases[i])
+                    var k = 0
+                    phrase: while k < n {
+                        let id = Int(phrases[i + 1 + k])
+                        guard id >= 0 else { break }
+                        var fields = t.fields
+                        while fields != 0 {
+                            let slot = fields.trailingZeroBitCount
+                            if byField[slot * stride + id >> 6] & (1 << UInt64(id & 63)) != 0 { k += 1; continue phrase }
+                            fields &= fields - 1
+                        }
+                        break
+                    }
+                    if k == n { return true }
+                    i += 1 + n
+                }
+                return false
             }
         }
 
@@ -154,9 +219,14 @@ struct Screens: @unchecked Sendable {
                     sparse.withUnsafeBufferPointer { sparse in
                         dense.withUnsafeBufferPointer { dense in
                             f.present.words.withUnsafeBufferPointer { present in
-                                f.actionIDs.withUnsafeBufferPointer { actions in
-                                    body(Reader(rules: rules, groups: groups, tests: tests, sparse: sparse, dense: dense, present: present,
-                                                actions: actions, lastID: f.nameLast?.id ?? -1, categoryBit: categoryBit))
+                                f.nameActionIDs.withUnsafeBufferPointer { actions in
+                                    phrases.withUnsafeBufferPointer { phrases in
+                                        f.wordsByField.withUnsafeBufferPointer { byField in
+                                            body(Reader(rules: rules, groups: groups, tests: tests, sparse: sparse, dense: dense, present: present,
+                                                        phrases: phrases, byField: byField, actions: actions, leadID: f.leadVerbID,
+                                                        lastID: f.nameLast?.id ?? -1, flags: f.flags, longestRun: f.longestRun, categoryBit: categoryBit))
+                                        }
+                                    }
                                 }
                             }
                         }
