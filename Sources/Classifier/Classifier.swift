@@ -331,6 +331,12 @@ final class Features {
 
     static let foldSeparator = " \n "
 
+    /// The parts of the folded text while it is plain ASCII that neither the matcher nor a pattern has read yet.
+    var unreadPlainParts: [String]? {
+        guard foldASCII, foldedText == nil, literalHits[.normalized] == nil else { return nil }
+        return foldParts
+    }
+
     /// The folded field with its text, built on first use (kept apart: it has no words, only text for patterns).
     private var foldedText: Field? = nil
     func normalizedField(_ v: Vocabulary) -> Field? {
@@ -719,6 +725,14 @@ public struct Classifier: @unchecked Sendable {
             return (!f.usable == want) ? .some(nil) : nil
         case .contains(let kinds, let wanted):
             for k in kinds {
+                // Literals of neither letters nor white space occur in folded plain ASCII just where they occur in one of
+                // its parts: looked for there, before the matcher has read the folded text, they spare it the reading.
+                if k == .normalized, let parts = f.unreadPlainParts, wanted.allSatisfy({ $0.bytes.allSatisfy(Classifier.keptByFolding) }) {
+                    for lit in wanted where parts.contains(where: { Classifier.find(lit.bytes, in: $0) }) {
+                        return .some(.text(Features.normalizedName, String(decoding: lit.bytes, as: UTF8.self)))
+                    }
+                    continue
+                }
                 if k == .normalized, let hits = f.foldedLiterals(literals), !wanted.contains(where: { hits.contains($0.id) }) { continue }
                 guard let field = k == .normalized ? f.normalizedField(vocabulary) : f.fields[k], !field.text.isEmpty else { continue }
                 // A field the matcher has read says which literals it may hold (ignoring ASCII case; confirmed byte for
@@ -741,6 +755,11 @@ public struct Classifier: @unchecked Sendable {
             }
             return nil
         }
+    }
+
+    /// A byte that folding plain ASCII leaves as it is: neither a letter nor white space.
+    static func keptByFolding(_ b: UInt8) -> Bool {
+        b < 0x80 && (b | 0x20) &- 0x61 >= 26 && b != 0x20 && b != 0x0A && b != 0x0D && b != 0x09 && b != 0x0B && b != 0x0C
     }
 
     /// Where the first run of `length` bytes in a row from the class `table` (indexed by byte) starts in `text`'s UTF-8.
