@@ -279,6 +279,8 @@ enum Tokenizer {
                     if start < 0 { start = i }
                     prev = cls
                     i += 1
+                    // Small letters never cut a word: a run of them is passed over at once.
+                    if cls == 1 { while i < n && utf8[i] &- 0x61 < 26 { i += 1 } }
                     continue
                 }
                 // A multi-byte scalar.
