@@ -133,10 +133,15 @@ final class Features {
         let lexicon = c.lexicon, leadLexicon = c.leadLexicon, nounish = c.nounish
         let name = Field(name: "name", text: tool.name, vocabulary: v)
         let description = Field(name: "description", text: tool.description, vocabulary: v)
-        let lead = Tokenizer.firstSentence(tool.description)
-        let leadEnd = tool.description.utf8.count - tool.description.drop(while: { $0.isWhitespace }).utf8.count + lead.utf8.count
+        let leadEnd = Tokenizer.leadEnd(tool.description)
         let params = tool.parameterTexts
-        let paramText = params.map { ([$0.description] + $0.choices).joined(separator: " ") }.joined(separator: " \n ")
+        // Each parameter's description and choices, spaced; parameters apart by a line.
+        var paramText = ""
+        for (n, p) in params.enumerated() {
+            if n > 0 { paramText += " \n " }
+            paramText += p.description
+            for choice in p.choices { paramText += " "; paramText += choice }
+        }
         var f = FieldMap<Field>()
         f[.name] = name
         f[.title] = tool.title.map { Field(name: "title", text: $0, vocabulary: v) } ?? c.emptyTitle

@@ -351,6 +351,27 @@ enum Tokenizer {
     /// The lead of a description: its first sentence, or its first 300 characters (scanned as bytes).
     static func firstSentence(_ text: String) -> String {
         let u = Array(text.utf8)
+        let r = firstSentence(u)
+        return String(decoding: u[r], as: UTF8.self)
+    }
+
+    /// Where the lead ends in `text`'s UTF-8, counted as the description field always counted it: the lead's length
+    /// after the leading white space that a `Character` calls white space. Read in place, without copies.
+    static func leadEnd(_ text: String) -> Int {
+        var copy = text
+        let fast: Int? = copy.withUTF8 { u in
+            let r = firstSentence(u)
+            // Leading white space of ASCII bytes followed by an ASCII byte that is not white space (or by nothing) is
+            // the same as whole characters of white space; a vertical tab, a form feed or other bytes leave it to them.
+            guard r.lowerBound == u.count || (u[r.lowerBound] < 0x80 && u[r.lowerBound] != 0x0B && u[r.lowerBound] != 0x0C) else { return nil }
+            return r.upperBound
+        }
+        if let fast { return fast }
+        return text.utf8.count - text.drop(while: { $0.isWhitespace }).utf8.count + firstSentence(text).utf8.count
+    }
+
+    /// The byte range of the lead: its first sentence, or its first 300 characters.
+    static func firstSentence<C: RandomAccessCollection<UInt8>>(_ u: C) -> Range<Int> where C.Index == Int {
         var i = 0
         while i < u.count, u[i] == 0x20 || u[i] == 0x0A || u[i] == 0x0D || u[i] == 0x09 { i += 1 }
         let begin = i
@@ -369,7 +390,7 @@ enum Tokenizer {
             if chars > 300 { end = i; break }
             i += 1
         }
-        return String(decoding: u[begin..<end], as: UTF8.self)
+        return begin..<end
     }
 }
 
