@@ -165,10 +165,18 @@ final class Features {
             }
         }
         fields = f
-        let names = params.map { p in
+        // Each parameter's words, from the parameters' field (the names spaced apart, so that no word crosses from one
+        // name to the next and each is cut as it would be alone).
+        var names: [(name: String, ids: [Int32])] = []
+        names.reserveCapacity(params.count)
+        let nameTokens = f[.params]!.tokens
+        var t = 0, end = 0
+        for p in params {
+            end += p.name.utf8.count
             var ids: [Int32] = []
-            Tokenizer.scan(p.name) { h, _, _ in ids.append(v.id(hash: h)) }
-            return (name: p.name, ids: ids)
+            while t < nameTokens.count && Int(nameTokens[t].start) < end { ids.append(nameTokens[t].id); t += 1 }
+            names.append((p.name, ids))
+            end += 1
         }
         paramNames = names
         var offered: [(param: String, choice: String, ids: [Int32])] = []
