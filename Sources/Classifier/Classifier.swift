@@ -88,6 +88,8 @@ final class Features {
     let nameActionIDs: [Int32]
     /// The number of the lead's verb, -1 without one: what a `lead_verb` condition can hold through.
     let leadVerbID: Int32
+    /// What a `name_verb` condition can hold through once the lead's verb decided for the name (`leadDecides`).
+    var actionIDs: [Int32] { leadDecides && leadVerbID >= 0 ? nameActionIDs + [leadVerbID] : nameActionIDs }
     /// Facts the screens test (`Features.Flag`, by bit).
     let flags: UInt32
     /// The longest run of letters and digits in the title, description, parameter descriptions and instructions.
@@ -133,7 +135,11 @@ final class Features {
         let lexicon = c.lexicon, leadLexicon = c.leadLexicon, nounish = c.nounish
         let name = Field(name: "name", text: tool.name, vocabulary: v)
         let description = Field(name: "description", text: tool.description, vocabulary: v)
-        let leadEnd = Tokenizer.leadEnd(tool.description)
+        // A first sentence that only prefaces the description (a heading, or a note to the agent) is read with the next
+        // one, whose verb is the tool's.
+        let preamble = Features.preamble(description, Tokenizer.leadEnd(tool.description), leadLexicon,
+                                         headings: !name.tokens.contains { lexicon.contains($0.id) })
+        let leadEnd = preamble.leadEnd
         let params = tool.parameterTexts
         // Each parameter's description and choices, spaced; parameters apart by a line.
         var paramText = ""
@@ -206,7 +212,7 @@ final class Features {
         Tokenizer.scan(tool.name) { h, _, _ in nameHashes.append(h) }
         let words = name.tokens.enumerated().filter { (k, t) in lexicon.contains(t.id) || !serverWords.contains(nameHashes[k]) }.map(\.element)
         let leadField = f[.lead]!
-        let leadVerb = leadField.tokens.prefix(12).first(where: { leadLexicon.contains($0.id) })
+        let leadVerb = Features.leadVerb(leadField, from: preamble.verbFrom, leadLexicon)
         // A word in the plural names things, not an action (`browser_network_requests`, `user_posts`): imperatives
         // take no -s, save the few third-person checks a name may use (`file_exists`).
         let nameBytes = Array(tool.name.utf8)
@@ -269,6 +275,69 @@ final class Features {
             for p in names { for id in p.ids where id >= 0 { out[base + Int(id) >> 6] |= 1 << UInt64(id & 63) } }
         }
         wordsByField = byField
+    }
+
+    /// Labels that open a note to the agent (`IMPORTANT: always call list_notebooks first.`), and the words that, after
+    /// one, make the sentence an instruction rather than the tool's action.
+    static let noteLabels: Set<String> = ["important", "note", "notes", "nb", "warning", "caution", "tip", "attention", "prerequisite", "prerequisites", "requirement", "requirements", "usage"]
+    static let instructionWords: Set<String> = ["always", "never", "call", "use", "first", "make", "ensure", "you", "must", "requires", "require", "required", "only", "do", "don", "before", "this", "run"]
+    /// Words of a heading that names a set of operations rather than one.
+    static let bundleWords: Set<String> = ["utilities", "utility", "tools", "toolkit", "toolbox", "operations", "management", "manager", "helpers",
+                                           "actions", "commands", "functions", "api", "apis", "endpoints", "suite", "admin", "administration"]
+    /// Words that open a clause on when the tool acts (`When the user confirms, buys ...`): its verb comes after the comma.
+    static let conditionWords: Set<String> = ["when", "whenever", "if", "once", "after", "unless"]
+
+    /// Where the lead ends, and the token from which its verb is looked for. A first sentence that is a heading (four
+    /// words or fewer, not opening with a verb: `Billing.`, taken as one only when the name has no action word to say
+    /// what the tool does) or a note to the agent (a label and an instruction: `NOTE: requires admin scope.`) is read
+    /// with the sentence after it, whose verb is looked for first.
+    static func preamble(_ description: Field, _ leadEnd: Int, _ leadLexicon: Bitset, headings: Bool) -> (leadEnd: Int, verbFrom: Int) {
+        let tokens = description.tokens
+        let first = tokens.prefix { Int($0.end) <= leadEnd }
+        guard let opening = first.first, first.count < tokens.count else { return (leadEnd, 0) }
+        var text = description.text
+        let (heading, note, next): (Bool, Bool, Range<Int>?) = text.withUTF8 { u in
+            func word(_ t: Token) -> String { String(decoding: UnsafeBufferPointer(rebasing: u[Int(t.start)..<Int(t.end)]), as: UTF8.self).lowercased() }
+            // A heading that names a set of operations (`Email utilities.`) heads a tool of several actions: the next
+            // sentence's verb is only one of them.
+            let heading = headings && first.count <= 4 && !leadLexicon.contains(opening.id) && !first.contains { Features.bundleWords.contains(word($0)) }
+            var note = false
+            // The colon is looked for first: most descriptions have none after their first word, and need no strings.
+            if first.count >= 2, u[Int(opening.end)..<Int(first[first.startIndex + 1].start)].contains(0x3A), Features.noteLabels.contains(word(opening)) {
+                note = Features.instructionWords.contains(word(first[first.startIndex + 1]))
+            }
+            guard heading || note else { return (false, false, nil) }
+            let rest = Array(UnsafeBufferPointer(rebasing: u[leadEnd...]))
+            let r = Tokenizer.firstSentence(rest)
+            return (heading, note, r.isEmpty ? nil : (leadEnd + r.lowerBound)..<(leadEnd + r.upperBound))
+        }
+        guard heading || note, let next else { return (leadEnd, 0) }
+        return (next.upperBound, first.count)
+    }
+
+    /// The lead's verb: the first action word among its first twelve words from `from` (or from its start, if none),
+    /// after a clause on when the tool acts.
+    static func leadVerb(_ lead: Field, from: Int, _ leadLexicon: Bitset) -> Token? {
+        let tokens = lead.tokens
+        func search(_ start: Int) -> Token? {
+            guard start < tokens.count else { return nil }
+            var begin = start
+            var text = lead.text
+            text.withUTF8 { u in
+                // Only a short word opening with the letter of one of them needs a string to compare.
+                let t = tokens[start]
+                guard t.end - t.start <= 8, [0x77, 0x69, 0x6F, 0x61, 0x75].contains(u[Int(t.start)] | 0x20) else { return }
+                let w = String(decoding: UnsafeBufferPointer(rebasing: u[Int(t.start)..<Int(t.end)]), as: UTF8.self).lowercased()
+                guard Features.conditionWords.contains(w) else { return }
+                for k in (start + 1)..<min(tokens.count, start + 12) where u[Int(tokens[k - 1].end)..<Int(tokens[k].start)].contains(0x2C) {
+                    begin = k
+                    return
+                }
+            }
+            return tokens[begin...].prefix(12).first(where: { leadLexicon.contains($0.id) })
+        }
+        if from > 0, let v = search(from) { return v }
+        return search(0)
     }
 
     /// The fields the folded text is made of, in order.
@@ -380,123 +449,141 @@ final class Features {
 
 /// Decides category, risk, evidence and findings from the rules in rules/. Pure: no I/O after loading.
 public struct Classifier: @unchecked Sendable {
-    public let rules: [Rule]
-    let categoryRules: [CompiledRule]
-    let riskRules: [CompiledRule]
-    let findingRules: [CompiledRule]
-    /// The tests that rule out most rules of each list before they are evaluated.
-    let categoryScreens: Screens
-    let riskScreens: Screens
-    let findingScreens: Screens
-    /// Off, every rule is evaluated: the tests compare both ways to show the screens only rule out rules that cannot fire.
-    var screening = true
-    let vocabulary: Vocabulary
-    let lexicon: Bitset
-    let leadLexicon: Bitset
-    let trailing: Bitset
-    let nounish: Bitset
-    /// The names of parameters that select what a tool does, as word numbers.
-    let selectors: [[Int32]]
-    let usesNormalized: Bool
-    let literals: LiteralMatcher
-    /// The title field of a tool without one (most tools), shared: a field is read-only once made.
-    let emptyTitle: Field
+    /// Everything the rules compile to, in one object: a closure that names the classifier (as `classify`'s do) then
+    /// copies one reference, not every table.
+    final class Tables: @unchecked Sendable {
+        let rules: [Rule]
+        let categoryRules: [CompiledRule]
+        let riskRules: [CompiledRule]
+        let findingRules: [CompiledRule]
+        /// The tests that rule out most rules of each list before they are evaluated.
+        let categoryScreens: Screens
+        let riskScreens: Screens
+        let findingScreens: Screens
+        let vocabulary: Vocabulary
+        let lexicon: Bitset
+        let leadLexicon: Bitset
+        let trailing: Bitset
+        let nounish: Bitset
+        /// The names of parameters that select what a tool does, as word numbers.
+        let selectors: [[Int32]]
+        let usesNormalized: Bool
+        let literals: LiteralMatcher
+        /// The title field of a tool without one (most tools), shared: a field is read-only once made.
+        let emptyTitle: Field
 
-    public init(rules: [Rule]) {
-        self.rules = rules
-        var vocab = Vocabulary()
-        // Number every word first, so that every bitset has its final size.
-        var lengths: [Int] = []
-        func number(_ w: String) {
-            let id = Int(vocab.add(w))
-            if id == lengths.count { lengths.append(w.utf8.count) }
-        }
-        for r in rules {
-            for c in r.when + r.any.flatMap({ $0 }) + r.unless.flatMap({ $0 }) {
+        init(rules: [Rule]) {
+            self.rules = rules
+            var vocab = Vocabulary()
+            // Number every word first, so that every bitset has its final size.
+            var lengths: [Int] = []
+            func number(_ w: String) {
+                let id = Int(vocab.add(w))
+                if id == lengths.count { lengths.append(w.utf8.count) }
+            }
+            for r in rules {
+                for c in r.when + r.any.flatMap({ $0 }) + r.unless.flatMap({ $0 }) {
+                    switch c {
+                    case .nameVerb(let v), .leadVerb(let v), .nameLast(let v): for w in v { number(w) }
+                    case .actionOffered(let p): for ph in p { for w in ph { number(w) } }
+                    case .has(_, let p, _), .paramNamed(let p), .paramIs(let p): for ph in p { for w in ph { number(w) } }
+                    default: break
+                    }
+                }
+            }
+            let trailingIDs = Features.trailingVerbs.map { vocab.add(Stemmer.stem($0)) }
+            let nounishIDs = Features.nounish.map { vocab.add(Stemmer.stem($0)) }
+            let selectorIDs = Features.selectors.map { s in Tokenizer.tokens(s).map { vocab.add($0.stem) } }
+            let size = vocab.count
+            let v = vocab
+            var lits = LiteralMatcher()
+            func words(_ phrases: [[String]]) -> [[Int32]] { phrases.map { $0.map { v.id($0) } } }
+            func compile(_ c: Condition) -> Compiled {
                 switch c {
-                case .nameVerb(let v), .leadVerb(let v), .nameLast(let v): for w in v { number(w) }
-                case .actionOffered(let p): for ph in p { for w in ph { number(w) } }
-                case .has(_, let p, _), .paramNamed(let p), .paramIs(let p): for ph in p { for w in ph { number(w) } }
-                default: break
+                case .nameVerb(let w): return .nameVerb(Bitset(size: size, w.map { v.id($0) }))
+                case .nameLast(let w): return .nameLast(Bitset(size: size, w.map { v.id($0) }))
+                case .leadVerb(let w): return .leadVerb(Bitset(size: size, w.map { v.id($0) }))
+                case .has(let k, let p, let quiet):
+                    let ids = words(p)
+                    return .has(k, ids, firsts: Bitset(size: size, ids.compactMap(\.first)).sparse, quiet: quiet)
+                case .paramNamed(let p): return .paramNamed(words(p))
+                case .paramIs(let p): return .paramIs(words(p))
+                case .noParams(let b): return .noParams(b)
+                case .annotation(let a): return .annotation(a)
+                case .categoryIs(let cs): return .categoryIs(cs)
+                case .actionOffered(let p):
+                    let ids = words(p)
+                    return .actionOffered(Bitset(size: size, ids.filter { $0.count == 1 }.map { $0[0] }), phrases: ids.filter { $0.count > 1 })
+                case .regex(let k, let r):
+                    let ci = r.options.contains(.caseInsensitive)
+                    if let set = RegexRequirement.scalarSet(r.pattern, caseInsensitive: ci) { return .scalars(k, set) }
+                    let requires = RegexRequirement.of(r.pattern, caseInsensitive: ci)
+                    let runs = RegexRequirement.runs(r.pattern, caseInsensitive: ci)
+                    func letter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }
+                    let letters = requires.joined().contains { $0.contains(where: letter) } || runs.contains { $0.bytes.contains(where: letter) }
+                    let classes = runs.map { (bytes: $0.table, length: $0.length) }
+                    let starts = RegexRequirement.starts(r.pattern, caseInsensitive: ci).flatMap(MatchStarts.init)
+                    guard let icu = ICURegex(r) else { preconditionFailure("ICU refused a pattern NSRegularExpression compiled: \(r.pattern)") }
+                    return .regex(k, icu, requires: requires.map { $0.map { lits.add($0) } }, runs: classes, anyText: !(ci && letters), starts: starts)
+                case .unusable(let b): return .unusable(b)
+                case .contains(let k, let strings): return .contains(k, strings.map { (lits.add(Array($0.utf8)), Array($0.utf8)) })
+                case .longToken(let n): return .longToken(n)
+                case .nonASCII(let b): return .nonASCII(b)
+                }
+            }
+            func build(_ r: Rule) -> CompiledRule {
+                CompiledRule(rule: r, when: r.when.map(compile), any: r.any.map { $0.map(compile) }, unless: r.unless.map { $0.map(compile) })
+            }
+            // How rare a word is likely to be (its length): a phrase is needed through its rarest word.
+            let rarity = { (id: Int32) in Int(id) < lengths.count ? lengths[Int(id)] : 0 }
+            categoryRules = rules.filter { $0.stage == .category }.sorted { ($0.priority, $0.id) > ($1.priority, $1.id) }.map(build)
+            riskRules = rules.filter { $0.stage == .risk }.sorted { $0.id < $1.id }.map(build)
+            findingRules = rules.filter { $0.stage == .finding }.sorted { $0.id < $1.id }.map(build)
+            categoryScreens = Screens(categoryRules, vocabularySize: size, rarity: rarity)
+            riskScreens = Screens(riskRules, vocabularySize: size, rarity: rarity)
+            findingScreens = Screens(findingRules, vocabularySize: size, rarity: rarity)
+            // Only category rules' own conditions define action words: a word named in an `unless` or by a risk
+            // or finding rule (`email`) must not turn a noun into a verb.
+            var lex = Bitset(size: size), lead = Bitset(size: size)
+            for r in categoryRules {
+                for c in r.when + r.any.flatMap({ $0 }) {
+                    if case .nameVerb(let b) = c { for i in 0..<Int32(size) where b.contains(i) { lex.insert(i) } }
+                    if case .leadVerb(let b) = c { for i in 0..<Int32(size) where b.contains(i) { lead.insert(i) } }
+                }
+            }
+            lits.build()
+            literals = lits
+            vocabulary = vocab
+            emptyTitle = Field(name: "title", text: "", vocabulary: vocab)
+            lexicon = lex
+            leadLexicon = lead
+            trailing = Bitset(size: size, trailingIDs)
+            nounish = Bitset(size: size, nounishIDs)
+            selectors = selectorIDs
+            usesNormalized = rules.contains { r in
+                (r.when + r.any.flatMap { $0 } + r.unless.flatMap { $0 }).contains { c in
+                    if case .regex(let kinds, _) = c { return kinds.contains(.normalized) }
+                    return false
                 }
             }
         }
-        let trailingIDs = Features.trailingVerbs.map { vocab.add(Stemmer.stem($0)) }
-        let nounishIDs = Features.nounish.map { vocab.add(Stemmer.stem($0)) }
-        let selectorIDs = Features.selectors.map { s in Tokenizer.tokens(s).map { vocab.add($0.stem) } }
-        let size = vocab.count
-        let v = vocab
-        var lits = LiteralMatcher()
-        func words(_ phrases: [[String]]) -> [[Int32]] { phrases.map { $0.map { v.id($0) } } }
-        func compile(_ c: Condition) -> Compiled {
-            switch c {
-            case .nameVerb(let w): return .nameVerb(Bitset(size: size, w.map { v.id($0) }))
-            case .nameLast(let w): return .nameLast(Bitset(size: size, w.map { v.id($0) }))
-            case .leadVerb(let w): return .leadVerb(Bitset(size: size, w.map { v.id($0) }))
-            case .has(let k, let p, let quiet):
-                let ids = words(p)
-                return .has(k, ids, firsts: Bitset(size: size, ids.compactMap(\.first)).sparse, quiet: quiet)
-            case .paramNamed(let p): return .paramNamed(words(p))
-            case .paramIs(let p): return .paramIs(words(p))
-            case .noParams(let b): return .noParams(b)
-            case .annotation(let a): return .annotation(a)
-            case .categoryIs(let cs): return .categoryIs(cs)
-            case .actionOffered(let p):
-                let ids = words(p)
-                return .actionOffered(Bitset(size: size, ids.filter { $0.count == 1 }.map { $0[0] }), phrases: ids.filter { $0.count > 1 })
-            case .regex(let k, let r):
-                let ci = r.options.contains(.caseInsensitive)
-                if let set = RegexRequirement.scalarSet(r.pattern, caseInsensitive: ci) { return .scalars(k, set) }
-                let requires = RegexRequirement.of(r.pattern, caseInsensitive: ci)
-                let runs = RegexRequirement.runs(r.pattern, caseInsensitive: ci)
-                func letter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }
-                let letters = requires.joined().contains { $0.contains(where: letter) } || runs.contains { $0.bytes.contains(where: letter) }
-                let classes = runs.map { (bytes: $0.table, length: $0.length) }
-                let starts = RegexRequirement.starts(r.pattern, caseInsensitive: ci).flatMap(MatchStarts.init)
-                guard let icu = ICURegex(r) else { preconditionFailure("ICU refused a pattern NSRegularExpression compiled: \(r.pattern)") }
-                return .regex(k, icu, requires: requires.map { $0.map { lits.add($0) } }, runs: classes, anyText: !(ci && letters), starts: starts)
-            case .unusable(let b): return .unusable(b)
-            case .contains(let k, let strings): return .contains(k, strings.map { (lits.add(Array($0.utf8)), Array($0.utf8)) })
-            case .longToken(let n): return .longToken(n)
-            case .nonASCII(let b): return .nonASCII(b)
-            }
-        }
-        func build(_ r: Rule) -> CompiledRule {
-            CompiledRule(rule: r, when: r.when.map(compile), any: r.any.map { $0.map(compile) }, unless: r.unless.map { $0.map(compile) })
-        }
-        // How rare a word is likely to be (its length): a phrase is needed through its rarest word.
-        let rarity = { (id: Int32) in Int(id) < lengths.count ? lengths[Int(id)] : 0 }
-        categoryRules = rules.filter { $0.stage == .category }.sorted { ($0.priority, $0.id) > ($1.priority, $1.id) }.map(build)
-        riskRules = rules.filter { $0.stage == .risk }.sorted { $0.id < $1.id }.map(build)
-        findingRules = rules.filter { $0.stage == .finding }.sorted { $0.id < $1.id }.map(build)
-        categoryScreens = Screens(categoryRules, vocabularySize: size, rarity: rarity)
-        riskScreens = Screens(riskRules, vocabularySize: size, rarity: rarity)
-        findingScreens = Screens(findingRules, vocabularySize: size, rarity: rarity)
-        // Only category rules' own conditions define action words: a word named in an `unless` or by a risk
-        // or finding rule (`email`) must not turn a noun into a verb.
-        var lex = Bitset(size: size), lead = Bitset(size: size)
-        for r in categoryRules {
-            for c in r.when + r.any.flatMap({ $0 }) {
-                if case .nameVerb(let b) = c { for i in 0..<Int32(size) where b.contains(i) { lex.insert(i) } }
-                if case .leadVerb(let b) = c { for i in 0..<Int32(size) where b.contains(i) { lead.insert(i) } }
-            }
-        }
-        lits.build()
-        literals = lits
-        vocabulary = vocab
-        emptyTitle = Field(name: "title", text: "", vocabulary: vocab)
-        lexicon = lex
-        leadLexicon = lead
-        trailing = Bitset(size: size, trailingIDs)
-        nounish = Bitset(size: size, nounishIDs)
-        selectors = selectorIDs
-        usesNormalized = rules.contains { r in
-            (r.when + r.any.flatMap { $0 } + r.unless.flatMap { $0 }).contains { c in
-                if case .regex(let kinds, _) = c { return kinds.contains(.normalized) }
-                return false
-            }
-        }
     }
+
+    let t: Tables
+    public var rules: [Rule] { t.rules }
+    /// Off, every rule is evaluated: the tests compare both ways to show the screens only rule out rules that cannot fire.
+    var screening = true
+    var vocabulary: Vocabulary { t.vocabulary }
+    var lexicon: Bitset { t.lexicon }
+    var leadLexicon: Bitset { t.leadLexicon }
+    var trailing: Bitset { t.trailing }
+    var nounish: Bitset { t.nounish }
+    var selectors: [[Int32]] { t.selectors }
+    var usesNormalized: Bool { t.usesNormalized }
+    var literals: LiteralMatcher { t.literals }
+    var emptyTitle: Field { t.emptyTitle }
+
+    public init(rules: [Rule]) { t = Tables(rules: rules) }
 
     public init(directory: String) throws(RuleError) { self.init(rules: try RuleLoader.load(directory: directory)) }
 
@@ -513,8 +600,8 @@ public struct Classifier: @unchecked Sendable {
         var winner: (rule: CompiledRule, evidence: [Hit])? = nil
         // Every rule is evaluated so that the explanation lists all that fired; the first (strongest) decides.
         func decide() {
-            categoryScreens.read(f, categoryBit: 0) { screen in
-                for (k, cr) in categoryRules.enumerated() {
+            t.categoryScreens.read(f, categoryBit: 0) { screen in
+                for (k, cr) in t.categoryRules.enumerated() {
                     guard !screening || screen.mayFire(k), let ev = evaluate(cr, f, category: nil, screening ? screen : nil, k) else { continue }
                     fired.append(cr.rule.id)
                     if let w = winner {
@@ -556,8 +643,8 @@ public struct Classifier: @unchecked Sendable {
         var raises: [(Rule, [Hit])] = []
         var lowers: [(Rule, [Hit])] = []
         f.afterCategory = true
-        riskScreens.read(f, categoryBit: Screens.mask(category)) { screen in
-            for (k, cr) in riskRules.enumerated() {
+        t.riskScreens.read(f, categoryBit: Screens.mask(category)) { screen in
+            for (k, cr) in t.riskRules.enumerated() {
                 let rule = cr.rule
                 guard !screening || screen.mayFire(k), let ev = evaluate(cr, f, category: category, screening ? screen : nil, k) else { continue }
                 fired.append(rule.id)
@@ -586,8 +673,8 @@ public struct Classifier: @unchecked Sendable {
         // Findings read only the name's own action word: a description can be written to exempt itself.
         f.afterCategory = false
         let decided = winner == nil ? nil : category
-        findingScreens.read(f, categoryBit: Screens.mask(decided)) { screen in
-            for (k, cr) in findingRules.enumerated() {
+        t.findingScreens.read(f, categoryBit: Screens.mask(decided)) { screen in
+            for (k, cr) in t.findingRules.enumerated() {
                 let rule = cr.rule
                 guard !screening || screen.mayFire(k), let hits = evaluate(cr, f, category: decided, screening ? screen : nil, k) else { continue }
                 fired.append(rule.id)
@@ -644,6 +731,9 @@ public struct Classifier: @unchecked Sendable {
             if let v = f.nameVerb {
                 if verbs.contains(v.id) { return .some(.nameVerb) }
                 for k in f.joinedVerbs where verbs.contains(f.fields[.name]!.tokens[k].id) { return .some(.tokens(.name, k..<(k + 1))) }
+                // A name whose action word decided nothing (`user_admin`) left the action to the lead's verb: risk
+                // modifiers read that verb too.
+                if f.afterCategory, f.leadDecides, let l = f.leadVerb, verbs.contains(l.id) { return .some(.leadVerb) }
                 return nil
             }
             // A name with no action word (`slack_notifier`, `uploader`) leaves the action to the description's first
@@ -707,13 +797,13 @@ public struct Classifier: @unchecked Sendable {
         case .regex(let kinds, let re, let requires, let runs, let anyText, let starts):
             for k in kinds {
                 // The folded text's literals can be known before the text is built.
-                if k == .normalized, !requires.isEmpty, let hits = f.foldedLiterals(literals),
+                if k == .normalized, !requires.isEmpty, let hits = f.foldedLiterals(t.literals),
                    !hits.holdsOneOfEach(requires) { continue }
-                guard let field = k == .normalized ? f.normalizedField(vocabulary) : f.fields[k], !field.text.isEmpty else { continue }
+                guard let field = k == .normalized ? f.normalizedField(t.vocabulary) : f.fields[k], !field.text.isEmpty else { continue }
                 // The literals and runs a match needs are looked for first.
                 if anyText || f.isASCII(k, field) {
                     if !requires.isEmpty {
-                        let hits = f.literals(k, field, literals)
+                        let hits = f.literals(k, field, t.literals)
                         if !hits.holdsOneOfEach(requires) { continue }
                     }
                     if !runs.allSatisfy({ Classifier.firstRun(in: field.text, of: $0.bytes, length: $0.length) != nil }) { continue }
@@ -729,7 +819,7 @@ public struct Classifier: @unchecked Sendable {
             return nil
         case .scalars(let kinds, let set):
             for k in kinds {
-                guard let field = k == .normalized ? f.normalizedField(vocabulary) : f.fields[k], !field.text.isEmpty,
+                guard let field = k == .normalized ? f.normalizedField(t.vocabulary) : f.fields[k], !field.text.isEmpty,
                       !f.isASCII(k, field), let u = set.first(in: field.text) else { continue }
                 return .some(.text(field.name, String(u)))
             }
@@ -746,8 +836,8 @@ public struct Classifier: @unchecked Sendable {
                     }
                     continue
                 }
-                if k == .normalized, let hits = f.foldedLiterals(literals), !wanted.contains(where: { hits.contains($0.id) }) { continue }
-                guard let field = k == .normalized ? f.normalizedField(vocabulary) : f.fields[k], !field.text.isEmpty else { continue }
+                if k == .normalized, let hits = f.foldedLiterals(t.literals), !wanted.contains(where: { hits.contains($0.id) }) { continue }
+                guard let field = k == .normalized ? f.normalizedField(t.vocabulary) : f.fields[k], !field.text.isEmpty else { continue }
                 // A field the matcher has read says which literals it may hold (ignoring ASCII case; confirmed byte for
                 // byte); otherwise each literal is looked for directly: a few exact searches cost less than a scan for all.
                 let hits = f.scannedLiterals(k)

@@ -219,7 +219,7 @@ struct Screens: @unchecked Sendable {
                     sparse.withUnsafeBufferPointer { sparse in
                         dense.withUnsafeBufferPointer { dense in
                             f.present.words.withUnsafeBufferPointer { present in
-                                f.nameActionIDs.withUnsafeBufferPointer { actions in
+                                f.actionIDs.withUnsafeBufferPointer { actions in
                                     phrases.withUnsafeBufferPointer { phrases in
                                         f.wordsByField.withUnsafeBufferPointer { byField in
                                             body(Reader(rules: rules, groups: groups, tests: tests, sparse: sparse, dense: dense, present: present,
