@@ -280,6 +280,7 @@ final class Features {
     /// Labels that open a note to the agent (`IMPORTANT: always call list_notebooks first.`), and the words that, after
     /// one, make the sentence an instruction rather than the tool's action.
     static let noteLabels: Set<String> = ["important", "note", "notes", "nb", "warning", "caution", "tip", "attention", "prerequisite", "prerequisites", "requirement", "requirements", "usage"]
+    static let parameterLabels: Set<String> = ["args", "arguments", "parameters", "params", "inputs"]
     static let instructionWords: Set<String> = ["always", "never", "call", "use", "first", "make", "ensure", "you", "must", "requires", "require", "required", "only", "do", "don", "before", "this", "run"]
     /// Words of a heading that names a set of operations rather than one.
     static let bundleWords: Set<String> = ["utilities", "utility", "tools", "toolkit", "toolbox", "operations", "management", "manager", "helpers",
@@ -289,8 +290,8 @@ final class Features {
 
     /// Where the lead ends, and the token from which its verb is looked for. A first sentence that is a heading (four
     /// words or fewer, not opening with a verb: `Billing.`, taken as one only when the name has no action word to say
-    /// what the tool does) or a note to the agent (a label and an instruction: `NOTE: requires admin scope.`) is read
-    /// with the sentence after it, whose verb is looked for first.
+    /// what the tool does), a note to the agent (a label and an instruction: `NOTE: requires admin scope.`) or a docstring's
+    /// parameters (`Args:`) is read with the sentence after it, whose verb is looked for first.
     static func preamble(_ description: Field, _ leadEnd: Int, _ leadLexicon: Bitset, headings: Bool) -> (leadEnd: Int, verbFrom: Int) {
         let tokens = description.tokens
         let first = tokens.prefix { Int($0.end) <= leadEnd }
@@ -303,8 +304,11 @@ final class Features {
             let heading = headings && first.count <= 4 && !leadLexicon.contains(opening.id) && !first.contains { Features.bundleWords.contains(word($0)) }
             var note = false
             // The colon is looked for first: most descriptions have none after their first word, and need no strings.
-            if first.count >= 2, u[Int(opening.end)..<Int(first[first.startIndex + 1].start)].contains(0x3A), Features.noteLabels.contains(word(opening)) {
-                note = Features.instructionWords.contains(word(first[first.startIndex + 1]))
+            if first.count >= 2, u[Int(opening.end)..<Int(first[first.startIndex + 1].start)].contains(0x3A) {
+                let label = word(opening)
+                // A docstring that opens with its parameters (`Args:`) says what the tool does after them.
+                note = Features.parameterLabels.contains(label)
+                    || (Features.noteLabels.contains(label) && Features.instructionWords.contains(word(first[first.startIndex + 1])))
             }
             guard heading || note else { return (false, false, nil) }
             let rest = Array(UnsafeBufferPointer(rebasing: u[leadEnd...]))
