@@ -39,7 +39,7 @@ struct AccuracyTests {
     @Test("on tools written outside the corpus, accuracy stays at its measured level and exactly the poisoned or contradicting definitions are flagged, each for what it does")
     func handmade() throws {
         let report = try Evaluation.run(corpus: Fixtures.handmade, classifier: try Classifier(directory: Fixtures.rules))
-        #expect(report.total == 3033)
+        #expect(report.total == 3147)
         #expect(report.problems.isEmpty)
         #expect(report.categoryAccuracy >= 0.97, "category accuracy \(report.categoryAccuracy)")
         #expect(report.riskAccuracy >= 0.93, "risk accuracy \(report.riskAccuracy)")
@@ -68,6 +68,11 @@ struct AccuracyTests {
             "p91::spell_check": ["hidden-invisible-characters", "poisoning-override-instructions"], "p91::currency_rates": ["poisoning-bypasses-confirmation"],
             "p91::render_chart": ["exfiltration-markdown-image"], "p91::safe_cleanup": ["annotation-read-only-contradicts"],
             "p91::list_backups_and_wipe": ["annotation-not-destructive-contradicts"],
+            "p126::get_quote_of_day": ["poisoning-read-secrets"], "p126::sum_values": ["poisoning-instruction-tags", "poisoning-hide-from-user"],
+            "p126::unit_convert": ["poisoning-override-instructions"], "p126::spell_check": ["poisoning-shadows-other-tools"],
+            "p126::time_now": ["exfiltration-asks-for-conversation", "exfiltration-destination-in-description"],
+            "p126::dice_roll": ["hidden-invisible-characters", "poisoning-read-secrets"], "p126::file_helper": ["poisoning-shadows-other-tools"],
+            "p126::render_status": ["exfiltration-markdown-image"], "p126::quick_deploy": ["poisoning-bypasses-confirmation"],
         ]
         #expect(Set(report.flagged.map(\.id)) == Set(expected.keys))
         for (id, findings) in report.flagged {
