@@ -140,6 +140,27 @@ struct RuleTests {
         #expect(r.verdict.category == .execute && r.verdict.risk == .critical)
     }
 
+    @Test("a first sentence that only prefaces the description is read with the next; a clause on when comes before the verb")
+    func leadPrefaces() {
+        func verdict(_ name: String, _ description: String) -> (AtlasModel.Category, RiskLevel) {
+            let v = Self.classifier.classify(Tool(name: name, description: description)).verdict
+            return (v.category, v.risk)
+        }
+        // A note to the agent, then the action: the note's "call" is not the tool's verb.
+        #expect(verdict("notes_tool", "IMPORTANT: always call list_notebooks first to get a notebook id.\n\nCreates a new note in the given notebook.") == (.write, .medium))
+        // A docstring that opens with its parameters says what it does after them.
+        #expect(verdict("purge_queue", "Args:\n    queue (str): queue name\n\nPermanently deletes every message in the queue.") == (.destructive, .critical))
+        // A heading, when the name has no action word; not one that names several operations.
+        #expect(verdict("ledger", "Ledger entries. Deletes the entry with the given id.").0 == .destructive)
+        #expect(verdict("email", "Email utilities.\n\nUse mode search to find messages and mode send to send one.").0 != .read)
+        // The verb after a clause on when the tool acts.
+        #expect(verdict("stock_buyer", "When the user confirms, buys the given number of shares at market price.") == (.financial, .critical))
+        // A name whose action word decided nothing leaves the action to the lead's verb for risk rules too.
+        let admin = Self.classifier.classify(Tool(name: "user_admin", description: "Used by administrators to change a user's role.",
+                                                  inputSchema: ["type": "object", "properties": ["user_id": ["type": "string"], "role": ["type": "string"]]]))
+        #expect(admin.verdict.category == .write && admin.verdict.risk == .high, "\(admin.verdict)")
+    }
+
     @Test("annotations are claims: readOnlyHint on a tool that deletes does not make it Read, and is a finding")
     func annotationsAreClaims() {
         let t = Tool(name: "delete_everything", description: "Delete every record in the workspace.",
