@@ -32,8 +32,9 @@ indirect enum Compiled {
     /// looked for scalar by scalar, in the fields that are not plain ASCII (the engine would search every position).
     case scalars([FieldKind], ScalarSet)
     case unusable(Bool)
-    /// Literal strings, with their numbers in the classifier's literal matcher.
-    case contains([FieldKind], [(id: Int32, bytes: [UInt8])])
+    /// Literal strings, with their numbers in the classifier's literal matcher. `plain`: none has a letter or white space,
+    /// so that each occurs in folded plain ASCII just where it occurs in one of the folded parts.
+    case contains([FieldKind], [(id: Int32, bytes: [UInt8])], plain: Bool)
     case longToken(Int)
     case nonASCII(Bool)
 }
@@ -258,11 +259,9 @@ final class Features {
         usable = (!words.isEmpty && (nameVerb != nil || leadField.tokens.count >= 3)) || (description.tokens.count >= 8 && !offered.isEmpty)
         flags = (partsASCII ? 0 : 1 << Flag.nonASCII.rawValue) | (usable ? 0 : 1 << Flag.unusable.rawValue) | (params.isEmpty ? 1 << Flag.noParams.rawValue : 0)
         longestRun = Features.foldedKinds.reduce(0) { max($0, f[$1]?.longestRun ?? 0) }
+        // Each field's words side by side, for the screens' phrase tests (a field's bits are the vocabulary's size), and
+        // their union: every word anywhere.
         var present = Bitset(size: v.count)
-        f.forEach { present.formUnion($0.bits) }
-        for p in paramNames { for id in p.ids { present.insert(id) } }
-        self.present = present
-        // Each field's words again, side by side, for the screens' phrase tests (a field's bits are the vocabulary's size).
         let stride = present.words.count
         var byField = [UInt64](repeating: 0, count: FieldKind.allCases.count * stride)
         byField.withUnsafeMutableBufferPointer { out in
@@ -273,7 +272,11 @@ final class Features {
             }
             let base = FieldKind.params.slot * stride
             for p in names { for id in p.ids where id >= 0 { out[base + Int(id) >> 6] |= 1 << UInt64(id & 63) } }
+            present.words.withUnsafeMutableBufferPointer { all in
+                for slot in 0..<FieldKind.allCases.count { for i in 0..<stride { all[i] |= out[slot * stride + i] } }
+            }
         }
+        self.present = present
         wordsByField = byField
     }
 
@@ -530,7 +533,9 @@ public struct Classifier: @unchecked Sendable {
                     guard let icu = ICURegex(r) else { preconditionFailure("ICU refused a pattern NSRegularExpression compiled: \(r.pattern)") }
                     return .regex(k, icu, requires: requires.map { $0.map { lits.add($0) } }, runs: classes, anyText: !(ci && letters), starts: starts)
                 case .unusable(let b): return .unusable(b)
-                case .contains(let k, let strings): return .contains(k, strings.map { (lits.add(Array($0.utf8)), Array($0.utf8)) })
+                case .contains(let k, let strings):
+                    let literals = strings.map { (id: lits.add(Array($0.utf8)), bytes: Array($0.utf8)) }
+                    return .contains(k, literals, plain: literals.allSatisfy { $0.bytes.allSatisfy(Classifier.keptByFolding) })
                 case .longToken(let n): return .longToken(n)
                 case .nonASCII(let b): return .nonASCII(b)
                 }
@@ -584,7 +589,6 @@ public struct Classifier: @unchecked Sendable {
     var nounish: Bitset { t.nounish }
     var selectors: [[Int32]] { t.selectors }
     var usesNormalized: Bool { t.usesNormalized }
-    var literals: LiteralMatcher { t.literals }
     var emptyTitle: Field { t.emptyTitle }
 
     public init(rules: [Rule]) { t = Tables(rules: rules) }
@@ -830,11 +834,11 @@ public struct Classifier: @unchecked Sendable {
             return nil
         case .unusable(let want):
             return (!f.usable == want) ? .some(nil) : nil
-        case .contains(let kinds, let wanted):
+        case .contains(let kinds, let wanted, let plain):
             for k in kinds {
                 // Literals of neither letters nor white space occur in folded plain ASCII just where they occur in one of
                 // its parts: looked for there, before the matcher has read the folded text, they spare it the reading.
-                if k == .normalized, let parts = f.unreadPlainParts, wanted.allSatisfy({ $0.bytes.allSatisfy(Classifier.keptByFolding) }) {
+                if k == .normalized, plain, let parts = f.unreadPlainParts {
                     for lit in wanted where parts.contains(where: { Classifier.find(lit.bytes, in: $0) }) {
                         return .some(.text(Features.normalizedName, String(decoding: lit.bytes, as: UTF8.self)))
                     }
@@ -851,8 +855,7 @@ public struct Classifier: @unchecked Sendable {
             }
             return nil
         case .nonASCII(let want):
-            let has = Features.foldedKinds.contains { k in f.fields[k].map { !f.isASCII(k, $0) } == true }
-            return has == want ? .some(nil) : nil
+            return (f.flags >> UInt32(Features.Flag.nonASCII.rawValue)) & 1 == (want ? 1 : 0) ? .some(nil) : nil
         case .longToken(let n):
             // A run of letters and digits, measured on bytes (camelCase does not cut it).
             for k in Features.foldedKinds {

@@ -43,10 +43,6 @@ struct Bitset: Sendable {
         for i in ids { insert(i) }
     }
     @inline(__always) mutating func insert(_ id: Int32) { if id >= 0 { words[Int(id) >> 6] |= 1 << UInt64(Int(id) & 63) } }
-    @inline(__always) mutating func formUnion(_ o: Bitset) {
-        if o.words.count > words.count { words += Array(repeating: 0, count: o.words.count - words.count) }
-        for k in 0..<o.words.count { words[k] |= o.words[k] }
-    }
     /// The set as its non-zero words only (index and bits): a set of a few words of a vocabulary of thousands.
     var sparse: [(index: Int, bits: UInt64)] { words.indices.filter { words[$0] != 0 }.map { ($0, words[$0]) } }
     /// Whether the set shares a number with a sparse set.
