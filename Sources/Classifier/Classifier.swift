@@ -608,15 +608,13 @@ public struct Classifier: @unchecked Sendable {
         var winner: (rule: CompiledRule, evidence: [Hit])? = nil
         // Every rule is evaluated so that the explanation lists all that fired; the first (strongest) decides.
         func decide() {
-            t.categoryScreens.read(f, categoryBit: 0) { screen in
-                for (k, cr) in t.categoryRules.enumerated() {
-                    guard !screening || screen.mayFire(k), let ev = evaluate(cr, f, category: nil, screening ? screen : nil, k) else { continue }
-                    fired.append(cr.rule.id)
-                    if let w = winner {
-                        if cr.rule.priority == w.rule.rule.priority && cr.rule.category! > w.rule.rule.category! { winner = (cr, ev) }
-                    } else {
-                        winner = (cr, ev)
-                    }
+            eachRule(t.categoryRules, t.categoryScreens, f, categoryBit: 0) { cr, screen, k in
+                guard let ev = evaluate(cr, f, category: nil, screen, k) else { return }
+                fired.append(cr.rule.id)
+                if let w = winner {
+                    if cr.rule.priority == w.rule.rule.priority && cr.rule.category! > w.rule.rule.category! { winner = (cr, ev) }
+                } else {
+                    winner = (cr, ev)
                 }
             }
         }
@@ -651,17 +649,15 @@ public struct Classifier: @unchecked Sendable {
         var raises: [(Rule, [Hit])] = []
         var lowers: [(Rule, [Hit])] = []
         f.afterCategory = true
-        t.riskScreens.read(f, categoryBit: Screens.mask(category)) { screen in
-            for (k, cr) in t.riskRules.enumerated() {
-                let rule = cr.rule
-                guard !screening || screen.mayFire(k), let ev = evaluate(cr, f, category: category, screening ? screen : nil, k) else { continue }
-                fired.append(rule.id)
-                // A rule above the category's baseline raises (never lowers); one at or below it lowers (never raises).
-                if rule.risk! > category.baseline {
-                    if rule.risk! > start { raises.append((rule, ev)) }
-                } else if rule.risk! < start {
-                    lowers.append((rule, ev))
-                }
+        eachRule(t.riskRules, t.riskScreens, f, categoryBit: Screens.mask(category)) { cr, screen, k in
+            let rule = cr.rule
+            guard let ev = evaluate(cr, f, category: category, screen, k) else { return }
+            fired.append(rule.id)
+            // A rule above the category's baseline raises (never lowers); one at or below it lowers (never raises).
+            if rule.risk! > category.baseline {
+                if rule.risk! > start { raises.append((rule, ev)) }
+            } else if rule.risk! < start {
+                lowers.append((rule, ev))
             }
         }
         var risk = start
@@ -681,18 +677,29 @@ public struct Classifier: @unchecked Sendable {
         // Findings read only the name's own action word: a description can be written to exempt itself.
         f.afterCategory = false
         let decided = winner == nil ? nil : category
-        t.findingScreens.read(f, categoryBit: Screens.mask(decided)) { screen in
-            for (k, cr) in t.findingRules.enumerated() {
-                let rule = cr.rule
-                guard !screening || screen.mayFire(k), let hits = evaluate(cr, f, category: decided, screening ? screen : nil, k) else { continue }
-                fired.append(rule.id)
-                let ev = hits.map { f.resolve($0) }
-                let first = ev.first(where: { !$0.fragment.isEmpty }) ?? ev.first
-                findings.append(Finding(rule: rule.id, severity: rule.severity!, title: rule.summary, tool: tool.name,
-                                        field: first?.field ?? "definition", fragment: first?.fragment ?? ""))
-            }
+        eachRule(t.findingRules, t.findingScreens, f, categoryBit: Screens.mask(decided)) { cr, screen, k in
+            let rule = cr.rule
+            guard let hits = evaluate(cr, f, category: decided, screen, k) else { return }
+            fired.append(rule.id)
+            let ev = hits.map { f.resolve($0) }
+            let first = ev.first(where: { !$0.fragment.isEmpty }) ?? ev.first
+            findings.append(Finding(rule: rule.id, severity: rule.severity!, title: rule.summary, tool: tool.name,
+                                    field: first?.field ?? "definition", fragment: first?.fragment ?? ""))
         }
         return Result(verdict: verdict, findings: findings, firedRules: fired)
+    }
+
+    /// Calls `body` with each rule of a list, in order, that its screens let through (every rule when screening is off),
+    /// with the screens' reader to pass to `evaluate` and the rule's place in the list.
+    @inline(__always) func eachRule(_ rules: [CompiledRule], _ screens: Screens, _ f: Features, categoryBit: Int32,
+                                    _ body: (CompiledRule, Screens.Reader?, Int) -> Void) {
+        if !screening {
+            for (k, cr) in rules.enumerated() { body(cr, nil, k) }
+            return
+        }
+        rules.withUnsafeBufferPointer { rules in
+            screens.read(f, categoryBit: categoryBit) { screen in screen.forEachPassing { k in body(rules[k], screen, k) } }
+        }
     }
 
     /// Whether a rule fires, with what made each condition hold (a rule its screen ruled out need not be asked). With the

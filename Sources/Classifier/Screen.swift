@@ -43,6 +43,18 @@ struct Screens: @unchecked Sendable {
 
     struct Entry { var when: Int32, firstGroup: Int32, groupCount: Int32, cheapUnless: Int32, costlyUnless: Int32 }
 
+    /// What a rule's key test reads, for the index of keys.
+    enum Key: Int, CaseIterable { case word, action, lead, last }
+    /// The index of keys: for each key kind and vocabulary word, the rules (a bit each) keyed on that word, so that the
+    /// rules a definition may fire are found from its words instead of by testing every rule. A rule's key is one of the
+    /// tests of its `when` group (or one per `any` group), the one likely to hold least often; a rule without one is in
+    /// `always`.
+    private var keys: [UInt64] = []
+    private var always: [UInt64] = []
+    /// Words of a rule mask.
+    private var maskWords = 1
+    private var vocabularySize = 0
+
     /// The bit of a category in a `category` test's mask (no bit for none).
     static func mask(_ category: AtlasModel.Category?) -> Int32 {
         category.map { 1 << Int32(AtlasModel.Category.allCases.firstIndex(of: $0)!) } ?? 0
@@ -61,6 +73,53 @@ struct Screens: @unchecked Sendable {
             for g in r.costlyUnless { groups.append(addTests(g, size: size, rarity: rarity)) }
             rules.append(Entry(when: when, firstGroup: first, groupCount: Int32(r.any.count), cheapUnless: cheap, costlyUnless: costly))
         }
+        vocabularySize = stride * 64
+        maskWords = max(1, (rules.count + 63) / 64)
+        keys = Array(repeating: 0, count: Key.allCases.count * vocabularySize * maskWords)
+        always = Array(repeating: 0, count: maskWords)
+        for k in rules.indices {
+            let e = rules[k]
+            let bit = UInt64(1) << UInt64(k & 63), word = k >> 6
+            // The key of the `when` group, or else one key for each `any` group.
+            var chosen: [(Key, [Int32])] = []
+            if let key = key(of: Int(e.when)) {
+                chosen = [key]
+            } else if e.groupCount > 0 {
+                let each = (Int(e.firstGroup)..<Int(e.firstGroup + e.groupCount)).map(key(of:))
+                if each.allSatisfy({ $0 != nil }) { chosen = each.map { $0! } }
+            }
+            if chosen.isEmpty { always[word] |= bit; continue }
+            for (kind, ids) in chosen {
+                for id in ids { keys[(kind.rawValue * vocabularySize + Int(id)) * maskWords + word] |= bit }
+            }
+        }
+    }
+
+    /// The test of group `g` that a look-up by word answers and that is likely to hold least often, with its words: a
+    /// test of the name's action, the lead's verb or the name's last word (one word of the definition each) before a
+    /// test of every word the definition holds, then the one with the fewest words.
+    private func key(of g: Int) -> (Key, [Int32])? {
+        let r = groups[g]
+        var best: (cost: Int, key: Key, ids: [Int32])? = nil
+        for t in tests[Int(r.start)..<Int(r.start + r.count)] {
+            var kind: Key, ids: [Int32] = [], weight = 1
+            switch t.kind {
+            case .words:
+                kind = .word; weight = 16
+                for e in 0..<Int(t.count) {
+                    let index = Int(sparse[Int(t.start) + 2 * e]), bits = sparse[Int(t.start) + 2 * e + 1]
+                    for b in 0..<64 where bits & (1 << UInt64(b)) != 0 { ids.append(Int32(index * 64 + b)) }
+                }
+            case .nameAction, .leadVerb, .last:
+                kind = t.kind == .nameAction ? .action : t.kind == .leadVerb ? .lead : .last
+                for w in 0..<stride where dense[Int(t.start) + w] != 0 {
+                    for b in 0..<64 where dense[Int(t.start) + w] & (1 << UInt64(b)) != 0 { ids.append(Int32(w * 64 + b)) }
+                }
+            default: continue
+            }
+            if best == nil || ids.count * weight < best!.cost { best = (ids.count * weight, kind, ids) }
+        }
+        return best.map { ($0.key, $0.ids) }
     }
 
     /// The tests of a group of conditions that must all hold, appended; their range.
@@ -187,6 +246,38 @@ struct Screens: @unchecked Sendable {
             }
         }
 
+        let keys: UnsafeBufferPointer<UInt64>
+        let always: UnsafeBufferPointer<UInt64>
+        let maskWords: Int
+        let vocabularySize: Int
+
+        /// Calls `body` with each rule that may fire, in order: the rules whose key holds (found through the index of
+        /// keys), each then tested in full.
+        @inline(__always) func forEachPassing(_ body: (Int) -> Void) {
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: maskWords) { mask in
+                for w in 0..<maskWords { mask[w] = always[w] }
+                @inline(__always) func add(_ key: Screens.Key, _ id: Int) {
+                    let base = (key.rawValue * vocabularySize + id) * maskWords
+                    for w in 0..<maskWords { mask[w] |= keys[base + w] }
+                }
+                for (w, bits) in present.enumerated() {
+                    var b = bits
+                    while b != 0 { add(.word, w * 64 + b.trailingZeroBitCount); b &= b - 1 }
+                }
+                for id in actions { add(.action, Int(id)) }
+                if leadID >= 0 { add(.lead, Int(leadID)) }
+                if lastID >= 0 { add(.last, Int(lastID)) }
+                for w in 0..<maskWords {
+                    var b = mask[w]
+                    while b != 0 {
+                        let k = w * 64 + b.trailingZeroBitCount
+                        b &= b - 1
+                        if mayFire(k) { body(k) }
+                    }
+                }
+            }
+        }
+
         /// Whether every test of group `g` (an index into `groups`) passes.
         @inline(__always) func all(_ g: Int) -> Bool {
             let r = groups[g]
@@ -222,9 +313,14 @@ struct Screens: @unchecked Sendable {
                                 f.actionIDs.withUnsafeBufferPointer { actions in
                                     phrases.withUnsafeBufferPointer { phrases in
                                         f.wordsByField.withUnsafeBufferPointer { byField in
-                                            body(Reader(rules: rules, groups: groups, tests: tests, sparse: sparse, dense: dense, present: present,
-                                                        phrases: phrases, byField: byField, actions: actions, leadID: f.leadVerbID,
-                                                        lastID: f.nameLast?.id ?? -1, flags: f.flags, longestRun: f.longestRun, categoryBit: categoryBit))
+                                            keys.withUnsafeBufferPointer { keys in
+                                                always.withUnsafeBufferPointer { always in
+                                                    body(Reader(rules: rules, groups: groups, tests: tests, sparse: sparse, dense: dense, present: present,
+                                                                phrases: phrases, byField: byField, actions: actions, leadID: f.leadVerbID,
+                                                                lastID: f.nameLast?.id ?? -1, flags: f.flags, longestRun: f.longestRun, categoryBit: categoryBit,
+                                                                keys: keys, always: always, maskWords: maskWords, vocabularySize: vocabularySize))
+                                                }
+                                            }
                                         }
                                     }
                                 }
