@@ -406,7 +406,7 @@ final class Features {
     static let normalizedName = "definition (normalized)"
 
     /// Title, description, parameter descriptions and instructions as one folded text.
-    static func folded(_ parts: [String]) -> String { Normalizer.fold(parts.joined(separator: foldSeparator)) }
+    static func folded(_ parts: [String]) -> String { Normalizer.fold(parts, separator: foldSeparator) }
 
     /// The literals the folded text holds, without building it when its parts are plain ASCII (folded on the fly into
     /// the matcher: the same bytes, so the same hits); nil when the text must be built to know.
@@ -432,7 +432,7 @@ final class Features {
         if let field = fields[.normalized] { return field }
         if let foldedText { return foldedText }
         guard let parts = foldParts else { return nil }
-        let field = Field(name: Features.normalizedName, rawText: foldASCII ? Normalizer.foldASCII(parts, separator: Features.foldSeparator) : Features.folded(parts))
+        let field = Field(name: Features.normalizedName, rawText: Features.folded(parts))
         foldedText = field
         return field
     }

@@ -28,20 +28,34 @@ public enum Normalizer {
         }
     }
 
-    public static func fold(_ text: String) -> String {
-        var out = Folded(capacity: text.utf8.count)
-        // Plain ASCII needs no compatibility mapping: lower case and collapse white space, byte by byte.
-        if isPlainASCII(text) {
-            var text = text
-            text.withUTF8 { for b in $0 { out.ascii(b) } }
-            return String(decoding: out.bytes, as: UTF8.self)
+    public static func fold(_ text: String) -> String { fold([text], separator: "") }
+
+    /// `fold(parts.joined(separator: separator))`, without joining them first.
+    static func fold(_ parts: [String], separator: String) -> String {
+        var out = Folded(capacity: parts.reduce(separator.utf8.count * parts.count) { $0 + $1.utf8.count })
+        for (k, part) in parts.enumerated() {
+            var sep = separator, part = part
+            if k > 0 { sep.withUTF8 { fold($0, into: &out) } }
+            part.withUTF8 { fold($0, into: &out) }
         }
-        // Otherwise scalar by scalar: only the few scalars outside ASCII go through the compatibility mapping and
-        // lower-casing (one scalar at a time, which is what matters for patterns; whole-string NFKC cost more than
-        // classifying the tool).
-        for u in text.unicodeScalars {
-            if u.value < 0x80 { out.ascii(UInt8(u.value)); continue }
-            for m in mapped(u) {
+        return out.string
+    }
+
+    /// UTF-8 folded into `out`: ASCII byte by byte (lower case, white space collapsed); only the few scalars outside
+    /// ASCII are decoded and go through the compatibility mapping and lower-casing (one scalar at a time, which is what
+    /// matters for patterns; whole-string NFKC cost more than classifying the tool).
+    private static func fold(_ u: UnsafeBufferPointer<UInt8>, into out: inout Folded) {
+        var i = 0
+        while i < u.count {
+            var j = i
+            while j < u.count && u[j] < 0x80 { j += 1 }
+            if j > i { out.ascii(UnsafeBufferPointer(rebasing: u[i..<j])); i = j; continue }
+            let b = u[i]
+            // A string's UTF-8 is valid: a lead byte says how long its scalar is.
+            let len = min(b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2, u.count - i)
+            let scalar = String(decoding: UnsafeBufferPointer(rebasing: u[i..<(i + len)]), as: UTF8.self).unicodeScalars.first!
+            i += len
+            for m in mapped(scalar) {
                 if m.value < 0x80 { out.ascii(UInt8(m.value)); continue }
                 if isInvisible(m) { continue }
                 if m.properties.isWhitespace { out.space(); continue }
@@ -49,18 +63,6 @@ public enum Normalizer {
                 out.other(Array(String(m).utf8))
             }
         }
-        return String(decoding: out.bytes, as: UTF8.self)
-    }
-
-    /// `fold(parts.joined(separator:))` for plain ASCII parts, without joining them first.
-    static func foldASCII(_ parts: [String], separator: String) -> String {
-        var out = Folded(capacity: parts.reduce(separator.utf8.count * parts.count) { $0 + $1.utf8.count })
-        for (n, part) in parts.enumerated() {
-            var sep = separator, part = part
-            if n > 0 { sep.withUTF8 { for b in $0 { out.ascii(b) } } }
-            part.withUTF8 { for b in $0 { out.ascii(b) } }
-        }
-        return String(decoding: out.bytes, as: UTF8.self)
     }
 
     /// Whether folding leaves the words of `text` as they are: every character outside ASCII is neither a letter nor
@@ -99,26 +101,53 @@ public enum Normalizer {
         return out
     }
 
-    /// The folded text being built: one space for any run of white space, ASCII lower-cased.
+    /// The folded text being built: one space for any run of white space, ASCII lower-cased. Written in place into a
+    /// buffer made large enough beforehand (folding ASCII never lengthens it; a mapping may).
     struct Folded {
-        var bytes: [UInt8] = []
+        private var buffer: [UInt8]
+        private var count = 0
         private var inSpace = false
-        init(capacity: Int) { bytes.reserveCapacity(capacity) }
+        init(capacity: Int) { buffer = [UInt8](repeating: 0, count: max(capacity, 16)) }
+
+        var string: String { buffer.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[..<count]), as: UTF8.self) } }
+
+        private mutating func reserve(_ k: Int) {
+            if count + k > buffer.count { buffer += [UInt8](repeating: 0, count: max(k, buffer.count)) }
+        }
 
         mutating func space() {
-            if !inSpace && !bytes.isEmpty { bytes.append(0x20) }
+            if !inSpace && count > 0 { reserve(1); buffer[count] = 0x20; count += 1 }
             inSpace = true
         }
 
         mutating func ascii(_ b: UInt8) {
-            if b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 || b == 0x0B || b == 0x0C { space(); return }
-            inSpace = false
-            bytes.append(lowerASCII(b))
+            withUnsafeBytes(of: b) { ascii($0.assumingMemoryBound(to: UInt8.self)) }
+        }
+
+        /// Plain ASCII bytes: white space runs become one space (none at the start), letters lower case.
+        mutating func ascii(_ run: UnsafeBufferPointer<UInt8>) {
+            reserve(run.count)
+            var n = count, space = inSpace
+            buffer.withUnsafeMutableBufferPointer { out in
+                for b in run {
+                    if b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 || b == 0x0B || b == 0x0C {
+                        if !space && n > 0 { out[n] = 0x20; n += 1 }
+                        space = true
+                    } else {
+                        space = false
+                        out[n] = lowerASCII(b)
+                        n += 1
+                    }
+                }
+            }
+            count = n
+            inSpace = space
         }
 
         mutating func other(_ utf8: [UInt8]) {
+            reserve(utf8.count)
+            for b in utf8 { buffer[count] = b; count += 1 }
             inSpace = false
-            bytes.append(contentsOf: utf8)
         }
     }
 }

@@ -74,7 +74,7 @@ struct LiteralTests {
             let folded = m.scan(Normalizer.fold(parts.joined(separator: " \n ")))
             let onTheFly = m.scanFolded(parts, separator: " \n ")
             #expect(ids.map(folded.contains) == ids.map(onTheFly.contains), "\(parts)")
-            #expect(Normalizer.foldASCII(parts, separator: " \n ") == Normalizer.fold(parts.joined(separator: " \n ")), "\(parts)")
+            #expect(Normalizer.fold(parts, separator: " \n ") == Normalizer.fold(parts.joined(separator: " \n ")), "\(parts)")
         }
     }
 
