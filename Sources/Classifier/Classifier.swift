@@ -369,15 +369,29 @@ final class Features {
     /// Each field's text as the regular-expression engine wants it (UTF-16), converted once per definition.
     private var utf16Texts = FieldMap<[UInt16]>()
     func utf16(_ kind: FieldKind, _ field: Field) -> [UInt16] {
-        Features.memo(&utf16Texts, kind) {
-            // Plain ASCII widens byte for byte (the general conversion goes through an index per character).
-            var text = field.text
-            return isASCII(kind, field) ? text.withUTF8 { bytes in
-                [UInt16](unsafeUninitializedCapacity: bytes.count) { out, n in
-                    for i in 0..<bytes.count { out[i] = UInt16(bytes[i]) }
-                    n = bytes.count
+        Features.memo(&utf16Texts, kind) { Features.utf16(field.text) }
+    }
+
+    /// A string's UTF-16, transcoded from its UTF-8 in one pass (the string's own UTF-16 view goes through an index per
+    /// character): ASCII widens byte for byte. Never more units than bytes.
+    static func utf16(_ text: String) -> [UInt16] {
+        var text = text
+        return text.withUTF8 { u in
+            [UInt16](unsafeUninitializedCapacity: u.count) { out, n in
+                var i = 0, k = 0
+                while i < u.count {
+                    if u[i] < 0x80 { out[k] = UInt16(u[i]); k += 1; i += 1; continue }
+                    var (v, length) = decodeUTF8(u, i)
+                    i += length
+                    if v >= 0x10000 {
+                        v -= 0x10000
+                        out[k] = UInt16(0xD800 + (v >> 10)); out[k + 1] = UInt16(0xDC00 + (v & 0x3FF)); k += 2
+                    } else {
+                        out[k] = UInt16(v); k += 1
+                    }
                 }
-            } : Array(field.text.utf16)
+                n = k
+            }
         }
     }
 

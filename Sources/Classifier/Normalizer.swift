@@ -50,12 +50,9 @@ public enum Normalizer {
             var j = i
             while j < u.count && u[j] < 0x80 { j += 1 }
             if j > i { out.ascii(UnsafeBufferPointer(rebasing: u[i..<j])); i = j; continue }
-            let b = u[i]
-            // A string's UTF-8 is valid: a lead byte says how long its scalar is.
-            let len = min(b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2, u.count - i)
-            let scalar = String(decoding: UnsafeBufferPointer(rebasing: u[i..<(i + len)]), as: UTF8.self).unicodeScalars.first!
-            i += len
-            for m in mapped(scalar) {
+            let (value, length) = decodeUTF8(u, i)
+            i += length
+            for m in mapped(Unicode.Scalar(value)!) {
                 if m.value < 0x80 { out.ascii(UInt8(m.value)); continue }
                 if isInvisible(m) { continue }
                 if m.properties.isWhitespace { out.space(); continue }
@@ -67,12 +64,21 @@ public enum Normalizer {
 
     /// Whether folding leaves the words of `text` as they are: every character outside ASCII is neither a letter nor
     /// a digit, nor hidden, nor a look-alike, and folds to no letter or digit (`—`, `’`, `…`, emoji; not `™` or `ﬁ`).
+    /// Read as UTF-8: only the scalars outside ASCII are decoded.
     static func keepsWords(_ text: String) -> Bool {
-        for u in text.unicodeScalars where u.value >= 0x80 {
-            if isInvisible(u) || confusables[u] != nil || wordLike(u) { return false }
-            if mapped(u).contains(where: { $0.value < 0x80 ? ($0.properties.isAlphabetic || $0.properties.numericType != nil) : wordLike($0) }) { return false }
+        var text = text
+        return text.withUTF8 { bytes in
+            var i = 0
+            while i < bytes.count {
+                if bytes[i] < 0x80 { i += 1; continue }
+                let (value, length) = decodeUTF8(bytes, i)
+                i += length
+                let u = Unicode.Scalar(value)!
+                if isInvisible(u) || confusables[u] != nil || wordLike(u) { return false }
+                if mapped(u).contains(where: { $0.value < 0x80 ? ($0.properties.isAlphabetic || $0.properties.numericType != nil) : wordLike($0) }) { return false }
+            }
+            return true
         }
-        return true
     }
 
     /// What the tokenizer takes as part of a word.

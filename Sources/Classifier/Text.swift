@@ -31,6 +31,17 @@ func isPlainASCII(_ s: String) -> Bool {
     }
 }
 
+/// The scalar whose UTF-8 starts at `i` (a lead byte of valid UTF-8, as a string's is), and its length in bytes.
+@inline(__always) func decodeUTF8(_ u: UnsafeBufferPointer<UInt8>, _ i: Int) -> (value: UInt32, length: Int) {
+    let b = u[i]
+    if b < 0x80 { return (UInt32(b), 1) }
+    if b >= 0xF0 {
+        return ((UInt32(b & 0x07) << 18) | (UInt32(u[i + 1] & 0x3F) << 12) | (UInt32(u[i + 2] & 0x3F) << 6) | UInt32(u[i + 3] & 0x3F), 4)
+    }
+    if b >= 0xE0 { return ((UInt32(b & 0x0F) << 12) | (UInt32(u[i + 1] & 0x3F) << 6) | UInt32(u[i + 2] & 0x3F), 3) }
+    return ((UInt32(b & 0x1F) << 6) | UInt32(u[i + 1] & 0x3F), 2)
+}
+
 /// An ASCII capital as its small letter; every other byte as it is.
 @inline(__always) func lowerASCII(_ b: UInt8) -> UInt8 { (b >= 0x41 && b <= 0x5A) ? b + 32 : b }
 

@@ -61,6 +61,18 @@ struct LiteralTests {
         #expect(found > 50)
     }
 
+    @Test("text outside ASCII folds part by part as it folds joined, and transcodes to the UTF-16 of its string")
+    func foldAndTranscodeOutsideASCII() {
+        let cases: [[String]] = [
+            ["Ｉgnore — ﬁle\u{00A0}\u{00A0}now", "naïve ＡＢＣ"], ["𝐬𝐞𝐧𝐝 😀 to\u{200B}day", "検索 ", " é"], ["ДЕЛЕТЕ Ωmega", "\u{2003}"],
+        ]
+        for parts in cases {
+            #expect(Normalizer.fold(parts, separator: " \n ") == Normalizer.fold(parts.joined(separator: " \n ")), "\(parts)")
+            for text in parts + [Normalizer.fold(parts, separator: " ")] { #expect(Features.utf16(text) == Array(text.utf16), "\(text)") }
+        }
+        #expect(Normalizer.fold(["Ｓend  ＴＯ", "ﬁle"], separator: " \n ") == "send to file")
+    }
+
     @Test("literals found while folding plain ASCII on the fly, and the text folded part by part, are those of the folded text")
     func foldedOnTheFly() {
         var m = LiteralMatcher()
