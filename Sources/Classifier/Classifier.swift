@@ -95,6 +95,9 @@ final class Features {
     let flags: UInt32
     /// The longest run of letters and digits in the title, description, parameter descriptions and instructions.
     let longestRun: Int
+    /// The punctuation each field holds (by its slot); the folded text's is its parts' while they are plain ASCII (folding
+    /// may turn other characters into punctuation: every byte counts as held then).
+    let punctuation: [ByteSet]
 
     /// The facts a `Features.flags` bit holds.
     enum Flag: Int32 {
@@ -259,6 +262,10 @@ final class Features {
         usable = (!words.isEmpty && (nameVerb != nil || leadField.tokens.count >= 3)) || (description.tokens.count >= 8 && !offered.isEmpty)
         flags = (partsASCII ? 0 : 1 << Flag.nonASCII.rawValue) | (usable ? 0 : 1 << Flag.unusable.rawValue) | (params.isEmpty ? 1 << Flag.noParams.rawValue : 0)
         longestRun = Features.foldedKinds.reduce(0) { max($0, f[$1]?.longestRun ?? 0) }
+        var marks = [ByteSet](repeating: ByteSet(), count: FieldKind.allCases.count)
+        for kind in FieldKind.allCases { if let field = f[kind] { marks[kind.slot] = field.punctuation } }
+        marks[FieldKind.normalized.slot] = partsASCII ? Features.foldedKinds.reduce(ByteSet()) { $0.union(f[$1]?.punctuation ?? ByteSet()) } : .all
+        punctuation = marks
         // Each field's words side by side, for the screens' phrase tests (a field's bits are the vocabulary's size), and
         // their union: every word anywhere.
         var present = Bitset(size: v.count)
@@ -559,12 +566,13 @@ public struct Classifier: @unchecked Sendable {
             }
             // How rare a word is likely to be (its length): a phrase is needed through its rarest word.
             let rarity = { (id: Int32) in Int(id) < lengths.count ? lengths[Int(id)] : 0 }
+            let literal = { (id: Int32) in lits.literals[Int(id)] }
             categoryRules = rules.filter { $0.stage == .category }.sorted { ($0.priority, $0.id) > ($1.priority, $1.id) }.map(build)
             riskRules = rules.filter { $0.stage == .risk }.sorted { $0.id < $1.id }.map(build)
             findingRules = rules.filter { $0.stage == .finding }.sorted { $0.id < $1.id }.map(build)
-            categoryScreens = Screens(categoryRules, vocabularySize: size, rarity: rarity)
-            riskScreens = Screens(riskRules, vocabularySize: size, rarity: rarity)
-            findingScreens = Screens(findingRules, vocabularySize: size, rarity: rarity)
+            categoryScreens = Screens(categoryRules, vocabularySize: size, rarity: rarity, literal: literal)
+            riskScreens = Screens(riskRules, vocabularySize: size, rarity: rarity, literal: literal)
+            findingScreens = Screens(findingRules, vocabularySize: size, rarity: rarity, literal: literal)
             // Only category rules' own conditions define action words: a word named in an `unless` or by a risk
             // or finding rule (`email`) must not turn a noun into a verb.
             var lex = Bitset(size: size), lead = Bitset(size: size)

@@ -27,12 +27,18 @@ struct Screens: @unchecked Sendable {
         case flag
         /// The definition's longest run of letters and digits is at least `start` long.
         case run
+        /// In one of the fields of `fields`, every one of `count` groups (at `byteGroups[start...]`) has a literal whose
+        /// punctuation (`ByteSet.punctuation(of:)`) the field holds: a literal cannot occur in a text without its
+        /// punctuation, nor a pattern match without one literal of each group it requires.
+        case bytes
     }
 
     struct Test { var kind: Kind; var start: Int32; var count: Int32; var fields: UInt16 = 0 }
 
     private var sparse: [UInt64] = []
     private var phrases: [Int32] = []
+    private var byteGroups: [(start: Int32, count: Int32)] = []
+    private var byteSets: [ByteSet] = []
     private var dense: [UInt64] = []
     private let stride: Int
     private var tests: [Test] = []
@@ -60,17 +66,17 @@ struct Screens: @unchecked Sendable {
         category.map { 1 << Int32(AtlasModel.Category.allCases.firstIndex(of: $0)!) } ?? 0
     }
 
-    init(_ compiled: [CompiledRule], vocabularySize size: Int, rarity: (Int32) -> Int) {
+    init(_ compiled: [CompiledRule], vocabularySize size: Int, rarity: (Int32) -> Int, literal: (Int32) -> [UInt8]) {
         stride = max(1, (size + 63) / 64)
         for r in compiled {
             let when = Int32(groups.count)
-            groups.append(addTests(r.when, size: size, rarity: rarity))
+            groups.append(addTests(r.when, size: size, rarity: rarity, literal: literal))
             let first = Int32(groups.count)
-            for g in r.any { groups.append(addTests(g, size: size, rarity: rarity)) }
+            for g in r.any { groups.append(addTests(g, size: size, rarity: rarity, literal: literal)) }
             let cheap = Int32(groups.count)
-            for g in r.cheapUnless { groups.append(addTests(g, size: size, rarity: rarity)) }
+            for g in r.cheapUnless { groups.append(addTests(g, size: size, rarity: rarity, literal: literal)) }
             let costly = Int32(groups.count)
-            for g in r.costlyUnless { groups.append(addTests(g, size: size, rarity: rarity)) }
+            for g in r.costlyUnless { groups.append(addTests(g, size: size, rarity: rarity, literal: literal)) }
             rules.append(Entry(when: when, firstGroup: first, groupCount: Int32(r.any.count), cheapUnless: cheap, costlyUnless: costly))
         }
         vocabularySize = stride * 64
@@ -123,7 +129,7 @@ struct Screens: @unchecked Sendable {
     }
 
     /// The tests of a group of conditions that must all hold, appended; their range.
-    private mutating func addTests(_ conditions: [Compiled], size: Int, rarity: (Int32) -> Int) -> (start: Int32, count: Int32) {
+    private mutating func addTests(_ conditions: [Compiled], size: Int, rarity: (Int32) -> Int, literal: (Int32) -> [UInt8]) -> (start: Int32, count: Int32) {
         let start = Int32(tests.count)
         func dense(_ b: Bitset) -> Int32 {
             let at = Int32(self.dense.count)
@@ -151,8 +157,21 @@ struct Screens: @unchecked Sendable {
             }
             tests.append(Test(kind: .phrases, start: start, count: Int32(p.count), fields: fields))
         }
+        // The punctuation of literals, by group (a group holding a literal without punctuation tells nothing).
+        func punctuation(_ groups: [[[UInt8]]], in kinds: [FieldKind]) {
+            let sets = groups.map { $0.map(ByteSet.punctuation(of:)) }.filter { !$0.contains(where: \.isEmpty) }
+            guard !sets.isEmpty else { return }
+            let start = Int32(byteGroups.count)
+            for g in sets {
+                byteGroups.append((Int32(byteSets.count), Int32(g.count)))
+                byteSets += g
+            }
+            tests.append(Test(kind: .bytes, start: start, count: Int32(sets.count), fields: kinds.reduce(0) { $0 | 1 << UInt16($1.slot) }))
+        }
         for c in conditions {
             switch c {
+            case .contains(let kinds, let literals, _): punctuation([literals.map(\.bytes)], in: kinds)
+            case .regex(let kinds, _, let requires, _, _, _): punctuation(requires.map { $0.map(literal) }, in: kinds)
             case .nameVerb(let b): tests.append(Test(kind: .nameAction, start: dense(b), count: 0))
             case .leadVerb(let b): tests.append(Test(kind: .leadVerb, start: dense(b), count: 0))
             case .nonASCII(let want): tests.append(Test(kind: .flag, start: Features.Flag.nonASCII.rawValue, count: want ? 1 : 0))
@@ -197,6 +216,9 @@ struct Screens: @unchecked Sendable {
         let flags: UInt32
         let longestRun: Int
         let categoryBit: Int32
+        let punctuation: UnsafeBufferPointer<ByteSet>
+        let byteGroups: UnsafeBufferPointer<(start: Int32, count: Int32)>
+        let byteSets: UnsafeBufferPointer<ByteSet>
 
         @inline(__always) func holds(_ t: Test) -> Bool {
             switch t.kind {
@@ -222,6 +244,20 @@ struct Screens: @unchecked Sendable {
                 return lastID >= 0 && dense[Int(t.start) + Int(lastID) >> 6] & (1 << UInt64(lastID & 63)) != 0
             case .category:
                 return t.start & categoryBit != 0
+            case .bytes:
+                var fields = t.fields
+                fields: while fields != 0 {
+                    let have = punctuation[fields.trailingZeroBitCount]
+                    fields &= fields - 1
+                    for g in Int(t.start)..<Int(t.start + t.count) {
+                        let group = byteGroups[g]
+                        var found = false
+                        for i in Int(group.start)..<Int(group.start + group.count) where have.holds(byteSets[i]) { found = true; break }
+                        if !found { continue fields }
+                    }
+                    return true
+                }
+                return false
             case .phrases:
                 let stride = present.count
                 var i = Int(t.start)
@@ -315,10 +351,18 @@ struct Screens: @unchecked Sendable {
                                         f.wordsByField.withUnsafeBufferPointer { byField in
                                             keys.withUnsafeBufferPointer { keys in
                                                 always.withUnsafeBufferPointer { always in
-                                                    body(Reader(rules: rules, groups: groups, tests: tests, sparse: sparse, dense: dense, present: present,
-                                                                phrases: phrases, byField: byField, actions: actions, leadID: f.leadVerbID,
-                                                                lastID: f.nameLast?.id ?? -1, flags: f.flags, longestRun: f.longestRun, categoryBit: categoryBit,
-                                                                keys: keys, always: always, maskWords: maskWords, vocabularySize: vocabularySize))
+                                                    f.punctuation.withUnsafeBufferPointer { punctuation in
+                                                        byteGroups.withUnsafeBufferPointer { byteGroups in
+                                                            byteSets.withUnsafeBufferPointer { byteSets in
+                                                                body(Reader(rules: rules, groups: groups, tests: tests, sparse: sparse, dense: dense, present: present,
+                                                                            phrases: phrases, byField: byField, actions: actions, leadID: f.leadVerbID,
+                                                                            lastID: f.nameLast?.id ?? -1, flags: f.flags, longestRun: f.longestRun,
+                                                                            categoryBit: categoryBit, punctuation: punctuation, byteGroups: byteGroups,
+                                                                            byteSets: byteSets, keys: keys, always: always, maskWords: maskWords,
+                                                                            vocabularySize: vocabularySize))
+                                                            }
+                                                        }
+                                                    }
                                                 }
                                             }
                                         }

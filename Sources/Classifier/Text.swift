@@ -42,6 +42,29 @@ func isPlainASCII(_ s: String) -> Bool {
     return ((UInt32(b & 0x1F) << 6) | UInt32(u[i + 1] & 0x3F), 2)
 }
 
+/// A set of ASCII bytes (a bit each): the punctuation a text holds, or the punctuation a literal cannot occur without.
+struct ByteSet: Sendable, Equatable {
+    var low: UInt64 = 0, high: UInt64 = 0
+    static let all = ByteSet(low: ~0, high: ~0)
+    @inline(__always) mutating func insert(_ b: UInt8) {
+        if b < 64 { low |= 1 << UInt64(b) } else if b < 128 { high |= 1 << UInt64(b - 64) }
+    }
+    @inline(__always) func holds(_ other: ByteSet) -> Bool { other.low & ~low == 0 && other.high & ~high == 0 }
+    @inline(__always) func union(_ other: ByteSet) -> ByteSet { ByteSet(low: low | other.low, high: high | other.high) }
+    var isEmpty: Bool { low == 0 && high == 0 }
+
+    /// The bytes of `literal` that any text holding it holds as they are: ASCII, neither letters nor digits (which
+    /// case and folding change, and every text has) nor white space (which folding turns into spaces).
+    static func punctuation(of literal: [UInt8]) -> ByteSet {
+        var set = ByteSet()
+        for b in literal where b < 0x80 && !isWordByte(b) && !isSpace(b) { set.insert(b) }
+        return set
+    }
+
+    @inline(__always) static func isWordByte(_ b: UInt8) -> Bool { b &- 0x61 < 26 || b &- 0x41 < 26 || b &- 0x30 < 10 }
+    @inline(__always) static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 || b == 0x0B || b == 0x0C }
+}
+
 /// An ASCII capital as its small letter; every other byte as it is.
 @inline(__always) func lowerASCII(_ b: UInt8) -> UInt8 { (b >= 0x41 && b <= 0x5A) ? b + 32 : b }
 
@@ -134,6 +157,8 @@ final class Field: Sendable {
     let bits: Bitset
     /// The longest run of ASCII letters and digits in the text (camelCase does not cut it), found while tokenizing.
     let longestRun: Int
+    /// The ASCII bytes other than letters and digits the text holds.
+    let punctuation: ByteSet
     /// Words cut by their capitals (`JavaScript`, `GraphQL`, `PostgreSQL`), whole, where the vocabulary knows them:
     /// the word's number and its first and last token. A one-word phrase (`javascript`) finds them too.
     let joined: [(id: Int32, first: Int32, last: Int32)]
@@ -142,13 +167,14 @@ final class Field: Sendable {
         self.name = name
         self.text = text
         var longest = 0
+        var marks = ByteSet()
         var bits = Bitset(size: vocabulary.count)
         var tokens: [Token] = []
         if !text.isEmpty {
             tokens.reserveCapacity(text.utf8.count / 6 + 1)
             vocabulary.withTable { table in
                 bits.words.withUnsafeMutableBufferPointer { words in
-                    longest = Tokenizer.scan(text) { hash, start, end in
+                    longest = Tokenizer.scan(text, marking: &marks) { hash, start, end in
                         let id = table.id(hash: hash)
                         if id >= 0 { words[Int(id) >> 6] |= 1 << UInt64(Int(id) & 63) }
                         tokens.append(Token(id: id, start: Int32(start), end: Int32(end)))
@@ -181,6 +207,7 @@ final class Field: Sendable {
         self.tokens = tokens
         self.bits = bits
         self.longestRun = longest
+        self.punctuation = marks
         self.joined = joined
     }
 
@@ -196,12 +223,14 @@ final class Field: Sendable {
         self.tokens = tokens
         self.bits = bits
         self.longestRun = other.longestRun
+        self.punctuation = other.punctuation
         self.joined = joined
     }
 
     /// A field that only regular expressions read.
     init(name: String, rawText: String) {
         self.name = name; self.text = rawText; self.tokens = []; self.bits = Bitset(size: 1); self.longestRun = Int.max; self.joined = []
+        self.punctuation = .all
     }
 
     /// The first place `phrase` occurs, as a range of token positions.
@@ -255,6 +284,12 @@ enum Tokenizer {
     /// Returns the longest run of ASCII letters and digits (the runs end where words can: at other bytes).
     @discardableResult
     @inline(__always) static func scan(_ text: String, _ visit: (UInt64, Int, Int) -> Void) -> Int {
+        var marks = ByteSet()
+        return scan(text, marking: &marks, visit)
+    }
+
+    /// `scan`, noting in `marks` every ASCII byte other than a letter or a digit.
+    @inline(__always) static func scan(_ text: String, marking marks: inout ByteSet, _ visit: (UInt64, Int, Int) -> Void) -> Int {
         var text = text
         return text.withUTF8 { utf8 in
             let n = utf8.count
@@ -268,6 +303,7 @@ enum Tokenizer {
                 if b < 0x80 {
                     let cls: UInt8 = b &- 0x61 < 26 ? 1 : b &- 0x41 < 26 ? 2 : b &- 0x30 < 10 ? 3 : 0
                     if cls == 0 {
+                        marks.insert(b)
                         prev = 0
                         longest = max(longest, i - runStart)
                         runStart = i + 1
