@@ -463,6 +463,16 @@ final class Features {
         return field.quote(i..<(i + 1))
     }
 
+    /// What made a rule's conditions hold, as text, each fragment once (a word two conditions name is quoted once).
+    func resolve(_ hits: [Hit]) -> [(field: String, fragment: String)] {
+        var out: [(field: String, fragment: String)] = []
+        for h in hits {
+            let r = resolve(h)
+            if !out.contains(where: { $0.field == r.field && $0.fragment == r.fragment }) { out.append(r) }
+        }
+        return out
+    }
+
     func resolve(_ h: Hit) -> (field: String, fragment: String) {
         switch h {
         case .tokens(let k, let r): let field = fields[k]!; return (field.name, field.quote(r))
@@ -655,7 +665,7 @@ public struct Classifier: @unchecked Sendable {
             category = w.rule.rule.category!
             start = w.rule.rule.risk ?? category.baseline
             confidence = w.rule.rule.priority >= 60 ? .high : .medium
-            evidence = w.evidence.map { f.resolve($0) }.map { Evidence(rule: w.rule.rule.id, field: $0.field, fragment: $0.fragment, effect: "category \(category.rawValue)") }
+            evidence = f.resolve(w.evidence).map { Evidence(rule: w.rule.rule.id, field: $0.field, fragment: $0.fragment, effect: "category \(category.rawValue)") }
         } else {
             category = .write
             start = RiskLevel.medium
@@ -684,13 +694,13 @@ public struct Classifier: @unchecked Sendable {
         }
         var risk = start
         if !raises.isEmpty && !lowers.isEmpty {
-            for (r, ev) in raises + lowers { evidence += ev.map { f.resolve($0) }.map { Evidence(rule: r.id, field: $0.field, fragment: $0.fragment, effect: "cancelled: a raise and a lower both hold") } }
+            for (r, ev) in raises + lowers { evidence += f.resolve(ev).map { Evidence(rule: r.id, field: $0.field, fragment: $0.fragment, effect: "cancelled: a raise and a lower both hold") } }
         } else if let top = raises.max(by: { $0.0.risk! < $1.0.risk! }) {
             risk = top.0.risk!
-            evidence += top.1.map { f.resolve($0) }.map { Evidence(rule: top.0.id, field: $0.field, fragment: $0.fragment, effect: "risk \(risk.rawValue)") }
+            evidence += f.resolve(top.1).map { Evidence(rule: top.0.id, field: $0.field, fragment: $0.fragment, effect: "risk \(risk.rawValue)") }
         } else if let bottom = lowers.min(by: { $0.0.risk! < $1.0.risk! }) {
             risk = bottom.0.risk!
-            evidence += bottom.1.map { f.resolve($0) }.map { Evidence(rule: bottom.0.id, field: $0.field, fragment: $0.fragment, effect: "risk \(risk.rawValue)") }
+            evidence += f.resolve(bottom.1).map { Evidence(rule: bottom.0.id, field: $0.field, fragment: $0.fragment, effect: "risk \(risk.rawValue)") }
         }
         let verdict = Verdict(category: category, risk: risk, confidence: confidence, evidence: evidence)
         // Findings see the verdict, so that annotations can be checked against it; a category no rule decided (the
@@ -703,7 +713,7 @@ public struct Classifier: @unchecked Sendable {
             let rule = cr.rule
             guard let hits = evaluate(cr, f, category: decided, screen, k) else { return }
             fired.append(rule.id)
-            let ev = hits.map { f.resolve($0) }
+            let ev = f.resolve(hits)
             let first = ev.first(where: { !$0.fragment.isEmpty }) ?? ev.first
             findings.append(Finding(rule: rule.id, severity: rule.severity!, title: rule.summary, tool: tool.name,
                                     field: first?.field ?? "definition", fragment: first?.fragment ?? ""))
