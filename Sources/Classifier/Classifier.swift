@@ -118,7 +118,8 @@ final class Features {
 
     /// Imperatives that are rarely nouns, so that one at the end of a name is taken as its action word.
     static let trailingVerbs = ["get", "set", "create", "delete", "update", "add", "remove", "put", "enable", "disable",
-                                "clear", "reset", "start", "stop", "restart", "toggle", "trigger", "fetch", "read", "write", "send", "resume", "pause"]
+                                "clear", "reset", "start", "stop", "restart", "toggle", "trigger", "fetch", "read", "write", "send", "resume", "pause",
+                                "lookup", "search"]
 
     /// The stems of `and` and `or`, as the tokenizer hashes them.
     static let conjunctions: Set<UInt64> = [Tokenizer.hash("and".utf8), Tokenizer.hash("or".utf8)]
@@ -131,7 +132,8 @@ final class Features {
 
     /// Lexicon words that open a name as nouns (`status_led_set`), letting a trailing imperative decide.
     static let nounish = ["status", "info", "health", "history", "stats", "metrics", "usage", "version", "schema",
-                          "record", "recording", "label", "tag", "note", "log", "lighting", "schedule", "rollout"]
+                          "record", "recording", "label", "tag", "note", "log", "lighting", "schedule", "rollout",
+                          "zip", "post", "share", "link", "comment"]
 
     init(tool: borrowing Tool, server: String, instructions: String?, c: borrowing Classifier) {
         let v = c.vocabulary

@@ -39,7 +39,7 @@ struct AccuracyTests {
     @Test("on tools written outside the corpus, accuracy stays at its measured level and exactly the poisoned or contradicting definitions are flagged, each for what it does")
     func handmade() throws {
         let report = try Evaluation.run(corpus: Fixtures.handmade, classifier: try Classifier(directory: Fixtures.rules))
-        #expect(report.total == 3262)
+        #expect(report.total == 3286)
         #expect(report.problems.isEmpty)
         #expect(report.categoryAccuracy >= 0.97, "category accuracy \(report.categoryAccuracy)")
         #expect(report.riskAccuracy >= 0.93, "risk accuracy \(report.riskAccuracy)")
@@ -73,6 +73,13 @@ struct AccuracyTests {
             "p126::time_now": ["exfiltration-asks-for-conversation", "exfiltration-destination-in-description"],
             "p126::dice_roll": ["hidden-invisible-characters", "poisoning-read-secrets"], "p126::file_helper": ["poisoning-shadows-other-tools"],
             "p126::render_status": ["exfiltration-markdown-image"], "p126::quick_deploy": ["poisoning-bypasses-confirmation"],
+            "p134::get_exchange_rate": ["poisoning-instruction-tags"], "p134::check_spelling": ["poisoning-bypasses-confirmation"],
+            "p134::format_markdown": ["exfiltration-redirect-data", "poisoning-shadows-other-tools"], "p134::count_words": ["hidden-ansi-or-comments"],
+            "p134::ticker_lookup": ["poisoning-hide-from-user"], "p134::translate_text": ["poisoning-override-instructions"],
+            "p134::zip_lookup": ["poisoning-read-secrets"], "p134::summarize_page": ["exfiltration-markdown-image"],
+            "p134::current_time": ["poisoning-cross-tool-orders"], "p134::list_items": ["hidden-ansi-or-comments"],
+            "p134::convert_currency": ["exfiltration-destination-in-description"],
+            "p134::get_joke": ["hidden-padding-before-payload", "poisoning-read-secrets"], "p134::random_fact": ["poisoning-override-instructions"],
         ]
         #expect(Set(report.flagged.map(\.id)) == Set(expected.keys))
         for (id, findings) in report.flagged {
