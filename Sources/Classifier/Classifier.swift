@@ -108,6 +108,9 @@ final class Features {
     }
     /// The name's action word decided nothing: the lead's verb is read as if the name had none.
     var leadDecides = false
+    /// The name is an HTTP route whose action the description's verb says (`post_v1_charges`: "Create a charge"): that
+    /// verb is read as the name's own.
+    let routeAction: Bool
     /// The category is decided and risk rules are being evaluated.
     var afterCategory = false
     let usable: Bool
@@ -126,6 +129,32 @@ final class Features {
 
     /// Third-person verbs a name may use as its action (`file_exists`, `text_contains`).
     static let thirdPerson: Set<String> = ["exists", "contains", "matches", "equals", "includes", "does"]
+
+    /// HTTP methods that are also action words (`post` publishes, `patch` mends), as the tokenizer hashes them in a name.
+    static let methodWords: Set<UInt64> = stems(["post", "put", "patch"])
+    /// Words that only say a route is called (`invoke_post_messages`, `call_get_logs`).
+    static let callWords: Set<UInt64> = stems(["invoke", "call", "api", "request", "http", "rest"])
+    /// Words that make a name a route: a path's version, its `api` prefix or an identifier placeholder.
+    static let routeWords: Set<UInt64> = stems(["api", "id", "ids", "uuid"] + (1...9).map { "v\($0)" })
+    /// Words as the tokenizer hashes them in a name: their stems.
+    static func stems(_ words: [String]) -> Set<UInt64> { Set(words.map { Tokenizer.hash(Stemmer.stem($0).utf8) }) }
+
+    /// Where the route ends when a description opens with an HTTP method in capitals and a path (`POST /v1/charges`): the
+    /// byte after the path.
+    static func routeEnd(_ description: String) -> Int? {
+        var text = description
+        return text.withUTF8 { u -> Int? in
+            var i = 0
+            while i < u.count, u[i] == 0x20 || u[i] == 0x0A || u[i] == 0x0D || u[i] == 0x09 { i += 1 }
+            let start = i
+            while i < u.count, u[i] >= 0x41, u[i] <= 0x5A { i += 1 }
+            let method = String(decoding: UnsafeBufferPointer(rebasing: u[start..<i]), as: UTF8.self)
+            guard ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(method), i + 1 < u.count, u[i] == 0x20, u[i + 1] == 0x2F else { return nil }
+            i += 1
+            while i < u.count, u[i] != 0x20, u[i] != 0x0A, u[i] != 0x0D, u[i] != 0x09 { i += 1 }
+            return i
+        }
+    }
 
     /// Names of parameters whose choices are the tool's actions (`action: [list, create, delete]`).
     static let selectors = ["action", "actions", "operation", "op", "command", "cmd", "subcommand", "method", "http method", "verb"]
@@ -218,7 +247,10 @@ final class Features {
         Tokenizer.scan(tool.name) { h, _, _ in nameHashes.append(h) }
         let words = name.tokens.enumerated().filter { (k, t) in lexicon.contains(t.id) || !serverWords.contains(nameHashes[k]) }.map(\.element)
         let leadField = f[.lead]!
-        let leadVerb = Features.leadVerb(leadField, from: preamble.verbFrom, leadLexicon)
+        // A description that opens with an HTTP route (`POST /v1/charges - Create a charge`): its verb follows the route.
+        let routeEnd = Features.routeEnd(tool.description)
+        let afterRoute = routeEnd.map { end in leadField.tokens.firstIndex { Int($0.start) >= end } ?? leadField.tokens.count } ?? 0
+        let leadVerb = Features.leadVerb(leadField, from: max(preamble.verbFrom, afterRoute), leadLexicon)
         // A word in the plural names things, not an action (`browser_network_requests`, `user_posts`): imperatives
         // take no -s, save the few third-person checks a name may use (`file_exists`).
         let nameBytes = Array(tool.name.utf8)
@@ -231,6 +263,25 @@ final class Features {
             return !Features.thirdPerson.contains(word)
         }
         var verb = words.first(where: { lexicon.contains($0.id) && !plural($0) })
+        // A name made from an HTTP route (`post_v1_charges`, `invoke_post_messages`, or any name whose description opens
+        // with its route): `post`, `put` or `patch` only says how the route is called. A later action word of the name
+        // (`post_invoices_id_send`) or the description's verb after the route (`Create a charge`) says what it does;
+        // without either, the method stands.
+        var route = false
+        if let first = verb, let m = name.tokens.indices.first(where: { !Features.callWords.contains(nameHashes[$0]) && !serverWords.contains(nameHashes[$0]) }),
+           name.tokens[m].start >= first.start, Features.methodWords.contains(nameHashes[m]),
+           routeEnd != nil || nameHashes.contains(where: Features.routeWords.contains) {
+            let method = name.tokens[m]
+            if let later = words.first(where: { $0.start > method.start && lexicon.contains($0.id) && !plural($0) }) {
+                verb = later
+            } else if let lead = leadVerb, routeEnd == nil || Int(lead.start) >= routeEnd! {
+                verb = nil
+                route = true
+            } else {
+                verb = method
+            }
+        }
+        routeAction = route
         // A server named for an action (`render`, `translate`) puts it in every tool's name: when the rest of the name
         // has another action word, the description's first verb says which one acts (`render_restart_service`:
         // "Restart a service"; `translate_text`: "Translate text").
@@ -786,8 +837,9 @@ public struct Classifier: @unchecked Sendable {
                 return nil
             }
             // A name with no action word (`slack_notifier`, `uploader`) leaves the action to the description's first
-            // verb: once the category is decided, risk modifiers read that verb as the tool's action.
-            guard f.afterCategory, let v = f.leadVerb, verbs.contains(v.id) else { return nil }
+            // verb: once the category is decided, risk modifiers read that verb as the tool's action (a route's name
+            // reads it from the start).
+            guard f.afterCategory || f.routeAction, let v = f.leadVerb, verbs.contains(v.id) else { return nil }
             return .some(.leadVerb)
         case .nameLast(let words):
             guard let last = f.nameLast, words.contains(last.id) else { return nil }

@@ -161,6 +161,24 @@ struct RuleTests {
         #expect(admin.verdict.category == .write && admin.verdict.risk == .high, "\(admin.verdict)")
     }
 
+    @Test("a name made from an HTTP route is judged by what the route does, not by its method")
+    func routeNames() {
+        func verdict(_ name: String, _ description: String) -> (AtlasModel.Category, RiskLevel) {
+            let v = Self.classifier.classify(Tool(name: name, description: description)).verdict
+            return (v.category, v.risk)
+        }
+        // The description's verb after the route says what POST does.
+        #expect(verdict("post_v1_charges", "Create a charge") == (.financial, .critical))
+        #expect(verdict("post_api_v1_users", "POST /api/v1/users - Create user").0 == .write)
+        #expect(verdict("invoke_post_query", "POST /query - Run a SQL statement").0 == .execute)
+        // A later action word of the name says it.
+        #expect(verdict("post_subscriptions_id_cancel", "POST /subscriptions/{id}/cancel") == (.financial, .critical))
+        // Without either, the method stands: posting messages reaches people.
+        #expect(verdict("invoke_post_messages", "POST /messages") == (.write, .high))
+        // A name that is no route keeps its verb.
+        #expect(verdict("post_message", "Post a message to a channel.") == (.write, .high))
+    }
+
     @Test("annotations are claims: readOnlyHint on a tool that deletes does not make it Read, and is a finding")
     func annotationsAreClaims() {
         let t = Tool(name: "delete_everything", description: "Delete every record in the workspace.",
