@@ -20,7 +20,7 @@ enum Fixtures {
     static var templates: String { packageRoot + "/site-gen" }
     static var demoCatalogue: String { packageRoot + "/catalogue/demo" }
     static var corpus: String { packageRoot + "/../shared/corpus/tools.jsonl" }
-    /// 3,346 tool definitions written by the team in the manner of real servers outside the corpus, labelled by our
+    /// 3,374 tool definitions written by the team in the manner of real servers outside the corpus, labelled by our
     /// reading of the taxonomy (see the README).
     static var handmade: String { packageRoot + "/Tests/ToolAtlasTests/Fixtures/handmade-tools.jsonl" }
     static var luma: String { packageRoot + "/catalogue/demo/tools/mcp-luma.json" }
