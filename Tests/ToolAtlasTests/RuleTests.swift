@@ -7,6 +7,12 @@ import Testing
 @Suite("Rules")
 struct RuleTests {
     static let classifier = try! Classifier(directory: Fixtures.rules)
+
+    /// The category and risk level of a tool with only a name and a description.
+    static func verdict(_ name: String, _ description: String) -> (AtlasModel.Category, RiskLevel) {
+        let v = classifier.classify(Tool(name: name, description: description)).verdict
+        return (v.category, v.risk)
+    }
     static let ruleIDs = classifier.rules.map(\.id).sorted()
 
     @Test("each rule fires on its match examples and not on its no_match examples", arguments: ruleIDs)
@@ -142,19 +148,15 @@ struct RuleTests {
 
     @Test("a first sentence that only prefaces the description is read with the next; a clause on when comes before the verb")
     func leadPrefaces() {
-        func verdict(_ name: String, _ description: String) -> (AtlasModel.Category, RiskLevel) {
-            let v = Self.classifier.classify(Tool(name: name, description: description)).verdict
-            return (v.category, v.risk)
-        }
         // A note to the agent, then the action: the note's "call" is not the tool's verb.
-        #expect(verdict("notes_tool", "IMPORTANT: always call list_notebooks first to get a notebook id.\n\nCreates a new note in the given notebook.") == (.write, .medium))
+        #expect(Self.verdict("notes_tool", "IMPORTANT: always call list_notebooks first to get a notebook id.\n\nCreates a new note in the given notebook.") == (.write, .medium))
         // A docstring that opens with its parameters says what it does after them.
-        #expect(verdict("purge_queue", "Args:\n    queue (str): queue name\n\nPermanently deletes every message in the queue.") == (.destructive, .critical))
+        #expect(Self.verdict("purge_queue", "Args:\n    queue (str): queue name\n\nPermanently deletes every message in the queue.") == (.destructive, .critical))
         // A heading, when the name has no action word; not one that names several operations.
-        #expect(verdict("ledger", "Ledger entries. Deletes the entry with the given id.").0 == .destructive)
-        #expect(verdict("email", "Email utilities.\n\nUse mode search to find messages and mode send to send one.").0 != .read)
+        #expect(Self.verdict("ledger", "Ledger entries. Deletes the entry with the given id.").0 == .destructive)
+        #expect(Self.verdict("email", "Email utilities.\n\nUse mode search to find messages and mode send to send one.").0 != .read)
         // The verb after a clause on when the tool acts.
-        #expect(verdict("stock_buyer", "When the user confirms, buys the given number of shares at market price.") == (.financial, .critical))
+        #expect(Self.verdict("stock_buyer", "When the user confirms, buys the given number of shares at market price.") == (.financial, .critical))
         // A name whose action word decided nothing leaves the action to the lead's verb for risk rules too.
         let admin = Self.classifier.classify(Tool(name: "user_admin", description: "Used by administrators to change a user's role.",
                                                   inputSchema: ["type": "object", "properties": ["user_id": ["type": "string"], "role": ["type": "string"]]]))
@@ -163,20 +165,16 @@ struct RuleTests {
 
     @Test("a name made from an HTTP route is judged by what the route does, not by its method")
     func routeNames() {
-        func verdict(_ name: String, _ description: String) -> (AtlasModel.Category, RiskLevel) {
-            let v = Self.classifier.classify(Tool(name: name, description: description)).verdict
-            return (v.category, v.risk)
-        }
         // The description's verb after the route says what POST does.
-        #expect(verdict("post_v1_charges", "Create a charge") == (.financial, .critical))
-        #expect(verdict("post_api_v1_users", "POST /api/v1/users - Create user").0 == .write)
-        #expect(verdict("invoke_post_query", "POST /query - Run a SQL statement").0 == .execute)
+        #expect(Self.verdict("post_v1_charges", "Create a charge") == (.financial, .critical))
+        #expect(Self.verdict("post_api_v1_users", "POST /api/v1/users - Create user").0 == .write)
+        #expect(Self.verdict("invoke_post_query", "POST /query - Run a SQL statement").0 == .execute)
         // A later action word of the name says it.
-        #expect(verdict("post_subscriptions_id_cancel", "POST /subscriptions/{id}/cancel") == (.financial, .critical))
+        #expect(Self.verdict("post_subscriptions_id_cancel", "POST /subscriptions/{id}/cancel") == (.financial, .critical))
         // Without either, the method stands: posting messages reaches people.
-        #expect(verdict("invoke_post_messages", "POST /messages") == (.write, .high))
+        #expect(Self.verdict("invoke_post_messages", "POST /messages") == (.write, .high))
         // A name that is no route keeps its verb.
-        #expect(verdict("post_message", "Post a message to a channel.") == (.write, .high))
+        #expect(Self.verdict("post_message", "Post a message to a channel.") == (.write, .high))
     }
 
     @Test("annotations are claims: readOnlyHint on a tool that deletes does not make it Read, and is a finding")
