@@ -7,6 +7,10 @@ public struct ProbeLimits: Sendable {
     /// How long `server/discover` may take. A server of the older era that ignores it costs nothing: `initialize`
     /// is in flight beside it, and its answer ends the wait.
     public var discoverTimeout: Duration = .seconds(20)
+    /// How long `server/discover` may still answer once `initialize` has: a server of both eras answers both at about
+    /// the same time, but on a loaded machine one answer can trail the other by hundreds of milliseconds. A server of
+    /// the older era answers discover at once with an error (which ends the wait); only one that ignores it waits this.
+    public var discoverGrace: Duration = .seconds(1)
     public var maxPages = 200
     public var maxTools = 50_000
     public init() {}
@@ -71,7 +75,11 @@ public struct Probe: Sendable {
                 if let d = discover, case .success(let v) = d, Probe.isModern(v) { group.cancelAll(); break }
                 if case .success? = initialize, discover == nil {
                     // The older era answered; give discover a moment in case the server speaks both.
-                    group.addTask { try? await Task.sleep(for: .milliseconds(150)); return .discover(.failure(.timeout(method: "server/discover", seconds: 0.15))) }
+                    let grace = limits.discoverGrace
+                    group.addTask {
+                        try? await Task.sleep(for: grace)
+                        return .discover(.failure(.timeout(method: "server/discover", seconds: Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18)))
+                    }
                 }
                 if discover != nil && initialize != nil { break }
             }
