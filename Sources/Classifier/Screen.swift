@@ -35,31 +35,16 @@ struct Screens: @unchecked Sendable {
 
     struct Test { var kind: Kind; var start: Int32; var count: Int32; var fields: UInt16 = 0 }
 
-    private var sparse: [UInt64] = []
-    private var phrases: [Int32] = []
-    private var byteGroups: [(start: Int32, count: Int32)] = []
-    private var byteSets: [ByteSet] = []
-    private var dense: [UInt64] = []
-    private let stride: Int
-    private var tests: [Test] = []
-    /// Per rule: its `when` tests, then its `any` groups, then its cheap and its costly `unless` groups (each a range of
-    /// tests), as ranges of `groups`.
-    private var groups: [(start: Int32, count: Int32)] = []
-    private var rules: [Entry] = []
+    /// The tests' tables (see `Builder`), in memory of their own once built.
+    private let tables: Storage
+    /// Words of a rule mask.
+    private let maskWords: Int
+    private let vocabularySize: Int
 
     struct Entry { var when: Int32, firstGroup: Int32, groupCount: Int32, cheapUnless: Int32, costlyUnless: Int32 }
 
     /// What a rule's key test reads, for the index of keys.
     enum Key: Int, CaseIterable { case word, action, lead, last }
-    /// The index of keys: for each key kind and vocabulary word, the rules (a bit each) keyed on that word, so that the
-    /// rules a definition may fire are found from its words instead of by testing every rule. A rule's key is one of the
-    /// tests of its `when` group (or one per `any` group), the one likely to hold least often; a rule without one is in
-    /// `always`.
-    private var keys: [UInt64] = []
-    private var always: [UInt64] = []
-    /// Words of a rule mask.
-    private var maskWords = 1
-    private var vocabularySize = 0
 
     /// The bit of a category in a `category` test's mask (no bit for none).
     static func mask(_ category: AtlasModel.Category?) -> Int32 {
@@ -67,136 +52,204 @@ struct Screens: @unchecked Sendable {
     }
 
     init(_ compiled: [CompiledRule], vocabularySize size: Int, rarity: (Int32) -> Int, literal: (Int32) -> [UInt8]) {
-        stride = max(1, (size + 63) / 64)
-        for r in compiled {
-            let when = Int32(groups.count)
-            groups.append(addTests(r.when, size: size, rarity: rarity, literal: literal))
-            let first = Int32(groups.count)
-            for g in r.any { groups.append(addTests(g, size: size, rarity: rarity, literal: literal)) }
-            let cheap = Int32(groups.count)
-            for g in r.cheapUnless { groups.append(addTests(g, size: size, rarity: rarity, literal: literal)) }
-            let costly = Int32(groups.count)
-            for g in r.costlyUnless { groups.append(addTests(g, size: size, rarity: rarity, literal: literal)) }
-            rules.append(Entry(when: when, firstGroup: first, groupCount: Int32(r.any.count), cheapUnless: cheap, costlyUnless: costly))
+        let b = Builder(compiled, vocabularySize: size, rarity: rarity, literal: literal)
+        tables = Storage(b)
+        maskWords = b.maskWords
+        vocabularySize = b.vocabularySize
+    }
+
+    /// The built tables copied once into memory that is read in place, so that screening a definition takes no closure
+    /// per table (and no retain of one); freed with the classifier.
+    private final class Storage: @unchecked Sendable {
+        let rules: UnsafeBufferPointer<Entry>
+        let groups: UnsafeBufferPointer<(start: Int32, count: Int32)>
+        let tests: UnsafeBufferPointer<Test>
+        let sparse: UnsafeBufferPointer<UInt64>
+        let dense: UnsafeBufferPointer<UInt64>
+        let phrases: UnsafeBufferPointer<Int32>
+        let keys: UnsafeBufferPointer<UInt64>
+        let always: UnsafeBufferPointer<UInt64>
+        let byteGroups: UnsafeBufferPointer<(start: Int32, count: Int32)>
+        let byteSets: UnsafeBufferPointer<ByteSet>
+
+        init(_ b: Builder) {
+            rules = Storage.copy(b.rules); groups = Storage.copy(b.groups); tests = Storage.copy(b.tests)
+            sparse = Storage.copy(b.sparse); dense = Storage.copy(b.dense); phrases = Storage.copy(b.phrases)
+            keys = Storage.copy(b.keys); always = Storage.copy(b.always)
+            byteGroups = Storage.copy(b.byteGroups); byteSets = Storage.copy(b.byteSets)
         }
-        vocabularySize = stride * 64
-        maskWords = max(1, (rules.count + 63) / 64)
-        keys = Array(repeating: 0, count: Key.allCases.count * vocabularySize * maskWords)
-        always = Array(repeating: 0, count: maskWords)
-        for k in rules.indices {
-            let e = rules[k]
-            let bit = UInt64(1) << UInt64(k & 63), word = k >> 6
-            // The key of the `when` group, or else one key for each `any` group.
-            var chosen: [(Key, [Int32])] = []
-            if let key = key(of: Int(e.when)) {
-                chosen = [key]
-            } else if e.groupCount > 0 {
-                let each = (Int(e.firstGroup)..<Int(e.firstGroup + e.groupCount)).map(key(of:))
-                if each.allSatisfy({ $0 != nil }) { chosen = each.map { $0! } }
-            }
-            if chosen.isEmpty { always[word] |= bit; continue }
-            for (kind, ids) in chosen {
-                for id in ids { keys[(kind.rawValue * vocabularySize + Int(id)) * maskWords + word] |= bit }
-            }
+
+        deinit {
+            Storage.free(rules); Storage.free(groups); Storage.free(tests); Storage.free(sparse); Storage.free(dense)
+            Storage.free(phrases); Storage.free(keys); Storage.free(always); Storage.free(byteGroups); Storage.free(byteSets)
+        }
+
+        /// Plain values (no references): freeing their memory is all that deinitializing them takes.
+        private static func free<T>(_ b: UnsafeBufferPointer<T>) { b.baseAddress!.deallocate() }
+
+        private static func copy<T>(_ a: [T]) -> UnsafeBufferPointer<T> {
+            let p = UnsafeMutableBufferPointer<T>.allocate(capacity: max(1, a.count))
+            _ = p.initialize(from: a)
+            return UnsafeBufferPointer(rebasing: p[..<a.count])
         }
     }
 
-    /// The test of group `g` that a look-up by word answers and that is likely to hold least often, with its words: a
-    /// test of the name's action, the lead's verb or the name's last word (one word of the definition each) before a
-    /// test of every word the definition holds, then the one with the fewest words.
-    private func key(of g: Int) -> (Key, [Int32])? {
-        let r = groups[g]
-        var best: (cost: Int, key: Key, ids: [Int32])? = nil
-        for t in tests[Int(r.start)..<Int(r.start + r.count)] {
-            var kind: Key, ids: [Int32] = [], weight = 1
-            switch t.kind {
-            case .words:
-                kind = .word; weight = 16
-                for e in 0..<Int(t.count) {
-                    let index = Int(sparse[Int(t.start) + 2 * e]), bits = sparse[Int(t.start) + 2 * e + 1]
-                    for b in 0..<64 where bits & (1 << UInt64(b)) != 0 { ids.append(Int32(index * 64 + b)) }
-                }
-            case .nameAction, .leadVerb, .last:
-                kind = t.kind == .nameAction ? .action : t.kind == .leadVerb ? .lead : .last
-                for w in 0..<stride where dense[Int(t.start) + w] != 0 {
-                    for b in 0..<64 where dense[Int(t.start) + w] & (1 << UInt64(b)) != 0 { ids.append(Int32(w * 64 + b)) }
-                }
-            default: continue
-            }
-            if best == nil || ids.count * weight < best!.cost { best = (ids.count * weight, kind, ids) }
-        }
-        return best.map { ($0.key, $0.ids) }
-    }
+    /// The tables as they are built, rule by rule; `Storage` keeps them once built.
+    private struct Builder {
+        var sparse: [UInt64] = []
+        var phrases: [Int32] = []
+        var byteGroups: [(start: Int32, count: Int32)] = []
+        var byteSets: [ByteSet] = []
+        var dense: [UInt64] = []
+        let stride: Int
+        var tests: [Test] = []
+        /// Per rule: its `when` tests, then its `any` groups, then its cheap and its costly `unless` groups (each a range of
+        /// tests), as ranges of `groups`.
+        var groups: [(start: Int32, count: Int32)] = []
+        var rules: [Entry] = []
+        /// The index of keys: for each key kind and vocabulary word, the rules (a bit each) keyed on that word, so that the
+        /// rules a definition may fire are found from its words instead of by testing every rule. A rule's key is one of the
+        /// tests of its `when` group (or one per `any` group), the one likely to hold least often; a rule without one is in
+        /// `always`.
+        var keys: [UInt64] = []
+        var always: [UInt64] = []
+        /// Words of a rule mask.
+        var maskWords = 1
+        var vocabularySize = 0
 
-    /// The tests of a group of conditions that must all hold, appended; their range.
-    private mutating func addTests(_ conditions: [Compiled], size: Int, rarity: (Int32) -> Int, literal: (Int32) -> [UInt8]) -> (start: Int32, count: Int32) {
-        let start = Int32(tests.count)
-        func dense(_ b: Bitset) -> Int32 {
-            let at = Int32(self.dense.count)
-            self.dense += b.words + Array(repeating: 0, count: stride - b.words.count)
-            return at
-        }
-        func sparse(_ b: Bitset) {
-            let entries = b.sparse
-            tests.append(Test(kind: .words, start: Int32(self.sparse.count), count: Int32(entries.count)))
-            for e in entries { self.sparse += [UInt64(e.index), e.bits] }
-        }
-        // Every word of a phrase must occur: the phrase is needed through its longest word (among equals the last: `list
-        // users` through *users*), the one least likely to be present. A quick test of the whole definition's words.
-        func keyWords(_ p: [[Int32]]) {
-            var b = Bitset(size: size)
-            for ph in p { if let key = ph.reversed().max(by: { rarity($0) < rarity($1) }) { b.insert(key) } }
-            sparse(b)
-        }
-        // Then every word of one phrase, in the fields the condition reads (when the quick test passed).
-        func phrases(_ p: [[Int32]], fields: UInt16) {
-            let start = Int32(self.phrases.count)
-            for ph in p {
-                self.phrases.append(Int32(ph.count))
-                self.phrases += ph.enumerated().sorted { (rarity($0.element), $0.offset) > (rarity($1.element), $1.offset) }.map(\.element)
+        init(_ compiled: [CompiledRule], vocabularySize size: Int, rarity: (Int32) -> Int, literal: (Int32) -> [UInt8]) {
+            stride = max(1, (size + 63) / 64)
+            for r in compiled {
+                let when = Int32(groups.count)
+                groups.append(addTests(r.when, size: size, rarity: rarity, literal: literal))
+                let first = Int32(groups.count)
+                for g in r.any { groups.append(addTests(g, size: size, rarity: rarity, literal: literal)) }
+                let cheap = Int32(groups.count)
+                for g in r.cheapUnless { groups.append(addTests(g, size: size, rarity: rarity, literal: literal)) }
+                let costly = Int32(groups.count)
+                for g in r.costlyUnless { groups.append(addTests(g, size: size, rarity: rarity, literal: literal)) }
+                rules.append(Entry(when: when, firstGroup: first, groupCount: Int32(r.any.count), cheapUnless: cheap, costlyUnless: costly))
             }
-            tests.append(Test(kind: .phrases, start: start, count: Int32(p.count), fields: fields))
-        }
-        // The punctuation of literals, by group (a group holding a literal without punctuation tells nothing).
-        func punctuation(_ groups: [[[UInt8]]], in kinds: [FieldKind]) {
-            let sets = groups.map { $0.map(ByteSet.punctuation(of:)) }.filter { !$0.contains(where: \.isEmpty) }
-            guard !sets.isEmpty else { return }
-            let start = Int32(byteGroups.count)
-            for g in sets {
-                byteGroups.append((Int32(byteSets.count), Int32(g.count)))
-                byteSets += g
+            vocabularySize = stride * 64
+            maskWords = max(1, (rules.count + 63) / 64)
+            keys = Array(repeating: 0, count: Key.allCases.count * vocabularySize * maskWords)
+            always = Array(repeating: 0, count: maskWords)
+            for k in rules.indices {
+                let e = rules[k]
+                let bit = UInt64(1) << UInt64(k & 63), word = k >> 6
+                // The key of the `when` group, or else one key for each `any` group.
+                var chosen: [(Key, [Int32])] = []
+                if let key = key(of: Int(e.when)) {
+                    chosen = [key]
+                } else if e.groupCount > 0 {
+                    let each = (Int(e.firstGroup)..<Int(e.firstGroup + e.groupCount)).map(key(of:))
+                    if each.allSatisfy({ $0 != nil }) { chosen = each.map { $0! } }
+                }
+                if chosen.isEmpty { always[word] |= bit; continue }
+                for (kind, ids) in chosen {
+                    for id in ids { keys[(kind.rawValue * vocabularySize + Int(id)) * maskWords + word] |= bit }
+                }
             }
-            tests.append(Test(kind: .bytes, start: start, count: Int32(sets.count), fields: kinds.reduce(0) { $0 | 1 << UInt16($1.slot) }))
         }
-        for c in conditions {
-            switch c {
-            case .contains(let kinds, let literals, _): punctuation([literals.map(\.bytes)], in: kinds)
-            case .regex(let kinds, _, let requires, _, _, _): punctuation(requires.map { $0.map(literal) }, in: kinds)
-            case .nameVerb(let b): tests.append(Test(kind: .nameAction, start: dense(b), count: 0))
-            case .leadVerb(let b): tests.append(Test(kind: .leadVerb, start: dense(b), count: 0))
-            case .nonASCII(let want): tests.append(Test(kind: .flag, start: Features.Flag.nonASCII.rawValue, count: want ? 1 : 0))
-            case .unusable(let want): tests.append(Test(kind: .flag, start: Features.Flag.unusable.rawValue, count: want ? 1 : 0))
-            case .noParams(let want): tests.append(Test(kind: .flag, start: Features.Flag.noParams.rawValue, count: want ? 1 : 0))
-            case .longToken(let n): tests.append(Test(kind: .run, start: Int32(clamping: n), count: 0))
-            case .nameLast(let b): tests.append(Test(kind: .last, start: dense(b), count: 0))
-            case .actionOffered(var b, let phrases):
-                // A longer phrase's first word is in the choice, so in the definition's parameters.
-                for p in phrases { b.insert(p[0]) }
+
+        /// The test of group `g` that a look-up by word answers and that is likely to hold least often, with its words: a
+        /// test of the name's action, the lead's verb or the name's last word (one word of the definition each) before a
+        /// test of every word the definition holds, then the one with the fewest words.
+        private func key(of g: Int) -> (Key, [Int32])? {
+            let r = groups[g]
+            var best: (cost: Int, key: Key, ids: [Int32])? = nil
+            for t in tests[Int(r.start)..<Int(r.start + r.count)] {
+                var kind: Key, ids: [Int32] = [], weight = 1
+                switch t.kind {
+                case .words:
+                    kind = .word; weight = 16
+                    for e in 0..<Int(t.count) {
+                        let index = Int(sparse[Int(t.start) + 2 * e]), bits = sparse[Int(t.start) + 2 * e + 1]
+                        for b in 0..<64 where bits & (1 << UInt64(b)) != 0 { ids.append(Int32(index * 64 + b)) }
+                    }
+                case .nameAction, .leadVerb, .last:
+                    kind = t.kind == .nameAction ? .action : t.kind == .leadVerb ? .lead : .last
+                    for w in 0..<stride where dense[Int(t.start) + w] != 0 {
+                        for b in 0..<64 where dense[Int(t.start) + w] & (1 << UInt64(b)) != 0 { ids.append(Int32(w * 64 + b)) }
+                    }
+                default: continue
+                }
+                if best == nil || ids.count * weight < best!.cost { best = (ids.count * weight, kind, ids) }
+            }
+            return best.map { ($0.key, $0.ids) }
+        }
+
+        /// The tests of a group of conditions that must all hold, appended; their range.
+        private mutating func addTests(_ conditions: [Compiled], size: Int, rarity: (Int32) -> Int, literal: (Int32) -> [UInt8]) -> (start: Int32, count: Int32) {
+            let start = Int32(tests.count)
+            func dense(_ b: Bitset) -> Int32 {
+                let at = Int32(self.dense.count)
+                self.dense += b.words + Array(repeating: 0, count: stride - b.words.count)
+                return at
+            }
+            func sparse(_ b: Bitset) {
+                let entries = b.sparse
+                tests.append(Test(kind: .words, start: Int32(self.sparse.count), count: Int32(entries.count)))
+                for e in entries { self.sparse += [UInt64(e.index), e.bits] }
+            }
+            // Every word of a phrase must occur: the phrase is needed through its longest word (among equals the last: `list
+            // users` through *users*), the one least likely to be present. A quick test of the whole definition's words.
+            func keyWords(_ p: [[Int32]]) {
+                var b = Bitset(size: size)
+                for ph in p { if let key = ph.reversed().max(by: { rarity($0) < rarity($1) }) { b.insert(key) } }
                 sparse(b)
-            case .has(let kinds, let p, _, _):
-                keyWords(p)
-                // A field read as folded text has the words of the fields it is folded from.
-                let slots = kinds.flatMap { $0 == .normalized ? [.normalized] + Features.foldedKinds : [$0] }
-                phrases(p, fields: slots.reduce(0) { $0 | 1 << UInt16($1.slot) })
-            case .paramNamed(let p), .paramIs(let p):
-                keyWords(p)
-                phrases(p, fields: 1 << UInt16(FieldKind.params.slot))
-            case .categoryIs(let cats):
-                tests.append(Test(kind: .category, start: cats.reduce(0) { $0 | Screens.mask($1) }, count: 0))
-            default: break
             }
+            // Then every word of one phrase, in the fields the condition reads (when the quick test passed).
+            func phrases(_ p: [[Int32]], fields: UInt16) {
+                let start = Int32(self.phrases.count)
+                for ph in p {
+                    self.phrases.append(Int32(ph.count))
+                    self.phrases += ph.enumerated().sorted { (rarity($0.element), $0.offset) > (rarity($1.element), $1.offset) }.map(\.element)
+                }
+                tests.append(Test(kind: .phrases, start: start, count: Int32(p.count), fields: fields))
+            }
+            // The punctuation of literals, by group (a group holding a literal without punctuation tells nothing).
+            func punctuation(_ groups: [[[UInt8]]], in kinds: [FieldKind]) {
+                let sets = groups.map { $0.map(ByteSet.punctuation(of:)) }.filter { !$0.contains(where: \.isEmpty) }
+                guard !sets.isEmpty else { return }
+                let start = Int32(byteGroups.count)
+                for g in sets {
+                    byteGroups.append((Int32(byteSets.count), Int32(g.count)))
+                    byteSets += g
+                }
+                tests.append(Test(kind: .bytes, start: start, count: Int32(sets.count), fields: kinds.reduce(0) { $0 | 1 << UInt16($1.slot) }))
+            }
+            for c in conditions {
+                switch c {
+                case .contains(let kinds, let literals, _): punctuation([literals.map(\.bytes)], in: kinds)
+                case .regex(let kinds, _, let requires, _, _, _): punctuation(requires.map { $0.map(literal) }, in: kinds)
+                case .nameVerb(let b): tests.append(Test(kind: .nameAction, start: dense(b), count: 0))
+                case .leadVerb(let b): tests.append(Test(kind: .leadVerb, start: dense(b), count: 0))
+                case .nonASCII(let want): tests.append(Test(kind: .flag, start: Features.Flag.nonASCII.rawValue, count: want ? 1 : 0))
+                case .unusable(let want): tests.append(Test(kind: .flag, start: Features.Flag.unusable.rawValue, count: want ? 1 : 0))
+                case .noParams(let want): tests.append(Test(kind: .flag, start: Features.Flag.noParams.rawValue, count: want ? 1 : 0))
+                case .longToken(let n): tests.append(Test(kind: .run, start: Int32(clamping: n), count: 0))
+                case .nameLast(let b): tests.append(Test(kind: .last, start: dense(b), count: 0))
+                case .actionOffered(var b, let phrases):
+                    // A longer phrase's first word is in the choice, so in the definition's parameters.
+                    for p in phrases { b.insert(p[0]) }
+                    sparse(b)
+                case .has(let kinds, let p, _, _):
+                    keyWords(p)
+                    // A field read as folded text has the words of the fields it is folded from.
+                    let slots = kinds.flatMap { $0 == .normalized ? [.normalized] + Features.foldedKinds : [$0] }
+                    phrases(p, fields: slots.reduce(0) { $0 | 1 << UInt16($1.slot) })
+                case .paramNamed(let p), .paramIs(let p):
+                    keyWords(p)
+                    phrases(p, fields: 1 << UInt16(FieldKind.params.slot))
+                case .categoryIs(let cats):
+                    tests.append(Test(kind: .category, start: cats.reduce(0) { $0 | Screens.mask($1) }, count: 0))
+                default: break
+                }
+            }
+            return (start, Int32(tests.count) - start)
         }
-        return (start, Int32(tests.count) - start)
+
     }
 
     /// The tables read in place for one definition and one list: whether a rule may fire, and which of its groups of
@@ -340,36 +393,17 @@ struct Screens: @unchecked Sendable {
 
     /// The tables read for definition `f`, with the category decided so far as its mask (made once per list, not per rule).
     func read<R>(_ f: Features, categoryBit: Int32, _ body: (Reader) -> R) -> R {
-        rules.withUnsafeBufferPointer { rules in
-            groups.withUnsafeBufferPointer { groups in
-                tests.withUnsafeBufferPointer { tests in
-                    sparse.withUnsafeBufferPointer { sparse in
-                        dense.withUnsafeBufferPointer { dense in
-                            f.present.words.withUnsafeBufferPointer { present in
-                                f.actionIDs.withUnsafeBufferPointer { actions in
-                                    phrases.withUnsafeBufferPointer { phrases in
-                                        f.wordsByField.withUnsafeBufferPointer { byField in
-                                            keys.withUnsafeBufferPointer { keys in
-                                                always.withUnsafeBufferPointer { always in
-                                                    f.punctuation.withUnsafeBufferPointer { punctuation in
-                                                        byteGroups.withUnsafeBufferPointer { byteGroups in
-                                                            byteSets.withUnsafeBufferPointer { byteSets in
-                                                                body(Reader(rules: rules, groups: groups, tests: tests, sparse: sparse, dense: dense, present: present,
-                                                                            phrases: phrases, byField: byField, actions: actions, leadID: f.leadVerbID,
-                                                                            lastID: f.nameLast?.id ?? -1, flags: f.flags, longestRun: f.longestRun,
-                                                                            categoryBit: categoryBit, punctuation: punctuation, byteGroups: byteGroups,
-                                                                            byteSets: byteSets, keys: keys, always: always, maskWords: maskWords,
-                                                                            vocabularySize: vocabularySize))
-                                                            }
-                                                        }
-                                                    }
-                                                }
-                                            }
-                                        }
-                                    }
-                                }
-                            }
-                        }
+        let t = tables
+        return f.present.words.withUnsafeBufferPointer { present in
+            f.actionIDs.withUnsafeBufferPointer { actions in
+                f.wordsByField.withUnsafeBufferPointer { byField in
+                    f.punctuation.withUnsafeBufferPointer { punctuation in
+                        body(Reader(rules: t.rules, groups: t.groups, tests: t.tests, sparse: t.sparse, dense: t.dense, present: present,
+                                    phrases: t.phrases, byField: byField, actions: actions, leadID: f.leadVerbID,
+                                    lastID: f.nameLast?.id ?? -1, flags: f.flags, longestRun: f.longestRun,
+                                    categoryBit: categoryBit, punctuation: punctuation, byteGroups: t.byteGroups,
+                                    byteSets: t.byteSets, keys: t.keys, always: t.always, maskWords: maskWords,
+                                    vocabularySize: vocabularySize))
                     }
                 }
             }
