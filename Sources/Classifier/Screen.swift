@@ -37,9 +37,6 @@ struct Screens: @unchecked Sendable {
 
     /// The tests' tables (see `Builder`), in memory of their own once built.
     private let tables: Storage
-    /// Words of a rule mask.
-    private let maskWords: Int
-    private let vocabularySize: Int
 
     struct Entry { var when: Int32, firstGroup: Int32, groupCount: Int32, cheapUnless: Int32, costlyUnless: Int32 }
 
@@ -52,15 +49,12 @@ struct Screens: @unchecked Sendable {
     }
 
     init(_ compiled: [CompiledRule], vocabularySize size: Int, rarity: (Int32) -> Int, literal: (Int32) -> [UInt8]) {
-        let b = Builder(compiled, vocabularySize: size, rarity: rarity, literal: literal)
-        tables = Storage(b)
-        maskWords = b.maskWords
-        vocabularySize = b.vocabularySize
+        tables = Storage(Builder(compiled, vocabularySize: size, rarity: rarity, literal: literal))
     }
 
     /// The built tables copied once into memory that is read in place, so that screening a definition takes no closure
     /// per table (and no retain of one); freed with the classifier.
-    private final class Storage: @unchecked Sendable {
+    fileprivate final class Storage: @unchecked Sendable {
         let rules: UnsafeBufferPointer<Entry>
         let groups: UnsafeBufferPointer<(start: Int32, count: Int32)>
         let tests: UnsafeBufferPointer<Test>
@@ -71,12 +65,16 @@ struct Screens: @unchecked Sendable {
         let always: UnsafeBufferPointer<UInt64>
         let byteGroups: UnsafeBufferPointer<(start: Int32, count: Int32)>
         let byteSets: UnsafeBufferPointer<ByteSet>
+        /// Words of a rule mask, and the vocabulary's size rounded up to whole words (a row of `keys` per word).
+        let maskWords: Int
+        let vocabularySize: Int
 
         init(_ b: Builder) {
             rules = Storage.copy(b.rules); groups = Storage.copy(b.groups); tests = Storage.copy(b.tests)
             sparse = Storage.copy(b.sparse); dense = Storage.copy(b.dense); phrases = Storage.copy(b.phrases)
             keys = Storage.copy(b.keys); always = Storage.copy(b.always)
             byteGroups = Storage.copy(b.byteGroups); byteSets = Storage.copy(b.byteSets)
+            maskWords = b.maskWords; vocabularySize = b.vocabularySize
         }
 
         deinit {
@@ -95,7 +93,7 @@ struct Screens: @unchecked Sendable {
     }
 
     /// The tables as they are built, rule by rule; `Storage` keeps them once built.
-    private struct Builder {
+    fileprivate struct Builder {
         var sparse: [UInt64] = []
         var phrases: [Int32] = []
         var byteGroups: [(start: Int32, count: Int32)] = []
@@ -249,19 +247,14 @@ struct Screens: @unchecked Sendable {
             }
             return (start, Int32(tests.count) - start)
         }
-
     }
 
     /// The tables read in place for one definition and one list: whether a rule may fire, and which of its groups of
     /// conditions may hold (a group whose tests fail is passed over by the evaluation, which would find the same).
     struct Reader {
-        let rules: UnsafeBufferPointer<Entry>
-        let groups: UnsafeBufferPointer<(start: Int32, count: Int32)>
-        let tests: UnsafeBufferPointer<Test>
-        let sparse: UnsafeBufferPointer<UInt64>
-        let dense: UnsafeBufferPointer<UInt64>
+        /// The list's tables; the rest is the definition's.
+        fileprivate let s: Storage
         let present: UnsafeBufferPointer<UInt64>
-        let phrases: UnsafeBufferPointer<Int32>
         let byField: UnsafeBufferPointer<UInt64>
         let actions: UnsafeBufferPointer<Int32>
         let leadID: Int32
@@ -270,8 +263,6 @@ struct Screens: @unchecked Sendable {
         let longestRun: Int
         let categoryBit: Int32
         let punctuation: UnsafeBufferPointer<ByteSet>
-        let byteGroups: UnsafeBufferPointer<(start: Int32, count: Int32)>
-        let byteSets: UnsafeBufferPointer<ByteSet>
 
         @inline(__always) func holds(_ t: Test) -> Bool {
             switch t.kind {
@@ -279,22 +270,22 @@ struct Screens: @unchecked Sendable {
                 var i = Int(t.start)
                 let end = i + 2 * Int(t.count)
                 while i < end {
-                    let w = Int(sparse[i])
-                    if w < present.count && present[w] & sparse[i + 1] != 0 { return true }
+                    let w = Int(s.sparse[i])
+                    if w < present.count && present[w] & s.sparse[i + 1] != 0 { return true }
                     i += 2
                 }
                 return false
             case .nameAction:
-                for id in actions where dense[Int(t.start) + Int(id) >> 6] & (1 << UInt64(id & 63)) != 0 { return true }
+                for id in actions where s.dense[Int(t.start) + Int(id) >> 6] & (1 << UInt64(id & 63)) != 0 { return true }
                 return false
             case .leadVerb:
-                return leadID >= 0 && dense[Int(t.start) + Int(leadID) >> 6] & (1 << UInt64(leadID & 63)) != 0
+                return leadID >= 0 && s.dense[Int(t.start) + Int(leadID) >> 6] & (1 << UInt64(leadID & 63)) != 0
             case .flag:
                 return (flags >> UInt32(t.start)) & 1 == UInt32(t.count)
             case .run:
                 return longestRun >= Int(t.start)
             case .last:
-                return lastID >= 0 && dense[Int(t.start) + Int(lastID) >> 6] & (1 << UInt64(lastID & 63)) != 0
+                return lastID >= 0 && s.dense[Int(t.start) + Int(lastID) >> 6] & (1 << UInt64(lastID & 63)) != 0
             case .category:
                 return t.start & categoryBit != 0
             case .bytes:
@@ -303,9 +294,9 @@ struct Screens: @unchecked Sendable {
                     let have = punctuation[fields.trailingZeroBitCount]
                     fields &= fields - 1
                     for g in Int(t.start)..<Int(t.start + t.count) {
-                        let group = byteGroups[g]
+                        let group = s.byteGroups[g]
                         var found = false
-                        for i in Int(group.start)..<Int(group.start + group.count) where have.holds(byteSets[i]) { found = true; break }
+                        for i in Int(group.start)..<Int(group.start + group.count) where have.holds(s.byteSets[i]) { found = true; break }
                         if !found { continue fields }
                     }
                     return true
@@ -315,10 +306,10 @@ struct Screens: @unchecked Sendable {
                 let stride = present.count
                 var i = Int(t.start)
                 for _ in 0..<Int(t.count) {
-                    let n = Int(phrases[i])
+                    let n = Int(s.phrases[i])
                     var k = 0
                     phrase: while k < n {
-                        let id = Int(phrases[i + 1 + k])
+                        let id = Int(s.phrases[i + 1 + k])
                         guard id >= 0 else { break }
                         var fields = t.fields
                         while fields != 0 {
@@ -335,19 +326,15 @@ struct Screens: @unchecked Sendable {
             }
         }
 
-        let keys: UnsafeBufferPointer<UInt64>
-        let always: UnsafeBufferPointer<UInt64>
-        let maskWords: Int
-        let vocabularySize: Int
 
         /// Calls `body` with each rule that may fire, in order: the rules whose key holds (found through the index of
         /// keys), each then tested in full.
         @inline(__always) func forEachPassing(_ body: (Int) -> Void) {
-            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: maskWords) { mask in
-                for w in 0..<maskWords { mask[w] = always[w] }
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: s.maskWords) { mask in
+                for w in 0..<s.maskWords { mask[w] = s.always[w] }
                 @inline(__always) func add(_ key: Screens.Key, _ id: Int) {
-                    let base = (key.rawValue * vocabularySize + id) * maskWords
-                    for w in 0..<maskWords { mask[w] |= keys[base + w] }
+                    let base = (key.rawValue * s.vocabularySize + id) * s.maskWords
+                    for w in 0..<s.maskWords { mask[w] |= s.keys[base + w] }
                 }
                 for (w, bits) in present.enumerated() {
                     var b = bits
@@ -356,7 +343,7 @@ struct Screens: @unchecked Sendable {
                 for id in actions { add(.action, Int(id)) }
                 if leadID >= 0 { add(.lead, Int(leadID)) }
                 if lastID >= 0 { add(.last, Int(lastID)) }
-                for w in 0..<maskWords {
+                for w in 0..<s.maskWords {
                     var b = mask[w]
                     while b != 0 {
                         let k = w * 64 + b.trailingZeroBitCount
@@ -367,16 +354,16 @@ struct Screens: @unchecked Sendable {
             }
         }
 
-        /// Whether every test of group `g` (an index into `groups`) passes.
+        /// Whether every test of group `g` (an index into `s.groups`) passes.
         @inline(__always) func all(_ g: Int) -> Bool {
-            let r = groups[g]
-            for i in Int(r.start)..<Int(r.start + r.count) where !holds(tests[i]) { return false }
+            let r = s.groups[g]
+            for i in Int(r.start)..<Int(r.start + r.count) where !holds(s.tests[i]) { return false }
             return true
         }
 
         /// Whether rule `k` of the list may fire.
         func mayFire(_ k: Int) -> Bool {
-            let r = rules[k]
+            let r = s.rules[k]
             guard all(Int(r.when)) else { return false }
             if r.groupCount == 0 { return true }
             for g in Int(r.firstGroup)..<Int(r.firstGroup + r.groupCount) where all(g) { return true }
@@ -384,11 +371,11 @@ struct Screens: @unchecked Sendable {
         }
 
         /// Whether the `any` group `j` of rule `k` may hold.
-        @inline(__always) func anyMayHold(_ k: Int, _ j: Int) -> Bool { all(Int(rules[k].firstGroup) + j) }
+        @inline(__always) func anyMayHold(_ k: Int, _ j: Int) -> Bool { all(Int(s.rules[k].firstGroup) + j) }
         /// Whether the cheap `unless` group `j` of rule `k` may hold.
-        @inline(__always) func cheapUnlessMayHold(_ k: Int, _ j: Int) -> Bool { all(Int(rules[k].cheapUnless) + j) }
+        @inline(__always) func cheapUnlessMayHold(_ k: Int, _ j: Int) -> Bool { all(Int(s.rules[k].cheapUnless) + j) }
         /// Whether the costly `unless` group `j` of rule `k` may hold.
-        @inline(__always) func costlyUnlessMayHold(_ k: Int, _ j: Int) -> Bool { all(Int(rules[k].costlyUnless) + j) }
+        @inline(__always) func costlyUnlessMayHold(_ k: Int, _ j: Int) -> Bool { all(Int(s.rules[k].costlyUnless) + j) }
     }
 
     /// The tables read for definition `f`, with the category decided so far as its mask (made once per list, not per rule).
@@ -398,12 +385,9 @@ struct Screens: @unchecked Sendable {
             f.actionIDs.withUnsafeBufferPointer { actions in
                 f.wordsByField.withUnsafeBufferPointer { byField in
                     f.punctuation.withUnsafeBufferPointer { punctuation in
-                        body(Reader(rules: t.rules, groups: t.groups, tests: t.tests, sparse: t.sparse, dense: t.dense, present: present,
-                                    phrases: t.phrases, byField: byField, actions: actions, leadID: f.leadVerbID,
+                        body(Reader(s: t, present: present, byField: byField, actions: actions, leadID: f.leadVerbID,
                                     lastID: f.nameLast?.id ?? -1, flags: f.flags, longestRun: f.longestRun,
-                                    categoryBit: categoryBit, punctuation: punctuation, byteGroups: t.byteGroups,
-                                    byteSets: t.byteSets, keys: t.keys, always: t.always, maskWords: maskWords,
-                                    vocabularySize: vocabularySize))
+                                    categoryBit: categoryBit, punctuation: punctuation))
                     }
                 }
             }
