@@ -125,7 +125,7 @@ final class Features {
                                 "lookup", "search"]
 
     /// The stems of `and` and `or`, as the tokenizer hashes them.
-    static let conjunctions: Set<UInt64> = [Tokenizer.hash("and".utf8), Tokenizer.hash("or".utf8)]
+    static let conjunctions: Set<UInt64> = stems(["and", "or"])
 
     /// Third-person verbs a name may use as its action (`file_exists`, `text_contains`).
     static let thirdPerson: Set<String> = ["exists", "contains", "matches", "equals", "includes", "does"]
@@ -962,7 +962,7 @@ public struct Classifier: @unchecked Sendable {
 
     /// A byte that folding plain ASCII leaves as it is: neither a letter nor white space.
     static func keptByFolding(_ b: UInt8) -> Bool {
-        b < 0x80 && (b | 0x20) &- 0x61 >= 26 && b != 0x20 && b != 0x0A && b != 0x0D && b != 0x09 && b != 0x0B && b != 0x0C
+        b < 0x80 && (b | 0x20) &- 0x61 >= 26 && !isFoldedSpace(b)
     }
 
     /// Where the first run of `length` bytes in a row from the class `table` (indexed by byte) starts in `text`'s UTF-8.

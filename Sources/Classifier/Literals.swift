@@ -163,7 +163,7 @@ struct LiteralMatcher: Sendable {
                 var text = k == 0 && n > 0 ? separator : parts[n]
                 text.withUTF8 { bytes in
                     for b in bytes {
-                        if b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 || b == 0x0B || b == 0x0C {
+                        if isFoldedSpace(b) {
                             if inSpace || !started { inSpace = true; continue }
                             inSpace = true
                             c.feed(0x20)

@@ -136,7 +136,7 @@ public enum Normalizer {
             var n = count, space = inSpace
             buffer.withUnsafeMutableBufferPointer { out in
                 for b in run {
-                    if b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 || b == 0x0B || b == 0x0C {
+                    if isFoldedSpace(b) {
                         if !space && n > 0 { out[n] = 0x20; n += 1 }
                         space = true
                     } else {

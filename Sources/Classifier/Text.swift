@@ -57,13 +57,15 @@ struct ByteSet: Sendable, Equatable {
     /// case and folding change, and every text has) nor white space (which folding turns into spaces).
     static func punctuation(of literal: [UInt8]) -> ByteSet {
         var set = ByteSet()
-        for b in literal where b < 0x80 && !isWordByte(b) && !isSpace(b) { set.insert(b) }
+        for b in literal where b < 0x80 && !isWordByte(b) && !isFoldedSpace(b) { set.insert(b) }
         return set
     }
 
     @inline(__always) static func isWordByte(_ b: UInt8) -> Bool { b &- 0x61 < 26 || b &- 0x41 < 26 || b &- 0x30 < 10 }
-    @inline(__always) static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 || b == 0x0B || b == 0x0C }
 }
+
+/// ASCII white space, which folding collapses into one space.
+@inline(__always) func isFoldedSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 || b == 0x0B || b == 0x0C }
 
 /// An ASCII capital as its small letter; every other byte as it is.
 @inline(__always) func lowerASCII(_ b: UInt8) -> UInt8 { (b >= 0x41 && b <= 0x5A) ? b + 32 : b }
