@@ -608,12 +608,12 @@ public struct Classifier: @unchecked Sendable {
                 case .regex(let k, let r):
                     let ci = r.options.contains(.caseInsensitive)
                     if let set = RegexRequirement.scalarSet(r.pattern, caseInsensitive: ci) { return .scalars(k, set) }
-                    let requires = RegexRequirement.of(r.pattern, caseInsensitive: ci)
-                    let runs = RegexRequirement.runs(r.pattern, caseInsensitive: ci)
+                    let analysis = RegexRequirement.analyze(r.pattern, caseInsensitive: ci)
+                    let requires = analysis.requires, runs = analysis.runs
                     func letter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }
                     let letters = requires.joined().contains { $0.contains(where: letter) } || runs.contains { $0.bytes.contains(where: letter) }
                     let classes = runs.map { (bytes: $0.table, length: $0.length) }
-                    let starts = RegexRequirement.starts(r.pattern, caseInsensitive: ci).flatMap(MatchStarts.init)
+                    let starts = analysis.starts.flatMap(MatchStarts.init)
                     guard let icu = ICURegex(r) else { preconditionFailure("ICU refused a pattern NSRegularExpression compiled: \(r.pattern)") }
                     return .regex(k, icu, requires: requires.map { $0.map { lits.add($0) } }, runs: classes, anyText: !(ci && letters), starts: starts)
                 case .unusable(let b): return .unusable(b)

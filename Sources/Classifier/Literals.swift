@@ -193,28 +193,48 @@ struct LiteralMatcher: Sendable {
 /// the pattern itself, so that a pattern is only run on texts that hold its fixed parts; an empty list means nothing
 /// is known and the pattern always runs. Only the syntax the analysis understands is used: anything else gives up.
 enum RegexRequirement {
-    /// The sets of alternatives (ASCII lower-cased, UTF-8) of which a match holds one each.
-    static func of(_ pattern: String, caseInsensitive: Bool) -> [[[UInt8]]] {
+    /// What the analysis finds in one pattern, parsed once: the sets of alternatives (ASCII lower-cased, UTF-8) of which a
+    /// match holds one each (`of`), the strings one of which every match starts with (`starts`) and the runs every match
+    /// holds (`runs`).
+    struct Analysis {
+        var requires: [[[UInt8]]] = []
+        var starts: [[UInt8]]? = nil
+        var runs: [Run] = []
+    }
+
+    static func analyze(_ pattern: String, caseInsensitive: Bool) -> Analysis {
         var p = Parser(scalars: Array(pattern.unicodeScalars), caseInsensitive: caseInsensitive)
-        guard let node = p.alternation(), p.i == p.scalars.count else { return [] }
+        guard let node = p.alternation(), p.i == p.scalars.count else { return Analysis() }
         var req = node.req
         if let e = node.exact, !e.contains([]) { req.append(Array(e)) }
         // Strings that hold a shorter alternative of the same set add nothing.
-        return req.map { set in
+        let requires = req.map { set in
             let sorted = Set(set).sorted { $0.count != $1.count ? $0.count < $1.count : $0.lexicographicallyPrecedes($1) }
             var kept: [[UInt8]] = []
             for s in sorted where !kept.contains(where: { Classifier.find($0, in: s) }) { kept.append(s) }
             return kept
         }
+        let starts = node.starting.flatMap { $0.isEmpty ? nil : $0.sorted { $0.lexicographicallyPrecedes($1) } }
+        return Analysis(requires: requires, starts: starts, runs: node.runs)
     }
+
+    /// The sets of alternatives (ASCII lower-cased, UTF-8) of which a match holds one each.
+    static func of(_ pattern: String, caseInsensitive: Bool) -> [[[UInt8]]] { analyze(pattern, caseInsensitive: caseInsensitive).requires }
 
     /// The strings (ASCII lower-cased, UTF-8) one of which every match starts with, when the pattern says so plainly
     /// (`\b(never|do not)\W+…`): a match can then only start where one of them occurs. nil when unknown.
-    static func starts(_ pattern: String, caseInsensitive: Bool) -> [[UInt8]]? {
-        var p = Parser(scalars: Array(pattern.unicodeScalars), caseInsensitive: caseInsensitive)
-        guard let node = p.alternation(), p.i == p.scalars.count, let set = node.starting, !set.isEmpty else { return nil }
-        return set.sorted { $0.lexicographicallyPrecedes($1) }
+    static func starts(_ pattern: String, caseInsensitive: Bool) -> [[UInt8]]? { analyze(pattern, caseInsensitive: caseInsensitive).starts }
+
+    /// A run a match must hold: at least `length` bytes in a row from `bytes` (ASCII, lower-cased).
+    struct Run: Equatable {
+        var bytes: Set<UInt8>
+        var length: Int
+        /// Membership by byte, ASCII capitals read as small letters (as the class was folded).
+        var table: [Bool] { (0..<256).map { bytes.contains(lowerASCII(UInt8($0))) } }
     }
+
+    /// The runs any match must hold (`[a-z0-9+/]{120,}`), for patterns whose fixed strings say little.
+    static func runs(_ pattern: String, caseInsensitive: Bool) -> [Run] { analyze(pattern, caseInsensitive: caseInsensitive).runs }
 
     /// The characters a pattern matches one of, when it is one atom (in practice a character class) whose members are
     /// single characters outside ASCII without case (so that case-insensitive matching matches exactly them). nil otherwise.
@@ -230,21 +250,6 @@ enum RegexRequirement {
             values.append(u.value)
         }
         return ScalarSet(values)
-    }
-
-    /// A run a match must hold: at least `length` bytes in a row from `bytes` (ASCII, lower-cased).
-    struct Run: Equatable {
-        var bytes: Set<UInt8>
-        var length: Int
-        /// Membership by byte, ASCII capitals read as small letters (as the class was folded).
-        var table: [Bool] { (0..<256).map { bytes.contains(lowerASCII(UInt8($0))) } }
-    }
-
-    /// The runs any match must hold (`[a-z0-9+/]{120,}`), for patterns whose fixed strings say little.
-    static func runs(_ pattern: String, caseInsensitive: Bool) -> [Run] {
-        var p = Parser(scalars: Array(pattern.unicodeScalars), caseInsensitive: caseInsensitive)
-        guard let node = p.alternation(), p.i == p.scalars.count else { return [] }
-        return node.runs
     }
 
     /// A piece of pattern: the finite set of strings it matches (nil when not small and known), and what it requires.

@@ -48,8 +48,9 @@ public enum RuleLoader {
 
     public static func parse(yaml text: String, file: String) throws(RuleError) -> Rule {
         let node: Node?
-        // Composed with the basic resolver: plain scalars are typed here (`typed`), without a regular expression per scalar.
-        do { node = try Yams.compose(yaml: text, .basic) } catch { throw RuleError(file: file, message: "not valid YAML: \(yamlProblem(error))") }
+        // Composed with the basic resolver: plain scalars are typed here (`typed`), without a regular expression per scalar;
+        // read as UTF-8, which a Swift string is (the parser otherwise asks the environment, built anew, on every call).
+        do { node = try Yams.compose(yaml: text, .basic, .default, .utf8) } catch { throw RuleError(file: file, message: "not valid YAML: \(yamlProblem(error))") }
         guard let node, case .object(let o) = try json(node, file: file) else { throw RuleError(file: file, message: "a rule file is a YAML mapping") }
         let known: Set<String> = ["id", "stage", "summary", "category", "risk", "severity", "priority", "when", "any", "unless", "examples"]
         guard let id = o["id"]?.stringValue, !id.isEmpty else { throw RuleError(file: file, field: "id", message: "missing") }
