@@ -254,9 +254,14 @@ public struct Tool: Sendable, Hashable {
     /// What the classifier reads of each parameter, in the order of `parameters`: its name, its description (or title)
     /// and its choices; the type and default are not worked out.
     public var parameterTexts: [(name: String, description: String, choices: [String])] {
-        orderedProperties.map { entry in
+        guard case .object(let schema) = inputSchema, case .object(let props)? = schema["properties"] else { return [] }
+        let required = (schema["required"]?.arrayValue ?? []).compactMap(\.stringValue)
+        // Each property read once, where it is, then put in the order of `parameters` (no list of the properties first).
+        var texts: [(required: Bool, name: String, description: String, choices: [String])] = []
+        texts.reserveCapacity(props.count)
+        for (name, property) in props {
             var alternatives, enumV, description, title: JSONValue?
-            if case .object(let p) = entry.value {
+            if case .object(let p) = property {
                 for (k, v) in p {
                     switch k {
                     case "anyOf": alternatives = v
@@ -268,8 +273,11 @@ public struct Tool: Sendable, Hashable {
                     }
                 }
             }
-            return (entry.key, description?.stringValue ?? title?.stringValue ?? "", Tool.choices(enumV, alternatives))
+            texts.append((!required.isEmpty && required.contains(name), name, description?.stringValue ?? title?.stringValue ?? "",
+                          Tool.choices(enumV, alternatives)))
         }
+        texts.sort { $0.required != $1.required ? $0.required : $0.name < $1.name }
+        return texts.map { ($0.name, $0.description, $0.choices) }
     }
 
     /// What a tool's page shows of its definition: name, title, description, annotations, and each parameter's type,
