@@ -276,8 +276,29 @@ enum Tokenizer {
         return out
     }
 
-    /// FNV-1a over stem bytes: the key of the vocabulary.
-    @inline(__always) static func hash(_ bytes: some Sequence<UInt8>) -> UInt64 { Hashing.fnv1a64(bytes: bytes) }
+    /// The key of the vocabulary: a hash of a stem's bytes taken eight at a time (little-endian, the last chunk zero-padded)
+    /// with its length, so that the tokenizer can hash a stem from the text in a step or two instead of a step per byte.
+    static func hash(_ bytes: some Sequence<UInt8>) -> UInt64 {
+        var h = hashSeed, chunk: UInt64 = 0, k = 0, n = 0
+        for b in bytes {
+            chunk |= UInt64(b) << UInt64(8 * k)
+            k += 1; n += 1
+            if k == 8 { h = mix(h, chunk); chunk = 0; k = 0 }
+        }
+        if k > 0 { h = mix(h, chunk) }
+        return finish(h, n)
+    }
+
+    static let hashSeed: UInt64 = 0x243F_6A88_85A3_08D3
+    @inline(__always) static func mix(_ h: UInt64, _ chunk: UInt64) -> UInt64 {
+        let m = (h ^ chunk) &* 0x9E37_79B9_7F4A_7C15
+        return (m << 31) | (m >> 33)
+    }
+    /// The length mixed in and the high bits folded into the low ones, by which the vocabulary's table is probed.
+    @inline(__always) static func finish(_ h: UInt64, _ n: Int) -> UInt64 {
+        let x = (h ^ UInt64(n)) &* 0xFF51_AFD7_ED55_8CCD
+        return x ^ (x >> 32)
+    }
 
     /// Cuts `text` into words and hands each one's stem hash and byte range to `visit`: words of any naming style
     /// (a small letter then a capital starts a word, as does the last capital of a run followed by a small letter;
@@ -324,8 +345,19 @@ enum Tokenizer {
                     if start < 0 { start = i }
                     prev = cls
                     i += 1
-                    // Small letters never cut a word: a run of them is passed over at once.
-                    if cls == 1 { while i < n && utf8[i] &- 0x61 < 26 { i += 1 } }
+                    // Small letters never cut a word: a run of them is passed over at once, eight bytes at a time.
+                    if cls == 1 {
+                        while i + 8 <= n {
+                            let x = UnsafeRawPointer(utf8.baseAddress! + i).loadUnaligned(as: UInt64.self)
+                            // A byte's high bit set where it is a small letter: at least `a`, below `{`, below 0x80.
+                            let y = x & 0x7F7F_7F7F_7F7F_7F7F
+                            let small = (y &+ 0x1F1F_1F1F_1F1F_1F1F) & ~(y &+ 0x0505_0505_0505_0505) & ~x & 0x8080_8080_8080_8080
+                            if small == 0x8080_8080_8080_8080 { i += 8; continue }
+                            i += (~small & 0x8080_8080_8080_8080).trailingZeroBitCount >> 3
+                            break
+                        }
+                        if i + 8 > n { while i < n && utf8[i] &- 0x61 < 26 { i += 1 } }
+                    }
                     continue
                 }
                 // A multi-byte scalar.
@@ -370,12 +402,30 @@ enum Tokenizer {
     }
 
     /// The stem hash of an ASCII word: its stem is a prefix of the lower-cased word (and perhaps a `y` or an `e`).
+    /// `hash` of the stem, read from the text eight bytes at a time and lower-cased in place.
     @inline(__always) static func asciiStemHash(_ text: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> UInt64 {
         let (length, extra) = end - start > 3 ? Stemmer.stemLength(end - start) { lowerASCII(text[start + $0]) } : (end - start, 0)
-        var h = Hashing.fnvOffset
-        for k in start..<(start + length) { h = Hashing.fnv1a64(byte: lowerASCII(text[k]), from: h) }
-        if extra != 0 { h = Hashing.fnv1a64(byte: extra, from: h) }
-        return h
+        var h = hashSeed
+        var c = 0
+        var extraIn = extra == 0
+        while c < length {
+            let take = min(8, length - c)
+            var chunk: UInt64 = 0
+            if start + c + 8 <= text.count {
+                chunk = UnsafeRawPointer(text.baseAddress! + start + c).loadUnaligned(as: UInt64.self)
+                if take < 8 { chunk &= (1 << UInt64(8 * take)) - 1 }
+            } else {
+                for j in 0..<take { chunk |= UInt64(text[start + c + j]) << UInt64(8 * j) }
+            }
+            // Capitals (at least `A`, below `[`; the word is ASCII) take 0x20.
+            let capitals = (chunk &+ 0x3F3F_3F3F_3F3F_3F3F) & ~(chunk &+ 0x2525_2525_2525_2525) & 0x8080_8080_8080_8080
+            chunk |= capitals >> 2
+            if take < 8 && !extraIn { chunk |= UInt64(extra) << UInt64(8 * take); extraIn = true }
+            h = mix(h, chunk)
+            c += 8
+        }
+        if !extraIn { h = mix(h, UInt64(extra)) }
+        return finish(h, length + (extra == 0 ? 0 : 1))
     }
 
     /// The stem hash of a word with letters outside ASCII (lower-cased and stemmed as a string).

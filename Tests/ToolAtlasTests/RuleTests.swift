@@ -135,6 +135,22 @@ struct RuleTests {
         #expect(r.verdict.category == .destructive)
     }
 
+    @Test("a word's stem is hashed from the text, eight bytes at a time, as its stem's own bytes hash (the vocabulary's key)")
+    func stemHashFromText() {
+        // Stems of every length around the eight-byte steps, with capitals, with a letter the stemmer adds (-ies: y; a
+        // short stem that lost its e: e), and words at the very end of the text, where eight bytes cannot be read at once.
+        let words = ["a", "go", "Get", "list", "QUERIES", "categories", "noted", "coding", "Deleted", "abcdefgh", "abcdefghi",
+                     "PostgreSQLs", "deployments", "xyzzyxyzzyxyzzyxyzzyz", "repositories", "Abcdefgies", "abcdefghies"]
+        for w in words {
+            for text in [w, "\(w) tail of the text", "head \(w)"] {
+                var seen: [UInt64] = []
+                Tokenizer.scan(text) { h, _, _ in seen.append(h) }
+                let expected = Tokenizer.tokens(text).map { Tokenizer.hash($0.stem.utf8) }
+                #expect(seen == expected, "\(text)")
+            }
+        }
+    }
+
     @Test("the description's first sentence runs past e.g. and i.e., and stops at the full stop after them")
     func leadPastAbbreviations() {
         #expect(Tokenizer.firstSentence("Run a module on hosts, e.g. shell or copy, with arguments. Returns output.")
