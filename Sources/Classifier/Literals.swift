@@ -19,6 +19,8 @@ struct LiteralMatcher: Sendable {
     /// holds some, and a state with output at nearly every byte would make the scan report hits all the time. The scan
     /// notes which bytes it saw instead.
     private var singles: [(byte: UInt8, id: Int32)] = []
+    /// The longest literal in the automaton, in bytes.
+    private var longest = 0
 
     var isEmpty: Bool { literals.isEmpty }
     /// Whether the transitions need 32-bit entries (more states than 16 bits hold).
@@ -36,6 +38,7 @@ struct LiteralMatcher: Sendable {
 
     mutating func build() {
         singles = literals.enumerated().filter { $0.element.count == 1 }.map { ($0.element[0], Int32($0.offset)) }
+        longest = literals.map(\.count).max() ?? 0
         var seen = [Bool](repeating: false, count: 256)
         for l in literals where l.count > 1 { for b in l { seen[Int(b)] = true } }
         // Columns in the order of how often bytes occur in English text, so that the entries a scan reads most are
@@ -105,16 +108,50 @@ struct LiteralMatcher: Sendable {
         let seen: UnsafeMutableBufferPointer<UInt8>
         let columns: Int
         var state = 0
+        /// A second state, for the second half of a text read alongside the first (`feed(_:_:)`).
+        var second = 0
 
         @inline(__always) mutating func feed(_ b: UInt8) {
             seen[Int(b)] = 1
             let t = next[state &* columns &+ Int(column[Int(b)])]
             state = Int(t & Entry.max)
-            guard t < 0 else { return }
-            for k in Int(outputStart[state])..<Int(outputStart[state &+ 1]) {
+            if t < 0 { report(state) }
+        }
+
+        /// One step of each of two readings at once: each step waits on the table look-up the step before it made, so
+        /// two independent readings take little longer than one.
+        @inline(__always) mutating func feed(_ a: UInt8, _ b: UInt8) {
+            seen[Int(a)] = 1
+            seen[Int(b)] = 1
+            let t = next[state &* columns &+ Int(column[Int(a)])]
+            let u = next[second &* columns &+ Int(column[Int(b)])]
+            state = Int(t & Entry.max)
+            second = Int(u & Entry.max)
+            if t < 0 { report(state) }
+            if u < 0 { report(second) }
+        }
+
+        @inline(__always) func report(_ s: Int) {
+            for k in Int(outputStart[s])..<Int(outputStart[s &+ 1]) {
                 let id = Int(outputs[k])
                 found[id >> 6] |= 1 << UInt64(id & 63)
             }
+        }
+
+        /// Every byte of `bytes`, from the start state. A long text is read as two halves side by side, the second starting
+        /// early by the longest literal less one byte, so that a literal that ends in it starts in it too (one that ends in
+        /// the first half is found there; one found twice is one hit).
+        @inline(__always) mutating func feed(all bytes: UnsafeBufferPointer<UInt8>, longest: Int) {
+            let n = bytes.count, overlap = max(0, longest - 1)
+            guard n >= 4 * overlap + 64 else {
+                for b in bytes { feed(b) }
+                return
+            }
+            let mid = n / 2, start = mid - overlap
+            second = 0
+            for i in 0..<mid { feed(bytes[i], bytes[start + i]) }
+            state = second
+            for i in (start + mid)..<n { feed(bytes[i]) }
         }
     }
 
@@ -153,11 +190,17 @@ struct LiteralMatcher: Sendable {
     /// space runs become one space, none at the start; letters lower case): the hits of `scan(fold(joined))`, for ASCII
     /// input, without making either string.
     func scanFolded(_ parts: [String], separator: String) -> Bitset {
-        run({ LiteralMatcher.feedFolded(parts, separator, &$0) }, { LiteralMatcher.feedFolded(parts, separator, &$0) })
+        let capacity = parts.reduce(0) { $0 + $1.utf8.count } + parts.count * separator.utf8.count
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(1, capacity)) { buffer in
+            let folded = UnsafeBufferPointer(rebasing: buffer[..<LiteralMatcher.fold(parts, separator, into: buffer)])
+            return run({ $0.feed(all: folded, longest: longest) }, { $0.feed(all: folded, longest: longest) })
+        }
     }
 
-    @inline(__always) private static func feedFolded<E>(_ parts: [String], _ separator: String, _ c: inout Cursor<E>) {
+    /// `parts` joined by `separator` and folded as plain ASCII folds, written to `out`; the number of bytes written.
+    private static func fold(_ parts: [String], _ separator: String, into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
         var inSpace = false, started = false
+        var count = 0
         for n in parts.indices {
             for k in 0..<(n > 0 ? 2 : 1) {
                 var text = k == 0 && n > 0 ? separator : parts[n]
@@ -166,26 +209,28 @@ struct LiteralMatcher: Sendable {
                         if isFoldedSpace(b) {
                             if inSpace || !started { inSpace = true; continue }
                             inSpace = true
-                            c.feed(0x20)
+                            out[count] = 0x20
                         } else {
                             inSpace = false
                             started = true
-                            c.feed(b)
+                            out[count] = b
                         }
+                        count += 1
                     }
                 }
             }
         }
+        return count
     }
 
     /// The literals that occur in `text`.
     func scan(_ text: String) -> Bitset {
-        run({ LiteralMatcher.feed(text, &$0) }, { LiteralMatcher.feed(text, &$0) })
+        run({ LiteralMatcher.feed(text, longest: longest, &$0) }, { LiteralMatcher.feed(text, longest: longest, &$0) })
     }
 
-    @inline(__always) private static func feed<E>(_ text: String, _ c: inout Cursor<E>) {
+    @inline(__always) private static func feed<E>(_ text: String, longest: Int, _ c: inout Cursor<E>) {
         var text = text
-        text.withUTF8 { for b in $0 { c.feed(b) } }
+        text.withUTF8 { c.feed(all: $0, longest: longest) }
     }
 }
 

@@ -23,6 +23,30 @@ struct LiteralTests {
         #expect(m.scan("x <!-- y").contains(ids[5]))
     }
 
+    @Test("a long text read as two halves side by side finds each literal wherever it stands, across the middle too")
+    func halves() {
+        var m = LiteralMatcher()
+        let literals = ["needle in", "ab", "the longest literal of all here", "q!", "x"]
+        let ids = literals.map { m.add(Array($0.utf8)) }
+        m.build()
+        let filler = Array(String(repeating: "lorem ipsum dolor sit amet ", count: 12).utf8)
+        for literal in literals.indices where literal != 4 {
+            let bytes = Array(literals[literal].uppercased().utf8)
+            for at in 0...(filler.count - bytes.count) {
+                var text = filler
+                text.replaceSubrange(at..<(at + bytes.count), with: bytes)
+                let s = String(decoding: text, as: UTF8.self)
+                let found = m.scan(s), folded = m.scanFolded([s], separator: " ")
+                let lower = text.map(lowerASCII)
+                for (l, id) in zip(literals, ids) {
+                    let expected = Classifier.find(Array(l.utf8), in: lower)
+                    #expect(found.contains(id) == expected, "\(l) with \(literals[literal]) at \(at)")
+                    #expect(folded.contains(id) == expected, "folded: \(l) with \(literals[literal]) at \(at)")
+                }
+            }
+        }
+    }
+
     @Test("an automaton too large for 16-bit states finds what a plain search finds")
     func wideAutomaton() {
         // 4,000 literals of 12 random letters: about 40,000 states, more than 16 bits hold, so the 32-bit table is used.
