@@ -688,6 +688,8 @@ public struct Classifier: @unchecked Sendable {
 
     public func classify(_ tool: Tool, server: String = "", instructions: String? = nil) -> Result {
         let f = Features(tool: tool, server: server, instructions: instructions, c: self)
+        // The name alone is taken for the closures below: one that named `tool` would copy the whole definition.
+        let name = tool.name
         var fired: [String] = []
         // Category: the strongest evidence wins; among equally strong evidence, the most severe category.
         var winner: (rule: CompiledRule, evidence: [Hit])? = nil
@@ -728,7 +730,7 @@ public struct Classifier: @unchecked Sendable {
         if !f.usable {
             start = start.raised()
             confidence = .low
-            evidence.append(Evidence(rule: "unclear", field: "name and description", fragment: tool.name, effect: "risk raised one level for uncertainty"))
+            evidence.append(Evidence(rule: "unclear", field: "name and description", fragment: name, effect: "risk raised one level for uncertainty"))
         }
         // Risk: modifiers that plainly hold; a raise and a lower together cancel.
         var raises: [(Rule, [Hit])] = []
@@ -768,7 +770,7 @@ public struct Classifier: @unchecked Sendable {
             fired.append(rule.id)
             let ev = f.resolve(hits)
             let first = ev.first(where: { !$0.fragment.isEmpty }) ?? ev.first
-            findings.append(Finding(rule: rule.id, severity: rule.severity!, title: rule.summary, tool: tool.name,
+            findings.append(Finding(rule: rule.id, severity: rule.severity!, title: rule.summary, tool: name,
                                     field: first?.field ?? "definition", fragment: first?.fragment ?? ""))
         }
         return Result(verdict: verdict, findings: findings, firedRules: fired)
