@@ -51,6 +51,12 @@ public enum Normalizer {
             while j < u.count && u[j] < 0x80 { j += 1 }
             if j > i { out.ascii(UnsafeBufferPointer(rebasing: u[i..<j])); i = j; continue }
             let (value, length) = decodeUTF8(u, i)
+            // Han, Hangul syllables and kana fold to themselves (test `foldsToItself`): their bytes are copied as they are.
+            if foldsToItself(value) {
+                out.other(UnsafeBufferPointer(rebasing: u[i..<(i + length)]))
+                i += length
+                continue
+            }
             i += length
             for m in mapped(Unicode.Scalar(value)!) {
                 if m.value < 0x80 { out.ascii(UInt8(m.value)); continue }
@@ -81,6 +87,13 @@ public enum Normalizer {
         }
     }
 
+    /// Scalars that NFKC and lower-casing leave as they are and that are neither white space, invisible nor look-alikes:
+    /// the unified Han ideographs (with extension A), Hangul syllables, and hiragana and katakana letters.
+    @inline(__always) static func foldsToItself(_ v: UInt32) -> Bool {
+        (0x4E00...0x9FFF).contains(v) || (0x3400...0x4DBF).contains(v) || (0xAC00...0xD7A3).contains(v)
+            || (0x3041...0x3096).contains(v) || (0x30A1...0x30FA).contains(v)
+    }
+
     /// What the tokenizer takes as part of a word.
     static func wordLike(_ u: Unicode.Scalar) -> Bool { u.properties.isAlphabetic || u.properties.numericType != nil }
 
@@ -97,7 +110,7 @@ public enum Normalizer {
         return m
     }
 
-    private static func mapping(_ u: Unicode.Scalar) -> [Unicode.Scalar] {
+    static func mapping(_ u: Unicode.Scalar) -> [Unicode.Scalar] {
         if isInvisible(u) || u.properties.isWhitespace || confusables[u] != nil { return [u] }
         var out: [Unicode.Scalar] = []
         for c in String(u).precomposedStringWithCompatibilityMapping.unicodeScalars {
@@ -150,7 +163,9 @@ public enum Normalizer {
             inSpace = space
         }
 
-        mutating func other(_ utf8: [UInt8]) {
+        mutating func other(_ utf8: [UInt8]) { utf8.withUnsafeBufferPointer { other($0) } }
+
+        mutating func other(_ utf8: UnsafeBufferPointer<UInt8>) {
             reserve(utf8.count)
             for b in utf8 { buffer[count] = b; count += 1 }
             inSpace = false

@@ -97,6 +97,19 @@ struct LiteralTests {
         #expect(Normalizer.fold(["Ｓend  ＴＯ", "ﬁle"], separator: " \n ") == "send to file")
     }
 
+    @Test("the scalars folding copies as they are (Han, Hangul syllables, kana) are those the full mapping leaves as they are")
+    func foldsToItself() {
+        var checked = 0
+        for v in UInt32(0x3000)...0xD7FF where Normalizer.foldsToItself(v) {
+            let u = Unicode.Scalar(v)!
+            #expect(Normalizer.mapping(u) == [u] && !u.properties.isWhitespace && !Normalizer.isInvisible(u) && Normalizer.confusables[u] == nil,
+                    "U+\(String(v, radix: 16, uppercase: true))")
+            checked += 1
+        }
+        #expect(checked > 38_000)
+        #expect(Normalizer.fold("Ｆｉｌｅ 删除 文件 ﬁx") == "file 删除 文件 fix")
+    }
+
     @Test("literals found while folding plain ASCII on the fly, and the text folded part by part, are those of the folded text")
     func foldedOnTheFly() {
         var m = LiteralMatcher()
