@@ -482,8 +482,8 @@ final class Features {
     /// Title, description, parameter descriptions and instructions as one folded text.
     static func folded(_ parts: [String]) -> String { Normalizer.fold(parts, separator: foldSeparator) }
 
-    /// The literals the folded text holds, without building it when its parts are plain ASCII (folded on the fly into
-    /// the matcher: the same bytes, so the same hits); nil when the text must be built to know.
+    /// The literals the folded text holds, without making a string of it when its parts are plain ASCII (the matcher reads
+    /// the folded bytes in place); nil when the text must be built to know.
     func foldedLiterals(_ m: LiteralMatcher) -> Bitset? {
         if let b = literalHits[.normalized] { return b }
         guard foldASCII, foldedText == nil, let parts = foldParts else { return nil }

@@ -186,41 +186,11 @@ struct LiteralMatcher: Sendable {
         }
     }
 
-    /// The literals that occur in `parts` joined by `separator` and folded as `Normalizer.fold` folds plain ASCII (white
-    /// space runs become one space, none at the start; letters lower case): the hits of `scan(fold(joined))`, for ASCII
-    /// input, without making either string.
+    /// The literals that occur in `parts` joined by `separator` and folded (`Normalizer.fold`), without making the string.
     func scanFolded(_ parts: [String], separator: String) -> Bitset {
-        let capacity = parts.reduce(0) { $0 + $1.utf8.count } + parts.count * separator.utf8.count
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(1, capacity)) { buffer in
-            let folded = UnsafeBufferPointer(rebasing: buffer[..<LiteralMatcher.fold(parts, separator, into: buffer)])
-            return run({ $0.feed(all: folded, longest: longest) }, { $0.feed(all: folded, longest: longest) })
+        Normalizer.withFolded(parts, separator: separator) { folded in
+            run({ $0.feed(all: folded, longest: longest) }, { $0.feed(all: folded, longest: longest) })
         }
-    }
-
-    /// `parts` joined by `separator` and folded as plain ASCII folds, written to `out`; the number of bytes written.
-    private static func fold(_ parts: [String], _ separator: String, into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
-        var inSpace = false, started = false
-        var count = 0
-        for n in parts.indices {
-            for k in 0..<(n > 0 ? 2 : 1) {
-                var text = k == 0 && n > 0 ? separator : parts[n]
-                text.withUTF8 { bytes in
-                    for b in bytes {
-                        if isFoldedSpace(b) {
-                            if inSpace || !started { inSpace = true; continue }
-                            inSpace = true
-                            out[count] = 0x20
-                        } else {
-                            inSpace = false
-                            started = true
-                            out[count] = b
-                        }
-                        count += 1
-                    }
-                }
-            }
-        }
-        return count
     }
 
     /// The literals that occur in `text`.

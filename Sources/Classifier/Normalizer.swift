@@ -32,13 +32,18 @@ public enum Normalizer {
 
     /// `fold(parts.joined(separator: separator))`, without joining them first.
     static func fold(_ parts: [String], separator: String) -> String {
+        withFolded(parts, separator: separator) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// `body` given the UTF-8 of `fold(parts, separator:)`, without making a string of it.
+    static func withFolded<R>(_ parts: [String], separator: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         var out = Folded(capacity: parts.reduce(separator.utf8.count * parts.count) { $0 + $1.utf8.count })
         for (k, part) in parts.enumerated() {
             var sep = separator, part = part
             if k > 0 { sep.withUTF8 { fold($0, into: &out) } }
             part.withUTF8 { fold($0, into: &out) }
         }
-        return out.string
+        return out.withBytes(body)
     }
 
     /// UTF-8 folded into `out`: ASCII byte by byte (lower case, white space collapsed); only the few scalars outside
@@ -47,7 +52,9 @@ public enum Normalizer {
     private static func fold(_ u: UnsafeBufferPointer<UInt8>, into out: inout Folded) {
         var i = 0
         while i < u.count {
+            // The run of ASCII from here, eight bytes at a time.
             var j = i
+            while j + 8 <= u.count, UnsafeRawPointer(u.baseAddress! + j).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { j += 8 }
             while j < u.count && u[j] < 0x80 { j += 1 }
             if j > i { out.ascii(UnsafeBufferPointer(rebasing: u[i..<j])); i = j; continue }
             let (value, length) = decodeUTF8(u, i)
@@ -128,7 +135,9 @@ public enum Normalizer {
         private var inSpace = false
         init(capacity: Int) { buffer = [UInt8](repeating: 0, count: max(capacity, 16)) }
 
-        var string: String { buffer.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[..<count]), as: UTF8.self) } }
+        func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+            buffer.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[..<count])) }
+        }
 
         private mutating func reserve(_ k: Int) {
             if count + k > buffer.count { buffer += [UInt8](repeating: 0, count: max(k, buffer.count)) }
