@@ -67,6 +67,13 @@ struct ByteSet: Sendable, Equatable {
 /// ASCII white space, which folding collapses into one space.
 @inline(__always) func isFoldedSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 || b == 0x0B || b == 0x0C }
 
+/// Eight bytes at once: the high bit of each byte of `x` that is ASCII and from `low` to `high`, the other bits clear.
+@inline(__always) func asciiBytes(_ x: UInt64, from low: UInt8, to high: UInt8) -> UInt64 {
+    let y = x & 0x7F7F_7F7F_7F7F_7F7F, ones: UInt64 = 0x0101_0101_0101_0101
+    // Below 0x80, adding 0x80 - low sets the high bit from `low` on, adding 0x80 - (high + 1) from past `high` on.
+    return (y &+ ones &* UInt64(0x80 - low)) & ~(y &+ ones &* UInt64(0x7F - high)) & ~x & 0x8080_8080_8080_8080
+}
+
 /// An ASCII capital as its small letter; every other byte as it is.
 @inline(__always) func lowerASCII(_ b: UInt8) -> UInt8 { (b >= 0x41 && b <= 0x5A) ? b + 32 : b }
 
@@ -348,10 +355,7 @@ enum Tokenizer {
                     // Small letters never cut a word: a run of them is passed over at once, eight bytes at a time.
                     if cls == 1 {
                         while i + 8 <= n {
-                            let x = UnsafeRawPointer(utf8.baseAddress! + i).loadUnaligned(as: UInt64.self)
-                            // A byte's high bit set where it is a small letter: at least `a`, below `{`, below 0x80.
-                            let y = x & 0x7F7F_7F7F_7F7F_7F7F
-                            let small = (y &+ 0x1F1F_1F1F_1F1F_1F1F) & ~(y &+ 0x0505_0505_0505_0505) & ~x & 0x8080_8080_8080_8080
+                            let small = asciiBytes(UnsafeRawPointer(utf8.baseAddress! + i).loadUnaligned(as: UInt64.self), from: 0x61, to: 0x7A)
                             if small == 0x8080_8080_8080_8080 { i += 8; continue }
                             i += (~small & 0x8080_8080_8080_8080).trailingZeroBitCount >> 3
                             break
@@ -401,8 +405,8 @@ enum Tokenizer {
         ascii = true
     }
 
-    /// The stem hash of an ASCII word: its stem is a prefix of the lower-cased word (and perhaps a `y` or an `e`).
-    /// `hash` of the stem, read from the text eight bytes at a time and lower-cased in place.
+    /// The stem hash (`hash`) of an ASCII word: its stem is a prefix of the lower-cased word (and perhaps a `y` or an `e`),
+    /// read from the text eight bytes at a time and lower-cased in place.
     @inline(__always) static func asciiStemHash(_ text: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> UInt64 {
         let (length, extra) = end - start > 3 ? Stemmer.stemLength(end - start) { lowerASCII(text[start + $0]) } : (end - start, 0)
         var h = hashSeed
@@ -417,9 +421,8 @@ enum Tokenizer {
             } else {
                 for j in 0..<take { chunk |= UInt64(text[start + c + j]) << UInt64(8 * j) }
             }
-            // Capitals (at least `A`, below `[`; the word is ASCII) take 0x20.
-            let capitals = (chunk &+ 0x3F3F_3F3F_3F3F_3F3F) & ~(chunk &+ 0x2525_2525_2525_2525) & 0x8080_8080_8080_8080
-            chunk |= capitals >> 2
+            // Capitals take 0x20.
+            chunk |= asciiBytes(chunk, from: 0x41, to: 0x5A) >> 2
             if take < 8 && !extraIn { chunk |= UInt64(extra) << UInt64(8 * take); extraIn = true }
             h = mix(h, chunk)
             c += 8
