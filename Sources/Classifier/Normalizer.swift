@@ -52,10 +52,7 @@ public enum Normalizer {
     private static func fold(_ u: UnsafeBufferPointer<UInt8>, into out: inout Folded) {
         var i = 0
         while i < u.count {
-            // The run of ASCII from here, eight bytes at a time.
-            var j = i
-            while j + 8 <= u.count, UnsafeRawPointer(u.baseAddress! + j).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { j += 8 }
-            while j < u.count && u[j] < 0x80 { j += 1 }
+            let j = asciiRunEnd(u, from: i)
             if j > i { out.ascii(UnsafeBufferPointer(rebasing: u[i..<j])); i = j; continue }
             let (value, length) = decodeUTF8(u, i)
             // Han, Hangul syllables and kana fold to themselves (test `foldsToItself`): their bytes are copied as they are.

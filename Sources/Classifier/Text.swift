@@ -14,21 +14,18 @@ struct Token: Sendable {
     var end: Int32
 }
 
-/// Whether every byte of `s` is below 0x80, eight bytes at a time.
+/// Whether every byte of `s` is below 0x80.
 func isPlainASCII(_ s: String) -> Bool {
     var s = s
-    return s.withUTF8 { buf in
-        let n = buf.count
-        var i = 0
-        guard let base = buf.baseAddress else { return true }
-        let raw = UnsafeRawPointer(base)
-        while i + 8 <= n {
-            if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
-            i += 8
-        }
-        while i < n { if buf[i] >= 0x80 { return false }; i += 1 }
-        return true
-    }
+    return s.withUTF8 { asciiRunEnd($0, from: 0) == $0.count }
+}
+
+/// Where the run of bytes below 0x80 that starts at `i` ends, read eight bytes at a time.
+@inline(__always) func asciiRunEnd(_ u: UnsafeBufferPointer<UInt8>, from i: Int) -> Int {
+    var j = i
+    while j + 8 <= u.count, UnsafeRawPointer(u.baseAddress! + j).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { j += 8 }
+    while j < u.count && u[j] < 0x80 { j += 1 }
+    return j
 }
 
 /// The scalar whose UTF-8 starts at `i` (a lead byte of valid UTF-8, as a string's is), and its length in bytes.
