@@ -542,8 +542,22 @@ struct ScalarSet: Sendable {
         highest = values.max()!
     }
 
-    /// The first scalar of `text` in the set.
+    /// The first scalar of `text` in the set, read from its UTF-8: a set without ASCII passes runs of ASCII over eight
+    /// bytes at a time and decodes only the other scalars.
     func first(in text: String) -> Unicode.Scalar? {
-        text.unicodeScalars.first { $0.value >= lowest && $0.value <= highest && members.contains($0.value) }
+        var text = text
+        return text.withUTF8 { u in
+            var i = 0
+            while i < u.count {
+                if lowest >= 0x80 {
+                    i = asciiRunEnd(u, from: i)
+                    if i == u.count { break }
+                }
+                let (v, length) = decodeUTF8(u, i)
+                if v >= lowest && v <= highest && members.contains(v) { return Unicode.Scalar(v) }
+                i += length
+            }
+            return nil
+        }
     }
 }

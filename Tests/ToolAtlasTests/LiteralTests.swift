@@ -198,6 +198,17 @@ struct LiteralTests {
         #expect(set.first(in: "déjà — vu") == nil)
         #expect(set.first(in: "a\u{200C}b\u{200B}") == "\u{200C}")
         #expect(set.first(in: "tag \u{E0041} here") == "\u{E0041}")
+        // Read from the UTF-8 eight bytes at a time: a member anywhere, before or after other scalars, is the one found.
+        let filler = Array("ab é cd — ef 😀 gh ij kl mn op".unicodeScalars)
+        for at in 0...filler.count {
+            for member: Unicode.Scalar in ["\u{200D}", "\u{E007F}"] {
+                var scalars = filler
+                scalars.insert(member, at: at)
+                var text = ""
+                text.unicodeScalars.append(contentsOf: scalars + ["\u{200B}"])
+                #expect(set.first(in: text) == member, "\(member.value) at \(at)")
+            }
+        }
         for p in ["[a-z]", "[\\x{200B}a]", "[é]", "[\\x{200B}]+", "[\\x{200B}]x", "[^\\x{200B}]", "x|[\\x{200B}]", "[\\x{0400}-\\x{04FF}]"] {
             #expect(RegexRequirement.scalarSet(p, caseInsensitive: true) == nil, "\(p)")
         }
