@@ -149,20 +149,31 @@ public enum Normalizer {
             withUnsafeBytes(of: b) { ascii($0.assumingMemoryBound(to: UInt8.self)) }
         }
 
+        /// What folding makes of each ASCII byte: white space a space, a capital its small letter.
+        static let asciiTable: [UInt8] = (0..<128).map { isFoldedSpace(UInt8($0)) ? 0x20 : lowerASCII(UInt8($0)) }
+
         /// Plain ASCII bytes: white space runs become one space (none at the start), letters lower case.
         mutating func ascii(_ run: UnsafeBufferPointer<UInt8>) {
             reserve(run.count)
             var n = count, space = inSpace
-            buffer.withUnsafeMutableBufferPointer { out in
-                for b in run {
-                    if isFoldedSpace(b) {
-                        if !space && n > 0 { out[n] = 0x20; n += 1 }
-                        space = true
-                    } else {
-                        space = false
-                        out[n] = lowerASCII(b)
-                        n += 1
+            // Without branches on the text (a wrong guess at every word's end cost more than the rest): each byte's folded
+            // form is looked up and written where the next byte goes, and kept (the place moves on) unless it is white
+            // space after white space or at the start. The buffer has room, as `reserve` made sure. The place and the
+            // state are the closure's own locals, so that they stay in registers, and the place waits on nothing but
+            // itself from one byte to the next.
+            Folded.asciiTable.withUnsafeBufferPointer { table in
+                buffer.withUnsafeMutableBufferPointer { out in
+                    // Nothing written yet counts as white space before: none is kept at the start.
+                    var k = n, after = space || n == 0 ? 1 : 0
+                    for b in run {
+                        let folded = table[Int(b & 0x7F)]
+                        out[k] = folded
+                        let blank = folded == 0x20 ? 1 : 0
+                        k &+= 1 &- (blank & after)
+                        after = blank
                     }
+                    n = k
+                    space = after != 0
                 }
             }
             count = n
