@@ -98,6 +98,8 @@ final class Features {
     /// The punctuation each field holds (by its slot); the folded text's is its parts' while they are plain ASCII (folding
     /// may turn other characters into punctuation: every byte counts as held then).
     let punctuation: [ByteSet]
+    /// Each field's widest gap between words (by its slot); unknown for the folded text (`Int.max`).
+    let widestGaps: [Int]
 
     /// The facts a `Features.flags` bit holds.
     enum Flag: Int32 {
@@ -319,6 +321,10 @@ final class Features {
         for kind in FieldKind.allCases { if let field = f[kind] { marks[kind.slot] = field.punctuation } }
         marks[FieldKind.normalized.slot] = partsASCII ? Features.foldedKinds.reduce(ByteSet()) { $0.union(f[$1]?.punctuation ?? ByteSet()) } : .all
         punctuation = marks
+        var gaps = [Int](repeating: 0, count: FieldKind.allCases.count)
+        for kind in FieldKind.allCases { if let field = f[kind] { gaps[kind.slot] = field.widestGap } }
+        gaps[FieldKind.normalized.slot] = Int.max
+        widestGaps = gaps
         // Each field's words side by side, for the screens' phrase tests (a field's bits are the vocabulary's size), and
         // their union: every word anywhere.
         var present = Bitset(size: v.count)

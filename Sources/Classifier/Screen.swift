@@ -31,6 +31,9 @@ struct Screens: @unchecked Sendable {
         /// punctuation (`ByteSet.punctuation(of:)`) the field holds: a literal cannot occur in a text without its
         /// punctuation, nor a pattern match without one literal of each group it requires.
         case bytes
+        /// In one of the fields of `fields`, some gap between words is at least `start` bytes: a literal of white space
+        /// only (`Features.widestGaps`).
+        case blank
     }
 
     struct Test { var kind: Kind; var start: Int32; var count: Int32; var fields: UInt16 = 0 }
@@ -219,7 +222,11 @@ struct Screens: @unchecked Sendable {
             }
             for c in conditions {
                 switch c {
-                case .contains(let kinds, let literals, _): punctuation([literals.map(\.bytes)], in: kinds)
+                case .contains(let kinds, let literals, _):
+                    punctuation([literals.map(\.bytes)], in: kinds)
+                    if let shortest = literals.map(\.bytes.count).min(), shortest > 1, literals.allSatisfy({ $0.bytes.allSatisfy(isFoldedSpace) }) {
+                        tests.append(Test(kind: .blank, start: Int32(shortest), count: 0, fields: kinds.reduce(0) { $0 | 1 << UInt16($1.slot) }))
+                    }
                 case .regex(let kinds, _, let requires, _, _, _): punctuation(requires.map { $0.map(literal) }, in: kinds)
                 case .nameVerb(let b): tests.append(Test(kind: .nameAction, start: dense(b), count: 0))
                 case .leadVerb(let b): tests.append(Test(kind: .leadVerb, start: dense(b), count: 0))
@@ -263,6 +270,7 @@ struct Screens: @unchecked Sendable {
         let longestRun: Int
         let categoryBit: Int32
         let punctuation: UnsafeBufferPointer<ByteSet>
+        let gaps: UnsafeBufferPointer<Int>
 
         @inline(__always) func holds(_ t: Test) -> Bool {
             switch t.kind {
@@ -300,6 +308,13 @@ struct Screens: @unchecked Sendable {
                         if !found { continue fields }
                     }
                     return true
+                }
+                return false
+            case .blank:
+                var fields = t.fields
+                while fields != 0 {
+                    if gaps[fields.trailingZeroBitCount] >= Int(t.start) { return true }
+                    fields &= fields - 1
                 }
                 return false
             case .phrases:
@@ -385,9 +400,11 @@ struct Screens: @unchecked Sendable {
             f.actionIDs.withUnsafeBufferPointer { actions in
                 f.wordsByField.withUnsafeBufferPointer { byField in
                     f.punctuation.withUnsafeBufferPointer { punctuation in
-                        body(Reader(s: t, present: present, byField: byField, actions: actions, leadID: f.leadVerbID,
-                                    lastID: f.nameLast?.id ?? -1, flags: f.flags, longestRun: f.longestRun,
-                                    categoryBit: categoryBit, punctuation: punctuation))
+                        f.widestGaps.withUnsafeBufferPointer { gaps in
+                            body(Reader(s: t, present: present, byField: byField, actions: actions, leadID: f.leadVerbID,
+                                        lastID: f.nameLast?.id ?? -1, flags: f.flags, longestRun: f.longestRun,
+                                        categoryBit: categoryBit, punctuation: punctuation, gaps: gaps))
+                        }
                     }
                 }
             }

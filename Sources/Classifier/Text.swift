@@ -165,6 +165,9 @@ final class Field: Sendable {
     let longestRun: Int
     /// The ASCII bytes other than letters and digits the text holds.
     let punctuation: ByteSet
+    /// The most bytes between two words, or before the first or after the last (the whole text without a word): a run of
+    /// white space is never longer, as no word holds white space.
+    let widestGap: Int
     /// Words cut by their capitals (`JavaScript`, `GraphQL`, `PostgreSQL`), whole, where the vocabulary knows them:
     /// the word's number and its first and last token. A one-word phrase (`javascript`) finds them too.
     let joined: [(id: Int32, first: Int32, last: Int32)]
@@ -172,7 +175,7 @@ final class Field: Sendable {
     init(name: String, text: String, vocabulary: Vocabulary) {
         self.name = name
         self.text = text
-        var longest = 0
+        var longest = 0, gap = 0, wordEnd = 0
         var marks = ByteSet()
         var bits = Bitset(size: vocabulary.count)
         var tokens: [Token] = []
@@ -184,10 +187,13 @@ final class Field: Sendable {
                         let id = table.id(hash: hash)
                         if id >= 0 { words[Int(id) >> 6] |= 1 << UInt64(Int(id) & 63) }
                         tokens.append(Token(id: id, start: Int32(start), end: Int32(end)))
+                        gap = max(gap, start - wordEnd)
+                        wordEnd = end
                     }
                 }
             }
         }
+        gap = max(gap, text.utf8.count - wordEnd)
         // Tokens that touch (no byte between them) were cut from one word: by its capitals, or where its script changes.
         var joined: [(id: Int32, first: Int32, last: Int32)] = []
         if tokens.count > 1 {
@@ -214,6 +220,7 @@ final class Field: Sendable {
         self.bits = bits
         self.longestRun = longest
         self.punctuation = marks
+        self.widestGap = gap
         self.joined = joined
     }
 
@@ -230,6 +237,7 @@ final class Field: Sendable {
         self.bits = bits
         self.longestRun = other.longestRun
         self.punctuation = other.punctuation
+        self.widestGap = other.widestGap
         self.joined = joined
     }
 
@@ -237,6 +245,7 @@ final class Field: Sendable {
     init(name: String, rawText: String) {
         self.name = name; self.text = rawText; self.tokens = []; self.bits = Bitset(size: 1); self.longestRun = Int.max; self.joined = []
         self.punctuation = .all
+        self.widestGap = Int.max
     }
 
     /// The first place `phrase` occurs, as a range of token positions.

@@ -144,6 +144,10 @@ struct LiteralTests {
         #expect(field.find([java]).map(field.quote) == "Java")
         #expect(Field(name: "d", text: "Java-Script only", vocabulary: vocab).find([js]) == nil)
         #expect(Tokenizer.tokens("a\u{200B}b").map { [$0.start, $0.end] } == [[0, 1], [4, 5]])
+        // The widest gap between words (or before the first, after the last): no run of white space is wider.
+        for (text, gap) in [("", 0), ("ab", 0), ("ab   cd\t\t\t\t\tx", 5), ("     ", 5), ("  ab", 2), ("ab.  ", 3), ("a, \n b", 4), ("a\u{200B}b", 3)] {
+            #expect(Field(name: "d", text: text, vocabulary: vocab).widestGap == gap, "\(text.debugDescription)")
+        }
         let texts = ["", "abc", "ab-cd", "camelCaseWordsStayOneRun12", "x é yyyy", "QUJD" + String(repeating: "QUJD", count: 10) + "=", "a__b", "ab検cd"]
         for t in texts {
             var longest = 0
