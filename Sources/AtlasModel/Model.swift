@@ -490,13 +490,25 @@ public enum Summary {
     /// Abbreviations whose full stop never ends a sentence: "Run a module on hosts, e.g. shell or copy" goes on.
     static let inSentenceAbbreviations: Set<String> = ["e.g", "i.e", "eg", "ie", "vs", "cf"]
 
+    /// Those abbreviations' bytes packed into a number each (first byte lowest; no abbreviation holds a zero byte).
+    static let packedAbbreviations: [UInt32] = inSentenceAbbreviations.map { packed($0.utf8) }.sorted()
+
+    static func packed(_ bytes: some Sequence<UInt8>) -> UInt32 {
+        var key: UInt32 = 0, shift: UInt32 = 0
+        for b in bytes { key |= UInt32(b) << shift; shift += 8 }
+        return key
+    }
+
     /// Whether the full stop at `dot` closes one of those abbreviations (the letters and dots before it, in any case).
-    public static func closesAbbreviation<C: RandomAccessCollection<UInt8>>(_ u: C, at dot: Int) -> Bool where C.Index == Int {
+    /// The bytes are compared packed, lower-cased, without making a string: this runs at every full stop of a description.
+    public static func closesAbbreviation(_ u: UnsafeBufferPointer<UInt8>, at dot: Int) -> Bool {
         func letter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }
         var start = dot
-        while start > u.startIndex, dot - start < 4, letter(u[start - 1]) || u[start - 1] == 0x2E { start -= 1 }
-        guard start < dot, start == u.startIndex || !letter(u[start - 1]) else { return false }
-        return inSentenceAbbreviations.contains(String(decoding: u[start..<dot], as: UTF8.self).lowercased())
+        while start > 0, dot - start < 4, letter(u[start - 1]) || u[start - 1] == 0x2E { start -= 1 }
+        guard start < dot, start == 0 || !letter(u[start - 1]) else { return false }
+        var key: UInt32 = 0
+        for k in start..<dot { key |= UInt32(letter(u[k]) ? u[k] | 0x20 : u[k]) << UInt32(8 * (k - start)) }
+        return packedAbbreviations.contains(key)
     }
 
     /// The first line or sentence of the trimmed text (up to a newline, or a full stop followed by a space, an
@@ -539,7 +551,7 @@ public enum Summary {
             if b == UInt8(ascii: "."), case let next = u.index(after: i), next < u.endIndex, u[next] == 0x20 {
                 // The bytes before the stop (at most five) decide whether it closes an abbreviation.
                 let before = Array(u[(u.index(i, offsetBy: -5, limitedBy: u.startIndex) ?? u.startIndex)...i])
-                if !closesAbbreviation(before, at: before.count - 1) { first = String(s[a..<next]); break }
+                if !before.withUnsafeBufferPointer({ closesAbbreviation($0, at: before.count - 1) }) { first = String(s[a..<next]); break }
             }
             i = u.index(after: i)
         }

@@ -380,8 +380,7 @@ final class Features {
                     || (Features.noteLabels.contains(label) && Features.instructionWords.contains(word(first[first.startIndex + 1])))
             }
             guard heading || note else { return (false, false, nil) }
-            let rest = Array(UnsafeBufferPointer(rebasing: u[leadEnd...]))
-            let r = Tokenizer.firstSentence(rest)
+            let r = Tokenizer.firstSentence(UnsafeBufferPointer(rebasing: u[leadEnd...]))
             return (heading, note, r.isEmpty ? nil : (leadEnd + r.lowerBound)..<(leadEnd + r.upperBound))
         }
         guard heading || note, let next else { return (leadEnd, 0) }

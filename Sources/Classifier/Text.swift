@@ -455,7 +455,7 @@ enum Tokenizer {
     /// The lead of a description: its first sentence, or its first 300 characters (scanned as bytes).
     static func firstSentence(_ text: String) -> String {
         let u = Array(text.utf8)
-        let r = firstSentence(u)
+        let r = u.withUnsafeBufferPointer { firstSentence($0) }
         return String(decoding: u[r], as: UTF8.self)
     }
 
@@ -475,7 +475,7 @@ enum Tokenizer {
     }
 
     /// The byte range of the lead: its first sentence, or its first 300 characters.
-    static func firstSentence<C: RandomAccessCollection<UInt8>>(_ u: C) -> Range<Int> where C.Index == Int {
+    static func firstSentence(_ u: UnsafeBufferPointer<UInt8>) -> Range<Int> {
         var i = 0
         while i < u.count, u[i] == 0x20 || u[i] == 0x0A || u[i] == 0x0D || u[i] == 0x09 { i += 1 }
         let begin = i

@@ -1,4 +1,4 @@
-import AtlasModel
+@testable import AtlasModel
 @testable import Classifier
 import Foundation
 import Testing
@@ -157,6 +157,16 @@ struct RuleTests {
             == "Run a module on hosts, e.g. shell or copy, with arguments.")
         #expect(Tokenizer.firstSentence("Reads the file, i.e. its bytes. Next") == "Reads the file, i.e. its bytes.")
         #expect(Tokenizer.firstSentence("Cut the leg. Next") == "Cut the leg.")
+        // Abbreviations are compared as packed bytes: the same answers as their lower-cased strings, in any case.
+        for text in ["e.g.", "E.G.", "x e.g.", "xe.g.", "i.e.", "I.e.", "eg.", "vs.", "VS.", "cf.", "ie.", "e.g.g.", "leg.", "a.", ".", "ab.e.", "(vs.", "3vs."] {
+            let u = Array(text.utf8), dot = u.count - 1
+            var start = dot
+            func letter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }
+            while start > 0, dot - start < 4, letter(u[start - 1]) || u[start - 1] == 0x2E { start -= 1 }
+            let expected = start < dot && (start == 0 || !letter(u[start - 1]))
+                && Summary.inSentenceAbbreviations.contains(String(decoding: u[start..<dot], as: UTF8.self).lowercased())
+            #expect(u.withUnsafeBufferPointer { Summary.closesAbbreviation($0, at: dot) } == expected, "\(text)")
+        }
         // The lead's words decide: "shell" after "e.g." is read as part of what the tool runs.
         let r = Self.classifier.classify(Tool(name: "adhoc", description: "Run an ad-hoc module on hosts, e.g. shell or copy, with arguments."))
         #expect(r.verdict.category == .execute && r.verdict.risk == .critical)
