@@ -95,11 +95,10 @@ final class Features {
     let flags: UInt32
     /// The longest run of letters and digits in the title, description, parameter descriptions and instructions.
     let longestRun: Int
-    /// The punctuation each field holds (by its slot); the folded text's is its parts' while they are plain ASCII (folding
-    /// may turn other characters into punctuation: every byte counts as held then).
-    let punctuation: [ByteSet]
-    /// Each field's widest gap between words (by its slot); unknown for the folded text (`Int.max`).
-    let widestGaps: [Int]
+    /// What the screens know of each field's bytes, by its slot: its punctuation and its widest gap between words. The
+    /// folded text's punctuation is its parts' while they are plain ASCII (folding may turn other characters into
+    /// punctuation: every byte counts as held then); its gaps are unknown (`Int.max`).
+    let fieldBytes: [Screens.FieldBytes]
 
     /// The facts a `Features.flags` bit holds.
     enum Flag: Int32 {
@@ -180,6 +179,7 @@ final class Features {
         let params = tool.parameterTexts
         // Each parameter's description and choices, spaced; parameters apart by a line.
         var paramText = ""
+        paramText.reserveCapacity(params.reduce(0) { $0 + 3 + $1.description.utf8.count + $1.choices.reduce(0) { $0 + 1 + $1.utf8.count } })
         for (n, p) in params.enumerated() {
             if n > 0 { paramText += " \n " }
             paramText += p.description
@@ -244,10 +244,14 @@ final class Features {
         // Words of the server's name (`luma` in luma_get_task) are skipped unless they are action words themselves.
         // A server's name has a few words: a list is looked through faster than a set is built.
         var serverWords: [UInt64] = []
+        serverWords.reserveCapacity(server.utf8.count / 2 + 1)
         Tokenizer.scan(server) { h, _, _ in serverWords.append(h) }
         var nameHashes: [UInt64] = []
+        nameHashes.reserveCapacity(name.tokens.count)
         Tokenizer.scan(tool.name) { h, _, _ in nameHashes.append(h) }
-        let words = name.tokens.enumerated().filter { (k, t) in lexicon.contains(t.id) || !serverWords.contains(nameHashes[k]) }.map(\.element)
+        var words: [Token] = []
+        words.reserveCapacity(name.tokens.count)
+        for (k, t) in name.tokens.enumerated() where lexicon.contains(t.id) || !serverWords.contains(nameHashes[k]) { words.append(t) }
         let leadField = f[.lead]!
         // A description that opens with an HTTP route (`POST /v1/charges - Create a charge`): its verb follows the route.
         let routeEnd = Features.routeEnd(tool.description)
@@ -317,14 +321,11 @@ final class Features {
         usable = (!words.isEmpty && (nameVerb != nil || leadField.tokens.count >= 3)) || (description.tokens.count >= 8 && !offered.isEmpty)
         flags = (partsASCII ? 0 : 1 << Flag.nonASCII.rawValue) | (usable ? 0 : 1 << Flag.unusable.rawValue) | (params.isEmpty ? 1 << Flag.noParams.rawValue : 0)
         longestRun = Features.foldedKinds.reduce(0) { max($0, f[$1]?.longestRun ?? 0) }
-        var marks = [ByteSet](repeating: ByteSet(), count: FieldKind.allCases.count)
-        for kind in FieldKind.allCases { if let field = f[kind] { marks[kind.slot] = field.punctuation } }
-        marks[FieldKind.normalized.slot] = partsASCII ? Features.foldedKinds.reduce(ByteSet()) { $0.union(f[$1]?.punctuation ?? ByteSet()) } : .all
-        punctuation = marks
-        var gaps = [Int](repeating: 0, count: FieldKind.allCases.count)
-        for kind in FieldKind.allCases { if let field = f[kind] { gaps[kind.slot] = field.widestGap } }
-        gaps[FieldKind.normalized.slot] = Int.max
-        widestGaps = gaps
+        var marks = [Screens.FieldBytes](repeating: Screens.FieldBytes(), count: FieldKind.allCases.count)
+        for kind in FieldKind.allCases { if let field = f[kind] { marks[kind.slot] = Screens.FieldBytes(punctuation: field.punctuation, widestGap: field.widestGap) } }
+        marks[FieldKind.normalized.slot] = Screens.FieldBytes(
+            punctuation: partsASCII ? Features.foldedKinds.reduce(ByteSet()) { $0.union(f[$1]?.punctuation ?? ByteSet()) } : .all, widestGap: Int.max)
+        fieldBytes = marks
         // Each field's words side by side, for the screens' phrase tests (a field's bits are the vocabulary's size), and
         // their union: every word anywhere.
         var present = Bitset(size: v.count)

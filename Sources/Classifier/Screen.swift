@@ -32,11 +32,14 @@ struct Screens: @unchecked Sendable {
         /// punctuation, nor a pattern match without one literal of each group it requires.
         case bytes
         /// In one of the fields of `fields`, some gap between words is at least `start` bytes: a literal of white space
-        /// only (`Features.widestGaps`).
+        /// only (`FieldBytes.widestGap`).
         case blank
     }
 
     struct Test { var kind: Kind; var start: Int32; var count: Int32; var fields: UInt16 = 0 }
+
+    /// What the `bytes` and `blank` tests read of a field: the ASCII punctuation it holds, and its widest gap between words.
+    struct FieldBytes { var punctuation = ByteSet(); var widestGap = 0 }
 
     /// The tests' tables (see `Builder`), in memory of their own once built.
     private let tables: Storage
@@ -269,8 +272,7 @@ struct Screens: @unchecked Sendable {
         let flags: UInt32
         let longestRun: Int
         let categoryBit: Int32
-        let punctuation: UnsafeBufferPointer<ByteSet>
-        let gaps: UnsafeBufferPointer<Int>
+        let fieldBytes: UnsafeBufferPointer<FieldBytes>
 
         @inline(__always) func holds(_ t: Test) -> Bool {
             switch t.kind {
@@ -299,7 +301,7 @@ struct Screens: @unchecked Sendable {
             case .bytes:
                 var fields = t.fields
                 fields: while fields != 0 {
-                    let have = punctuation[fields.trailingZeroBitCount]
+                    let have = fieldBytes[fields.trailingZeroBitCount].punctuation
                     fields &= fields - 1
                     for g in Int(t.start)..<Int(t.start + t.count) {
                         let group = s.byteGroups[g]
@@ -313,7 +315,7 @@ struct Screens: @unchecked Sendable {
             case .blank:
                 var fields = t.fields
                 while fields != 0 {
-                    if gaps[fields.trailingZeroBitCount] >= Int(t.start) { return true }
+                    if fieldBytes[fields.trailingZeroBitCount].widestGap >= Int(t.start) { return true }
                     fields &= fields - 1
                 }
                 return false
@@ -399,12 +401,10 @@ struct Screens: @unchecked Sendable {
         return f.present.words.withUnsafeBufferPointer { present in
             f.actionIDs.withUnsafeBufferPointer { actions in
                 f.wordsByField.withUnsafeBufferPointer { byField in
-                    f.punctuation.withUnsafeBufferPointer { punctuation in
-                        f.widestGaps.withUnsafeBufferPointer { gaps in
-                            body(Reader(s: t, present: present, byField: byField, actions: actions, leadID: f.leadVerbID,
-                                        lastID: f.nameLast?.id ?? -1, flags: f.flags, longestRun: f.longestRun,
-                                        categoryBit: categoryBit, punctuation: punctuation, gaps: gaps))
-                        }
+                    f.fieldBytes.withUnsafeBufferPointer { fieldBytes in
+                        body(Reader(s: t, present: present, byField: byField, actions: actions, leadID: f.leadVerbID,
+                                    lastID: f.nameLast?.id ?? -1, flags: f.flags, longestRun: f.longestRun,
+                                    categoryBit: categoryBit, fieldBytes: fieldBytes))
                     }
                 }
             }

@@ -229,8 +229,9 @@ final class Field: Sendable {
         self.name = name
         self.text = other.text
         var bits = Bitset(size: other.bits.words.count * 64)
-        var tokens: [Token] = []
-        for t in other.tokens where Int(t.end) <= bytes { tokens.append(t); bits.insert(t.id) }
+        // The tokens are in order: those of the prefix come first, copied at once.
+        let tokens = Array(other.tokens.prefix { Int($0.end) <= bytes })
+        for t in tokens { bits.insert(t.id) }
         var joined: [(id: Int32, first: Int32, last: Int32)] = []
         for w in other.joined where Int(other.tokens[Int(w.last)].end) <= bytes { joined.append(w); bits.insert(w.id) }
         self.tokens = tokens
