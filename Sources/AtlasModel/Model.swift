@@ -491,7 +491,7 @@ public enum Summary {
     static let inSentenceAbbreviations: Set<String> = ["e.g", "i.e", "eg", "ie", "vs", "cf"]
 
     /// Those abbreviations' bytes packed into a number each (first byte lowest; no abbreviation holds a zero byte).
-    static let packedAbbreviations: [UInt32] = inSentenceAbbreviations.map { packed($0.utf8) }.sorted()
+    static let packedAbbreviations: [UInt32] = inSentenceAbbreviations.map { packed($0.utf8) }
 
     static func packed(_ bytes: some Sequence<UInt8>) -> UInt32 {
         var key: UInt32 = 0, shift: UInt32 = 0
@@ -506,6 +506,7 @@ public enum Summary {
         var start = dot
         while start > 0, dot - start < 4, letter(u[start - 1]) || u[start - 1] == 0x2E { start -= 1 }
         guard start < dot, start == 0 || !letter(u[start - 1]) else { return false }
+        // Packed as `packed` packs, letters lower-cased on the way.
         var key: UInt32 = 0
         for k in start..<dot { key |= UInt32(letter(u[k]) ? u[k] | 0x20 : u[k]) << UInt32(8 * (k - start)) }
         return packedAbbreviations.contains(key)

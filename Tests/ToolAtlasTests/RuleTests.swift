@@ -167,6 +167,8 @@ struct RuleTests {
                 && Summary.inSentenceAbbreviations.contains(String(decoding: u[start..<dot], as: UTF8.self).lowercased())
             #expect(u.withUnsafeBufferPointer { Summary.closesAbbreviation($0, at: dot) } == expected, "\(text)")
         }
+        func closes(_ text: String) -> Bool { Array(text.utf8).withUnsafeBufferPointer { Summary.closesAbbreviation($0, at: $0.count - 1) } }
+        #expect(closes("see E.g.") && closes("(vs.") && !closes("a leg.") && !closes("xvs.") && !closes("."))
         // The lead's words decide: "shell" after "e.g." is read as part of what the tool runs.
         let r = Self.classifier.classify(Tool(name: "adhoc", description: "Run an ad-hoc module on hosts, e.g. shell or copy, with arguments."))
         #expect(r.verdict.category == .execute && r.verdict.risk == .critical)
