@@ -506,10 +506,7 @@ public enum Summary {
         var start = dot
         while start > 0, dot - start < 4, letter(u[start - 1]) || u[start - 1] == 0x2E { start -= 1 }
         guard start < dot, start == 0 || !letter(u[start - 1]) else { return false }
-        // Packed as `packed` packs, letters lower-cased on the way.
-        var key: UInt32 = 0
-        for k in start..<dot { key |= UInt32(letter(u[k]) ? u[k] | 0x20 : u[k]) << UInt32(8 * (k - start)) }
-        return packedAbbreviations.contains(key)
+        return packedAbbreviations.contains(packed(UnsafeBufferPointer(rebasing: u[start..<dot]).lazy.map { letter($0) ? $0 | 0x20 : $0 }))
     }
 
     /// The first line or sentence of the trimmed text (up to a newline, or a full stop followed by a space, an
