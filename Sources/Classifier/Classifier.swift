@@ -117,8 +117,9 @@ final class Features {
     let usable: Bool
     /// Every vocabulary word anywhere in the definition (name, title, description, parameters).
     let present: Bitset
-    /// The words of each field (by its slot, `present`'s size apart); the parameters' slot has the parameters' names.
-    let wordsByField: [UInt64]
+    /// The fields each word is in (by vocabulary number, a bit by field slot); the parameters' slot has the parameters'
+    /// names.
+    let fieldsOfWord: [UInt16]
 
     /// Imperatives that are rarely nouns, so that one at the end of a name is taken as its action word.
     static let trailingVerbs = ["get", "set", "create", "delete", "update", "add", "remove", "put", "enable", "disable",
@@ -326,25 +327,26 @@ final class Features {
         marks[FieldKind.normalized.slot] = Screens.FieldBytes(
             punctuation: partsASCII ? Features.foldedKinds.reduce(ByteSet()) { $0.union(f[$1]?.punctuation ?? ByteSet()) } : .all, widestGap: Int.max)
         fieldBytes = marks
-        // Each field's words side by side, for the screens' phrase tests (a field's bits are the vocabulary's size), and
-        // their union: every word anywhere.
+        // Each word's fields (a bit by slot), for the screens' phrase tests, and every word anywhere.
         var present = Bitset(size: v.count)
-        let stride = present.words.count
-        var byField = [UInt64](repeating: 0, count: FieldKind.allCases.count * stride)
-        byField.withUnsafeMutableBufferPointer { out in
-            for kind in FieldKind.allCases {
-                guard let field = f[kind] else { continue }
-                let base = kind.slot * stride
-                for (i, w) in field.bits.words.prefix(stride).enumerated() { out[base + i] = w }
-            }
-            let base = FieldKind.params.slot * stride
-            for p in names { for id in p.ids where id >= 0 { out[base + Int(id) >> 6] |= 1 << UInt64(id & 63) } }
+        var inFields = [UInt16](repeating: 0, count: present.words.count * 64)
+        inFields.withUnsafeMutableBufferPointer { out in
             present.words.withUnsafeMutableBufferPointer { all in
-                for slot in 0..<FieldKind.allCases.count { for i in 0..<stride { all[i] |= out[slot * stride + i] } }
+                for kind in FieldKind.allCases {
+                    guard let field = f[kind] else { continue }
+                    let bit = UInt16(1) << UInt16(kind.slot)
+                    for (i, w) in field.bits.words.prefix(all.count).enumerated() where w != 0 {
+                        all[i] |= w
+                        var b = w
+                        while b != 0 { out[i << 6 | b.trailingZeroBitCount] |= bit; b &= b - 1 }
+                    }
+                }
+                let bit = UInt16(1) << UInt16(FieldKind.params.slot)
+                for p in names { for id in p.ids where id >= 0 { out[Int(id)] |= bit; all[Int(id) >> 6] |= 1 << UInt64(id & 63) } }
             }
         }
         self.present = present
-        wordsByField = byField
+        fieldsOfWord = inFields
     }
 
     /// Labels that open a note to the agent (`IMPORTANT: always call list_notebooks first.`), and the words that, after

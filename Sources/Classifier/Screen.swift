@@ -265,7 +265,7 @@ struct Screens: @unchecked Sendable {
         /// The list's tables; the rest is the definition's.
         fileprivate let s: Storage
         let present: UnsafeBufferPointer<UInt64>
-        let byField: UnsafeBufferPointer<UInt64>
+        let fieldsOfWord: UnsafeBufferPointer<UInt16>
         let actions: UnsafeBufferPointer<Int32>
         let leadID: Int32
         let lastID: Int32
@@ -320,21 +320,14 @@ struct Screens: @unchecked Sendable {
                 }
                 return false
             case .phrases:
-                let stride = present.count
                 var i = Int(t.start)
                 for _ in 0..<Int(t.count) {
                     let n = Int(s.phrases[i])
                     var k = 0
-                    phrase: while k < n {
+                    while k < n {
                         let id = Int(s.phrases[i + 1 + k])
-                        guard id >= 0 else { break }
-                        var fields = t.fields
-                        while fields != 0 {
-                            let slot = fields.trailingZeroBitCount
-                            if byField[slot * stride + id >> 6] & (1 << UInt64(id & 63)) != 0 { k += 1; continue phrase }
-                            fields &= fields - 1
-                        }
-                        break
+                        guard id >= 0, fieldsOfWord[id] & t.fields != 0 else { break }
+                        k += 1
                     }
                     if k == n { return true }
                     i += 1 + n
@@ -400,9 +393,9 @@ struct Screens: @unchecked Sendable {
         let t = tables
         return f.present.words.withUnsafeBufferPointer { present in
             f.actionIDs.withUnsafeBufferPointer { actions in
-                f.wordsByField.withUnsafeBufferPointer { byField in
+                f.fieldsOfWord.withUnsafeBufferPointer { fieldsOfWord in
                     f.fieldBytes.withUnsafeBufferPointer { fieldBytes in
-                        body(Reader(s: t, present: present, byField: byField, actions: actions, leadID: f.leadVerbID,
+                        body(Reader(s: t, present: present, fieldsOfWord: fieldsOfWord, actions: actions, leadID: f.leadVerbID,
                                     lastID: f.nameLast?.id ?? -1, flags: f.flags, longestRun: f.longestRun,
                                     categoryBit: categoryBit, fieldBytes: fieldBytes))
                     }
