@@ -255,29 +255,40 @@ public struct Tool: Sendable, Hashable {
     /// and its choices; the type and default are not worked out.
     public var parameterTexts: [(name: String, description: String, choices: [String])] {
         guard case .object(let schema) = inputSchema, case .object(let props)? = schema["properties"] else { return [] }
-        let required = (schema["required"]?.arrayValue ?? []).compactMap(\.stringValue)
-        // Each property read once, where it is, then put in the order of `parameters` (no list of the properties first).
-        var texts: [(required: Bool, name: String, description: String, choices: [String])] = []
-        texts.reserveCapacity(props.count)
-        for (name, property) in props {
-            var alternatives, enumV, description, title: JSONValue?
-            if case .object(let p) = property {
+        var required: [JSONValue] = []
+        if case .array(let r)? = schema["required"] { required = r }
+        // The properties' places, in the order of `parameters`: their values are read once each, in that order, and
+        // nothing is copied out to be sorted.
+        let names = props.keys
+        var order: [(required: Bool, index: Dictionary<String, JSONValue>.Index)] = []
+        order.reserveCapacity(props.count)
+        var i = props.startIndex
+        while i != props.endIndex {
+            let name = names[i]
+            order.append((required.contains { if case .string(let s) = $0 { s == name } else { false } }, i))
+            props.formIndex(after: &i)
+        }
+        order.sort { $0.required != $1.required ? $0.required : names[$0.index] < names[$1.index] }
+        var texts: [(name: String, description: String, choices: [String])] = []
+        texts.reserveCapacity(order.count)
+        for (_, i) in order {
+            var description, title: String?
+            var enumV, alternatives: JSONValue?
+            if case .object(let p) = props.values[i] {
                 for (k, v) in p {
                     switch k {
+                    case "description": if case .string(let d) = v { description = d }
+                    case "title": if case .string(let t) = v { title = t }
+                    case "enum": enumV = v
                     case "anyOf": alternatives = v
                     case "oneOf": if alternatives == nil { alternatives = v }
-                    case "enum": enumV = v
-                    case "description": description = v
-                    case "title": title = v
                     default: break
                     }
                 }
             }
-            texts.append((!required.isEmpty && required.contains(name), name, description?.stringValue ?? title?.stringValue ?? "",
-                          Tool.choices(enumV, alternatives)))
+            texts.append((names[i], description ?? title ?? "", Tool.choices(enumV, alternatives)))
         }
-        texts.sort { $0.required != $1.required ? $0.required : $0.name < $1.name }
-        return texts.map { ($0.name, $0.description, $0.choices) }
+        return texts
     }
 
     /// What a tool's page shows of its definition: name, title, description, annotations, and each parameter's type,
