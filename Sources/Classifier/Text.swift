@@ -415,6 +415,21 @@ enum Tokenizer {
     /// The stem hash (`hash`) of an ASCII word: its stem is a prefix of the lower-cased word (and perhaps a `y` or an `e`),
     /// read from the text eight bytes at a time and lower-cased in place.
     @inline(__always) static func asciiStemHash(_ text: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> UInt64 {
+        // A word of up to eight bytes (most words) is read once, lower-cased in a register and stemmed there.
+        let count = end - start
+        if count <= 8 && start + 8 <= text.count {
+            var x = UnsafeRawPointer(text.baseAddress! + start).loadUnaligned(as: UInt64.self)
+            if count < 8 { x &= (1 << UInt64(8 * count)) - 1 }
+            x |= asciiBytes(x, from: 0x41, to: 0x5A) >> 2
+            let word = x
+            let (length, extra) = count > 3 ? Stemmer.stemLength(count) { UInt8(truncatingIfNeeded: word >> UInt64(8 * $0)) } : (count, 0)
+            var stem = length < 8 ? x & ((1 << UInt64(8 * length)) - 1) : x
+            if extra != 0 {
+                // The extra byte follows the stem, in this chunk or (a stem of eight bytes) in a chunk of its own.
+                if length < 8 { stem |= UInt64(extra) << UInt64(8 * length) } else { return finish(mix(mix(hashSeed, stem), UInt64(extra)), 9) }
+            }
+            return finish(mix(hashSeed, stem), length + (extra == 0 ? 0 : 1))
+        }
         let (length, extra) = end - start > 3 ? Stemmer.stemLength(end - start) { lowerASCII(text[start + $0]) } : (end - start, 0)
         var h = hashSeed
         var c = 0
