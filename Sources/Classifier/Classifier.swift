@@ -621,7 +621,7 @@ public struct Classifier: @unchecked Sendable {
                     func letter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }
                     let letters = requires.joined().contains { $0.contains(where: letter) } || runs.contains { $0.bytes.contains(where: letter) }
                     let classes = runs.map { (bytes: $0.table, length: $0.length) }
-                    let starts = analysis.starts.flatMap(MatchStarts.init)
+                    let starts = analysis.starts.flatMap { MatchStarts($0, of: r.pattern) }
                     guard let icu = ICURegex(r) else { preconditionFailure("ICU refused a pattern NSRegularExpression compiled: \(r.pattern)") }
                     return .regex(k, icu, requires: requires.map { $0.map { lits.add($0) } }, runs: classes, anyText: !(ci && letters), starts: starts)
                 case .unusable(let b): return .unusable(b)
@@ -1057,11 +1057,16 @@ struct MatchStarts: Sendable {
     /// The pairs of bytes that begin a string, either case, as a set of 65,536 bits (first byte high): most bytes of a
     /// text are ruled out by one look-up, where a table of first bytes alone lets every `n` and `d` through.
     let pairs: [UInt64]
+    /// Every match starts at a word boundary (`\b`) with a word character: a place right after an ASCII letter, digit or
+    /// `_` (a word character, never a mark that the boundary would pass over) is no place for one.
+    let afterBoundary: Bool
 
-    /// Only strings of two bytes or more, all ASCII: shorter ones occur nearly everywhere.
-    init?(_ strings: [[UInt8]]) {
+    /// The starts of `pattern` (`RegexRequirement.starts`). Only strings of two bytes or more, all ASCII: shorter ones
+    /// occur nearly everywhere.
+    init?(_ strings: [[UInt8]], of pattern: String) {
         guard !strings.isEmpty, strings.allSatisfy({ $0.count >= 2 && $0.allSatisfy { $0 < 0x80 } }) else { return nil }
         self.strings = strings
+        afterBoundary = RegexRequirement.opensWithBoundary(pattern) && strings.allSatisfy { MatchStarts.isWordByte($0[0]) }
         func cases(_ b: UInt8) -> [UInt8] { b >= 0x61 && b <= 0x7A ? [b, b - 32] : [b] }
         var pairs = [UInt64](repeating: 0, count: 1024)
         for s in strings {
@@ -1074,6 +1079,9 @@ struct MatchStarts: Sendable {
         }
         self.pairs = pairs
     }
+
+    /// An ASCII letter, digit or `_`: a word character to `\b`.
+    static func isWordByte(_ b: UInt8) -> Bool { ByteSet.isWordByte(b) || b == 0x5F }
 
     /// Whether `text` holds a character that a case-insensitive match could take for ASCII letters (`ſ`, `K`, `ﬁ`, `ß`:
     /// those that change when case-folded): the strings' bytes would then not show every place a match can start.
@@ -1099,7 +1107,7 @@ struct MatchStarts: Sendable {
                     continue
                 }
                 let key = i + 1 < n ? Int(b) << 8 | Int(bytes[i + 1]) : 0
-                if pairs[key >> 6] & (1 << UInt64(key & 63)) != 0 {
+                if pairs[key >> 6] & (1 << UInt64(key & 63)) != 0, !afterBoundary || i == 0 || !MatchStarts.isWordByte(bytes[i - 1]) {
                     for s in strings where s.count <= n - i {
                         var k = 0
                         while k < s.count && lowerASCII(bytes[i + k]) == s[k] { k += 1 }

@@ -240,6 +240,35 @@ enum RegexRequirement {
     /// (`\b(never|do not)\W+…`): a match can then only start where one of them occurs. nil when unknown.
     static func starts(_ pattern: String, caseInsensitive: Bool) -> [[UInt8]]? { analyze(pattern, caseInsensitive: caseInsensitive).starts }
 
+    /// Whether every alternative of the pattern's top level opens with `\b` (read as written: `|` inside a group, a class
+    /// or after a backslash divides nothing).
+    static func opensWithBoundary(_ pattern: String) -> Bool {
+        let p = Array(pattern.unicodeScalars)
+        var depth = 0, inClass = false, branchStart = 0, i = 0
+        func opens(_ at: Int) -> Bool { at + 1 < p.count && p[at] == "\\" && p[at + 1] == "b" }
+        guard opens(0) else { return false }
+        while i < p.count {
+            let c = p[i]
+            if c == "\\" { i += 2; continue }
+            if inClass {
+                if c == "]" { inClass = false }
+            } else if c == "[" {
+                inClass = true
+                // A `]` right after the opening (or after `^`) is a member.
+                if i + 1 < p.count, p[i + 1] == "]" { i += 1 } else if i + 2 < p.count, p[i + 1] == "^", p[i + 2] == "]" { i += 2 }
+            } else if c == "(" {
+                depth += 1
+            } else if c == ")" {
+                depth -= 1
+            } else if c == "|", depth == 0 {
+                branchStart = i + 1
+                guard opens(branchStart) else { return false }
+            }
+            i += 1
+        }
+        return true
+    }
+
     /// A run a match must hold: at least `length` bytes in a row from `bytes` (ASCII, lower-cased).
     struct Run: Equatable {
         var bytes: Set<UInt8>

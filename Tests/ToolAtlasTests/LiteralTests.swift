@@ -192,7 +192,12 @@ struct LiteralTests {
         #expect(starts("(ab|\\w+)c") == nil)
         #expect(starts("(ab){2,}c") == ["ab"])
         // One-byte starts are not used: they occur nearly everywhere.
-        #expect(MatchStarts([Array("<".utf8)]) == nil)
+        #expect(MatchStarts([Array("<".utf8)], of: "<") == nil)
+        // Every alternative of the top level opens with a word boundary; a `|` in a group, a class or escaped divides nothing.
+        for (p, opens) in [("\\b(a|b)c", true), ("\\ba|\\bb", true), ("\\b[|]x", true), ("\\b\\|x", true), ("\\b(?<!x|y)ab", true),
+                           ("\\ba|b", false), ("a\\b", false), ("[\\b]a", false), ("\\b(a)|(\\bb)", false), ("\\B(a)", false)] {
+            #expect(RegexRequirement.opensWithBoundary(p) == opens, "\(p)")
+        }
     }
 
     @Test("a pattern that is one class of caseless characters outside ASCII is looked for scalar by scalar; any other is not")
@@ -221,18 +226,21 @@ struct LiteralTests {
     @Test("a pattern tried only where its starts occur, through ICU's C API, finds the match NSRegularExpression finds in the whole text")
     func anchoredAtStarts() throws {
         let patterns = ["\\b(never|do not)\\W+(\\w+\\W+){0,3}?(tell|show)\\W+(the\\W+)?user", "^(ab|cd)x", "(?<![a-z])(ab|cd)\\b",
-                        "\\bsav(e|es|ed) (\\w+ ){0,3}(to|in) /"]
+                        "\\bsav(e|es|ed) (\\w+ ){0,3}(to|in) /",
+                        // Starts inside words (`location`, `target`, `_get`) are passed over: no word boundary precedes them.
+                        "\\b(cat|get)\\w*\\s+(\\w+\\s+){0,2}?it|\\bopen\\b"]
         let texts = ["never tell the user", "xnever tell the user; never show user", "zz abx", "abx", "cdab ab", "xab cd", "AB",
                      String(repeating: "never ", count: 12) + "tell user", String(repeating: "do not ", count: 9) + "x", "",
                      "it saves the file to /tmp and saved it in /x", "Never  Tell the User", "ab\ncd",
                      // Outside ASCII: offsets counted in UTF-16 (an emoji is two units), and letters that fold onto ASCII.
-                     "déjà vu — never tell the user", "😀 ab 😀 cd", "né ab", "ſave it to /x", "neveR tell the uſer", "\u{FB01}le: ab"]
+                     "déjà vu — never tell the user", "😀 ab 😀 cd", "né ab", "ſave it to /x", "neveR tell the uſer", "\u{FB01}le: ab",
+                     "location target_get it; cat it", "locate it", "éget it", "x_open open", "reopen", "Get it", "_cat it", "9get it", "(get it)"]
         var compared = 0
         for p in patterns {
             let re = try NSRegularExpression(pattern: p, options: [.caseInsensitive])
             let icu = try #require(ICURegex(re))
             let exact = try #require(ICURegex(try NSRegularExpression(pattern: p)))
-            let starts = try #require(RegexRequirement.starts(p, caseInsensitive: true).flatMap(MatchStarts.init), "\(p)")
+            let starts = try #require(RegexRequirement.starts(p, caseInsensitive: true).flatMap { MatchStarts($0, of: p) }, "\(p)")
             for t in texts {
                 let ns = NSString(string: t)
                 let whole = re.firstMatch(in: t, range: NSRange(location: 0, length: ns.length))?.range
@@ -269,7 +277,7 @@ struct LiteralTests {
                 var m = LiteralMatcher()
                 let req = RegexRequirement.of(re.pattern, caseInsensitive: re.options.contains(.caseInsensitive)).map { $0.map { m.add($0) } }
                 m.build()
-                let starts = RegexRequirement.starts(re.pattern, caseInsensitive: re.options.contains(.caseInsensitive)).flatMap(MatchStarts.init)
+                let starts = RegexRequirement.starts(re.pattern, caseInsensitive: re.options.contains(.caseInsensitive)).flatMap { MatchStarts($0, of: re.pattern) }
                 let icu = try #require(ICURegex(re))
                 let set = RegexRequirement.scalarSet(re.pattern, caseInsensitive: re.options.contains(.caseInsensitive))
                 for text in texts {
