@@ -13,10 +13,10 @@ enum Hit {
 /// reading a condition out of a rule costs one retain, not one per array and object it holds.
 indirect enum Compiled {
     case nameVerb(Bitset), leadVerb(Bitset), nameLast(Bitset)
-    /// Phrases in fields, with the phrases' first words as a sparse set (non-zero words of a bitset): a field that
-    /// holds none of them is passed over without looking for each phrase.
+    /// Phrases in fields, with the phrases' first words (each once): a field that holds none of them is passed over
+    /// without looking for each phrase.
     /// `quiet`: the condition holds without a fragment to quote (a word a pattern needs, tested first).
-    case has([FieldKind], [[Int32]], firsts: [(index: Int, bits: UInt64)], quiet: Bool)
+    case has([FieldKind], [[Int32]], firsts: [Int32], quiet: Bool)
     case paramNamed([[Int32]]), paramIs([[Int32]])
     case noParams(Bool), annotation([String: Bool]), categoryIs([AtlasModel.Category])
     /// Choices opening with one of the one-word phrases (`words`, by the choice's first word) or one of the longer ones.
@@ -115,11 +115,27 @@ final class Features {
     /// The category is decided and risk rules are being evaluated.
     var afterCategory = false
     let usable: Bool
-    /// Every vocabulary word anywhere in the definition (name, title, description, parameters).
-    let present: Bitset
-    /// The fields each word is in (by vocabulary number, a bit by field slot); the parameters' slot has the parameters'
-    /// names.
-    let fieldsOfWord: [UInt16]
+    /// Every vocabulary word anywhere in the definition (name, title, description, parameters), a bit per word.
+    let present: UnsafeBufferPointer<UInt64>
+    /// The fields each vocabulary word is in, a bit per field slot. Both are noted by the fields as they are cut, in
+    /// memory the definition owns.
+    let fieldsOfWord: UnsafeBufferPointer<UInt16>
+
+    deinit {
+        present.baseAddress!.deallocate()
+        fieldsOfWord.baseAddress!.deallocate()
+    }
+
+    /// Whether field `kind` holds the word `id` (a vocabulary number, -1 for none).
+    @inline(__always) func holds(_ kind: FieldKind, _ id: Int32) -> Bool {
+        id >= 0 && fieldsOfWord[Int(id)] & (1 << UInt16(kind.slot)) != 0
+    }
+
+    /// The first place `phrase` occurs in `field` (the field `kind`): looked for only when the field holds every word.
+    func find(_ phrase: [Int32], in field: Field, _ kind: FieldKind) -> Range<Int>? {
+        for id in phrase where !holds(kind, id) { return nil }
+        return field.find(phrase)
+    }
 
     /// Imperatives that are rarely nouns, so that one at the end of a name is taken as its action word.
     static let trailingVerbs = ["get", "set", "create", "delete", "update", "add", "remove", "put", "enable", "disable",
@@ -170,8 +186,16 @@ final class Features {
         let v = c.vocabulary
         // The tables the closures below read, taken out of the classifier: a closure that named `c` would copy all of it.
         let lexicon = c.lexicon, leadLexicon = c.leadLexicon, nounish = c.nounish
-        let name = Field(name: "name", text: tool.name, vocabulary: v)
-        let description = Field(name: "description", text: tool.description, vocabulary: v)
+        let stride = max(1, (v.count + 63) >> 6)
+        let present = UnsafeMutablePointer<UInt64>.allocate(capacity: stride)
+        present.initialize(repeating: 0, count: stride)
+        let inFields = UnsafeMutablePointer<UInt16>.allocate(capacity: stride * 64)
+        inFields.initialize(repeating: 0, count: stride * 64)
+        self.present = UnsafeBufferPointer(start: present, count: stride)
+        fieldsOfWord = UnsafeBufferPointer(start: inFields, count: stride * 64)
+        func notes(_ kind: FieldKind) -> WordNotes { WordNotes(present: present, fields: inFields, bit: 1 << UInt16(kind.slot)) }
+        let name = Field(name: "name", text: tool.name, vocabulary: v, notes: notes(.name))
+        let description = Field(name: "description", text: tool.description, vocabulary: v, notes: notes(.description))
         // A first sentence that only prefaces the description (a heading, or a note to the agent) is read with the next
         // one, whose verb is the tool's.
         let preamble = Features.preamble(description, Tokenizer.leadEnd(tool.description), leadLexicon,
@@ -188,13 +212,13 @@ final class Features {
         }
         var f = FieldMap<Field>()
         f[.name] = name
-        f[.title] = tool.title.map { Field(name: "title", text: $0, vocabulary: v) } ?? c.emptyTitle
-        f[.lead] = Field(name: "description", prefixOf: description, bytes: leadEnd)
+        f[.title] = tool.title.map { Field(name: "title", text: $0, vocabulary: v, notes: notes(.title)) } ?? c.emptyTitle
+        f[.lead] = Field(name: "description", prefixOf: description, bytes: leadEnd, notes: notes(.lead))
         f[.description] = description
-        f[.params] = Field(name: "parameters", text: params.map(\.name).joined(separator: " "), vocabulary: v)
-        f[.paramText] = Field(name: "parameter descriptions", text: paramText, vocabulary: v)
-        f[.server] = Field(name: "server", text: server, vocabulary: v)
-        if let instructions { f[.instructions] = Field(name: "instructions", text: instructions, vocabulary: v) }
+        f[.params] = Field(name: "parameters", text: params.map(\.name).joined(separator: " "), vocabulary: v, notes: notes(.params))
+        f[.paramText] = Field(name: "parameter descriptions", text: paramText, vocabulary: v, notes: notes(.paramText))
+        f[.server] = Field(name: "server", text: server, vocabulary: v, notes: notes(.server))
+        if let instructions { f[.instructions] = Field(name: "instructions", text: instructions, vocabulary: v, notes: notes(.instructions)) }
         // The parts of the folded text (`foldedKinds`, in order).
         let parts = [tool.title ?? "", tool.description, paramText, instructions ?? ""]
         let partsASCII = parts.allSatisfy(isPlainASCII)
@@ -205,7 +229,7 @@ final class Features {
             if foldASCII || parts.allSatisfy(Normalizer.keepsWords) {
                 foldParts = parts
             } else {
-                f[.normalized] = Field(name: Features.normalizedName, text: Features.folded(parts), vocabulary: v)
+                f[.normalized] = Field(name: Features.normalizedName, text: Features.folded(parts), vocabulary: v, notes: notes(.normalized))
             }
         }
         fields = f
@@ -327,26 +351,6 @@ final class Features {
         marks[FieldKind.normalized.slot] = Screens.FieldBytes(
             punctuation: partsASCII ? Features.foldedKinds.reduce(ByteSet()) { $0.union(f[$1]?.punctuation ?? ByteSet()) } : .all, widestGap: Int.max)
         fieldBytes = marks
-        // Each word's fields (a bit by slot), for the screens' phrase tests, and every word anywhere.
-        var present = Bitset(size: v.count)
-        var inFields = [UInt16](repeating: 0, count: present.words.count * 64)
-        inFields.withUnsafeMutableBufferPointer { out in
-            present.words.withUnsafeMutableBufferPointer { all in
-                for kind in FieldKind.allCases {
-                    guard let field = f[kind] else { continue }
-                    let bit = UInt16(1) << UInt16(kind.slot)
-                    for (i, w) in field.bits.words.prefix(all.count).enumerated() where w != 0 {
-                        all[i] |= w
-                        var b = w
-                        while b != 0 { out[i << 6 | b.trailingZeroBitCount] |= bit; b &= b - 1 }
-                    }
-                }
-                let bit = UInt16(1) << UInt16(FieldKind.params.slot)
-                for p in names { for id in p.ids where id >= 0 { out[Int(id)] |= bit; all[Int(id) >> 6] |= 1 << UInt64(id & 63) } }
-            }
-        }
-        self.present = present
-        fieldsOfWord = inFields
     }
 
     /// Labels that open a note to the agent (`IMPORTANT: always call list_notebooks first.`), and the words that, after
@@ -604,7 +608,9 @@ public struct Classifier: @unchecked Sendable {
                 case .leadVerb(let w): return .leadVerb(Bitset(size: size, w.map { v.id($0) }))
                 case .has(let k, let p, let quiet):
                     let ids = words(p)
-                    return .has(k, ids, firsts: Bitset(size: size, ids.compactMap(\.first)).sparse, quiet: quiet)
+                    var firsts: [Int32] = []
+                    for id in ids.compactMap(\.first) where !firsts.contains(id) { firsts.append(id) }
+                    return .has(k, ids, firsts: firsts, quiet: quiet)
                 case .paramNamed(let p): return .paramNamed(words(p))
                 case .paramIs(let p): return .paramIs(words(p))
                 case .noParams(let b): return .noParams(b)
@@ -860,12 +866,12 @@ public struct Classifier: @unchecked Sendable {
         case .has(let kinds, let phrases, let firsts, let quiet):
             for k in kinds {
                 if let field = f.fields[k] {
-                    guard field.bits.intersects(firsts) else { continue }
-                    for p in phrases { if let r = field.find(p) { return quiet ? .some(nil) : .some(.tokens(k, r)) } }
+                    guard firsts.contains(where: { f.holds(k, $0) }) else { continue }
+                    for p in phrases { if let r = f.find(p, in: field, k) { return quiet ? .some(nil) : .some(.tokens(k, r)) } }
                 } else if k == .normalized, f.readsFoldedParts {
                     for part in Features.foldedKinds {
-                        guard let field = f.fields[part], field.bits.intersects(firsts) else { continue }
-                        for p in phrases { if let r = field.find(p) { return quiet ? .some(nil) : .some(.text(field.name, field.quote(r))) } }
+                        guard let field = f.fields[part], firsts.contains(where: { f.holds(part, $0) }) else { continue }
+                        for p in phrases { if let r = f.find(p, in: field, part) { return quiet ? .some(nil) : .some(.text(field.name, field.quote(r))) } }
                     }
                 }
             }

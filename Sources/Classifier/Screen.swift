@@ -391,15 +391,11 @@ struct Screens: @unchecked Sendable {
     /// The tables read for definition `f`, with the category decided so far as its mask (made once per list, not per rule).
     func read<R>(_ f: Features, categoryBit: Int32, _ body: (Reader) -> R) -> R {
         let t = tables
-        return f.present.words.withUnsafeBufferPointer { present in
-            f.actionIDs.withUnsafeBufferPointer { actions in
-                f.fieldsOfWord.withUnsafeBufferPointer { fieldsOfWord in
-                    f.fieldBytes.withUnsafeBufferPointer { fieldBytes in
-                        body(Reader(s: t, present: present, fieldsOfWord: fieldsOfWord, actions: actions, leadID: f.leadVerbID,
-                                    lastID: f.nameLast?.id ?? -1, flags: f.flags, longestRun: f.longestRun,
-                                    categoryBit: categoryBit, fieldBytes: fieldBytes))
-                    }
-                }
+        return f.actionIDs.withUnsafeBufferPointer { actions in
+            f.fieldBytes.withUnsafeBufferPointer { fieldBytes in
+                body(Reader(s: t, present: f.present, fieldsOfWord: f.fieldsOfWord, actions: actions, leadID: f.leadVerbID,
+                            lastID: f.nameLast?.id ?? -1, flags: f.flags, longestRun: f.longestRun,
+                            categoryBit: categoryBit, fieldBytes: fieldBytes))
             }
         }
     }

@@ -85,10 +85,6 @@ struct Bitset: Sendable {
     @inline(__always) mutating func insert(_ id: Int32) { if id >= 0 { words[Int(id) >> 6] |= 1 << UInt64(Int(id) & 63) } }
     /// The set as its non-zero words only (index and bits): a set of a few words of a vocabulary of thousands.
     var sparse: [(index: Int, bits: UInt64)] { words.indices.filter { words[$0] != 0 }.map { ($0, words[$0]) } }
-    /// Whether the set shares a number with a sparse set.
-    @inline(__always) func intersects(_ sparse: [(index: Int, bits: UInt64)]) -> Bool {
-        words.withUnsafeBufferPointer { w in sparse.contains { $0.index < w.count && w[$0.index] & $0.bits != 0 } }
-    }
     /// Whether the set holds at least one number of every list (the literals a pattern cannot match without).
     func holdsOneOfEach(_ lists: [[Int32]]) -> Bool { lists.allSatisfy { $0.contains(where: contains) } }
     @inline(__always) func contains(_ id: Int32) -> Bool { id >= 0 && Int(id) >> 6 < words.count && words[Int(id) >> 6] & (1 << UInt64(Int(id) & 63)) != 0 }
@@ -155,12 +151,24 @@ struct Vocabulary: Sendable {
     }
 }
 
-/// A field of a definition cut into tokens once, with a bitset of the vocabulary words it holds.
+/// Where the fields of one definition note the vocabulary words they hold: every word anywhere (`present`, a bit per
+/// word) and the fields each word is in (`fields`, a bit per field slot, `bit` being this field's).
+struct WordNotes {
+    let present: UnsafeMutablePointer<UInt64>
+    let fields: UnsafeMutablePointer<UInt16>
+    let bit: UInt16
+
+    @inline(__always) func note(_ id: Int32) {
+        present[Int(id) >> 6] |= 1 << UInt64(Int(id) & 63)
+        fields[Int(id)] |= bit
+    }
+}
+
+/// A field of a definition cut into tokens once. The words it holds are noted in its definition's tables as it is cut.
 final class Field: Sendable {
     let name: String
     let text: String
     let tokens: [Token]
-    let bits: Bitset
     /// The longest run of ASCII letters and digits in the text (camelCase does not cut it), found while tokenizing.
     let longestRun: Int
     /// The ASCII bytes other than letters and digits the text holds.
@@ -172,24 +180,22 @@ final class Field: Sendable {
     /// the word's number and its first and last token. A one-word phrase (`javascript`) finds them too.
     let joined: [(id: Int32, first: Int32, last: Int32)]
 
-    init(name: String, text: String, vocabulary: Vocabulary) {
+    /// `notes`: where its vocabulary words are noted (nowhere when nil).
+    init(name: String, text: String, vocabulary: Vocabulary, notes: WordNotes? = nil) {
         self.name = name
         self.text = text
         var longest = 0, gap = 0, wordEnd = 0
         var marks = ByteSet()
-        var bits = Bitset(size: vocabulary.count)
         var tokens: [Token] = []
         if !text.isEmpty {
             tokens.reserveCapacity(text.utf8.count / 6 + 1)
             vocabulary.withTable { table in
-                bits.words.withUnsafeMutableBufferPointer { words in
-                    longest = Tokenizer.scan(text, marking: &marks) { hash, start, end in
-                        let id = table.id(hash: hash)
-                        if id >= 0 { words[Int(id) >> 6] |= 1 << UInt64(Int(id) & 63) }
-                        tokens.append(Token(id: id, start: Int32(start), end: Int32(end)))
-                        gap = max(gap, start - wordEnd)
-                        wordEnd = end
-                    }
+                longest = Tokenizer.scan(text, marking: &marks) { hash, start, end in
+                    let id = table.id(hash: hash)
+                    if id >= 0 { notes?.note(id) }
+                    tokens.append(Token(id: id, start: Int32(start), end: Int32(end)))
+                    gap = max(gap, start - wordEnd)
+                    wordEnd = end
                 }
             }
         }
@@ -209,7 +215,7 @@ final class Field: Sendable {
                             let ascii = !utf8[start..<end].contains { $0 >= 0x80 }
                             let hash = ascii ? Tokenizer.asciiStemHash(utf8, start, end) : Tokenizer.otherStemHash(utf8, start, end)
                             let id = table.id(hash: hash)
-                            if id >= 0 { joined.append((id, Int32(i), Int32(j))); bits.insert(id) }
+                            if id >= 0 { joined.append((id, Int32(i), Int32(j))); notes?.note(id) }
                         }
                         i = j + 1
                     }
@@ -217,7 +223,6 @@ final class Field: Sendable {
             }
         }
         self.tokens = tokens
-        self.bits = bits
         self.longestRun = longest
         self.punctuation = marks
         self.widestGap = gap
@@ -225,17 +230,15 @@ final class Field: Sendable {
     }
 
     /// The same text with only the tokens that end within its first `bytes` bytes (a description's lead).
-    init(name: String, prefixOf other: Field, bytes: Int) {
+    init(name: String, prefixOf other: Field, bytes: Int, notes: WordNotes? = nil) {
         self.name = name
         self.text = other.text
-        var bits = Bitset(size: other.bits.words.count * 64)
         // The tokens are in order: those of the prefix come first, copied at once.
         let tokens = Array(other.tokens.prefix { Int($0.end) <= bytes })
-        for t in tokens { bits.insert(t.id) }
+        if let notes { for t in tokens where t.id >= 0 { notes.note(t.id) } }
         var joined: [(id: Int32, first: Int32, last: Int32)] = []
-        for w in other.joined where Int(other.tokens[Int(w.last)].end) <= bytes { joined.append(w); bits.insert(w.id) }
+        for w in other.joined where Int(other.tokens[Int(w.last)].end) <= bytes { joined.append(w); notes?.note(w.id) }
         self.tokens = tokens
-        self.bits = bits
         self.longestRun = other.longestRun
         self.punctuation = other.punctuation
         self.widestGap = other.widestGap
@@ -244,20 +247,20 @@ final class Field: Sendable {
 
     /// A field that only regular expressions read.
     init(name: String, rawText: String) {
-        self.name = name; self.text = rawText; self.tokens = []; self.bits = Bitset(size: 1); self.longestRun = Int.max; self.joined = []
+        self.name = name; self.text = rawText; self.tokens = []; self.longestRun = Int.max; self.joined = []
         self.punctuation = .all
         self.widestGap = Int.max
     }
 
     /// The first place `phrase` occurs, as a range of token positions.
+    /// (Its definition's notes say first, at less cost, whether the field holds every word: `Features.find`.)
     func find(_ phrase: [Int32]) -> Range<Int>? {
-        guard let first = phrase.first, bits.contains(first) else { return nil }
+        guard let first = phrase.first, first >= 0 else { return nil }
         if phrase.count == 1 {
             if let i = tokens.firstIndex(where: { $0.id == first }) { return i..<(i + 1) }
             return joined.first(where: { $0.id == first }).map { Int($0.first)..<(Int($0.last) + 1) }
         }
-        for s in phrase.dropFirst() where !bits.contains(s) { return nil }
-        // Read in place: a phrase whose words all occur is looked for in every token of the field.
+        // Read in place: the phrase is looked for in every token of the field.
         return tokens.withUnsafeBufferPointer { t in
             phrase.withUnsafeBufferPointer { p in
                 let n = p.count
