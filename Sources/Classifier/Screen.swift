@@ -68,6 +68,9 @@ struct Screens: @unchecked Sendable {
         let dense: UnsafeBufferPointer<UInt64>
         let phrases: UnsafeBufferPointer<Int32>
         let keys: UnsafeBufferPointer<UInt64>
+        /// The words that key some rule of the list by themselves (a bit per vocabulary word): the definition's other
+        /// words add nothing to the rules to test.
+        let keyWords: UnsafeBufferPointer<UInt64>
         let always: UnsafeBufferPointer<UInt64>
         let byteGroups: UnsafeBufferPointer<(start: Int32, count: Int32)>
         let byteSets: UnsafeBufferPointer<ByteSet>
@@ -78,7 +81,7 @@ struct Screens: @unchecked Sendable {
         init(_ b: Builder) {
             rules = Storage.copy(b.rules); groups = Storage.copy(b.groups); tests = Storage.copy(b.tests)
             sparse = Storage.copy(b.sparse); dense = Storage.copy(b.dense); phrases = Storage.copy(b.phrases)
-            keys = Storage.copy(b.keys); always = Storage.copy(b.always)
+            keys = Storage.copy(b.keys); always = Storage.copy(b.always); keyWords = Storage.copy(b.keyWords)
             byteGroups = Storage.copy(b.byteGroups); byteSets = Storage.copy(b.byteSets)
             maskWords = b.maskWords; vocabularySize = b.vocabularySize
         }
@@ -86,6 +89,7 @@ struct Screens: @unchecked Sendable {
         deinit {
             Storage.free(rules); Storage.free(groups); Storage.free(tests); Storage.free(sparse); Storage.free(dense)
             Storage.free(phrases); Storage.free(keys); Storage.free(always); Storage.free(byteGroups); Storage.free(byteSets)
+            Storage.free(keyWords)
         }
 
         /// Plain values (no references): freeing their memory is all that deinitializing them takes.
@@ -116,6 +120,7 @@ struct Screens: @unchecked Sendable {
         /// tests of its `when` group (or one per `any` group), the one likely to hold least often; a rule without one is in
         /// `always`.
         var keys: [UInt64] = []
+        var keyWords: [UInt64] = []
         var always: [UInt64] = []
         /// Words of a rule mask.
         var maskWords = 1
@@ -137,6 +142,7 @@ struct Screens: @unchecked Sendable {
             vocabularySize = stride * 64
             maskWords = max(1, (rules.count + 63) / 64)
             keys = Array(repeating: 0, count: Key.allCases.count * vocabularySize * maskWords)
+            keyWords = Array(repeating: 0, count: stride)
             always = Array(repeating: 0, count: maskWords)
             for k in rules.indices {
                 let e = rules[k]
@@ -151,7 +157,10 @@ struct Screens: @unchecked Sendable {
                 }
                 if chosen.isEmpty { always[word] |= bit; continue }
                 for (kind, ids) in chosen {
-                    for id in ids { keys[(kind.rawValue * vocabularySize + Int(id)) * maskWords + word] |= bit }
+                    for id in ids {
+                        keys[(kind.rawValue * vocabularySize + Int(id)) * maskWords + word] |= bit
+                        if kind == .word { keyWords[Int(id) >> 6] |= 1 << UInt64(id & 63) }
+                    }
                 }
             }
         }
@@ -347,7 +356,7 @@ struct Screens: @unchecked Sendable {
                     for w in 0..<s.maskWords { mask[w] |= s.keys[base + w] }
                 }
                 for (w, bits) in present.enumerated() {
-                    var b = bits
+                    var b = bits & s.keyWords[w]
                     while b != 0 { add(.word, w * 64 + b.trailingZeroBitCount); b &= b - 1 }
                 }
                 for id in actions { add(.action, Int(id)) }
