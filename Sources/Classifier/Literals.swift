@@ -47,41 +47,44 @@ struct LiteralMatcher: Sendable {
         for b in LiteralMatcher.frequent.utf8 where seen[Int(b)] { column[Int(b)] = UInt8(columns); columns += 1; seen[Int(b)] = false }
         for b in 0..<256 where seen[b] { column[b] = UInt8(columns); columns += 1 }
         for b in 0x41...0x5A { column[b] = column[b + 32] }
-        // The trie.
-        var goto: [[Int32]] = [[Int32](repeating: -1, count: columns)]
+        // The trie, in one table of `columns` entries per state (-1: no edge yet).
+        let width = columns
+        var goto = [Int32](repeating: -1, count: width)
         var ends: [[Int32]] = [[]]
         for (i, l) in literals.enumerated() where l.count > 1 {
             var s = 0
             for b in l {
                 let c = Int(column[Int(b)])
-                if goto[s][c] < 0 {
-                    goto[s][c] = Int32(goto.count)
-                    goto.append([Int32](repeating: -1, count: columns))
+                if goto[s * width + c] < 0 {
+                    goto[s * width + c] = Int32(ends.count)
+                    goto += repeatElement(-1, count: width)
                     ends.append([])
                 }
-                s = Int(goto[s][c])
+                s = Int(goto[s * width + c])
             }
             ends[s].append(Int32(i))
         }
         // Breadth first: failure links, outputs inherited along them, missing edges filled in.
-        var fail = [Int32](repeating: 0, count: goto.count)
+        let states = ends.count
+        var fail = [Int32](repeating: 0, count: states)
         var queue: [Int] = []
-        for c in 0..<columns {
-            if goto[0][c] < 0 { goto[0][c] = 0 } else { queue.append(Int(goto[0][c])) }
+        for c in 0..<width {
+            if goto[c] < 0 { goto[c] = 0 } else { queue.append(Int(goto[c])) }
         }
         var head = 0
         while head < queue.count {
             let s = queue[head]; head += 1
-            ends[s] += ends[Int(fail[s])]
-            for c in 0..<columns {
-                let t = goto[s][c]
-                if t < 0 { goto[s][c] = goto[Int(fail[s])][c]; continue }
-                fail[Int(t)] = goto[Int(fail[s])][c]
+            let f = Int(fail[s])
+            if !ends[f].isEmpty { ends[s] += ends[f] }
+            for c in 0..<width {
+                let t = goto[s * width + c]
+                if t < 0 { goto[s * width + c] = goto[f * width + c]; continue }
+                fail[Int(t)] = goto[f * width + c]
                 queue.append(Int(t))
             }
         }
-        let table = goto.flatMap { $0 }.map { ends[Int($0)].isEmpty ? $0 : $0 | Int32.min }
-        if goto.count <= Int(Int16.max) {
+        let table = goto.map { ends[Int($0)].isEmpty ? $0 : $0 | Int32.min }
+        if states <= Int(Int16.max) {
             next16 = table.map { Int16(truncatingIfNeeded: $0 & Int32.max) | ($0 < 0 ? Int16.min : 0) }
             next32 = []
         } else {
