@@ -74,7 +74,8 @@ final class Features {
     private var foldParts: [String]? = nil
     /// The parts to fold are plain ASCII: folding is then lower case and collapsed white space only.
     private var foldASCII = false
-    let paramNames: [(name: String, ids: [Int32])]
+    /// Each parameter's name and the numbers of its words (slices of one list of them all).
+    let paramNames: [(name: String, ids: ArraySlice<Int32>)]
     /// The choices of the parameters that select an action, with the numbers of each choice's words.
     let offered: [(param: String, choice: String, ids: [Int32])]
     let annotations: ToolAnnotations
@@ -235,20 +236,21 @@ final class Features {
         fields = f
         // Each parameter's words, from the parameters' field (the names spaced apart, so that no word crosses from one
         // name to the next and each is cut as it would be alone).
-        var names: [(name: String, ids: [Int32])] = []
+        var names: [(name: String, ids: ArraySlice<Int32>)] = []
         names.reserveCapacity(params.count)
         let nameTokens = f[.params]!.tokens
+        let allIDs = nameTokens.map(\.id)
         var t = 0, end = 0
         for p in params {
             end += p.name.utf8.count
-            var ids: [Int32] = []
-            while t < nameTokens.count && Int(nameTokens[t].start) < end { ids.append(nameTokens[t].id); t += 1 }
-            names.append((p.name, ids))
+            let first = t
+            while t < nameTokens.count && Int(nameTokens[t].start) < end { t += 1 }
+            names.append((p.name, allIDs[first..<t]))
             end += 1
         }
         paramNames = names
         var offered: [(param: String, choice: String, ids: [Int32])] = []
-        for (p, n) in zip(params, names) where !p.choices.isEmpty && c.selectors.contains(n.ids) {
+        for (p, n) in zip(params, names) where !p.choices.isEmpty && c.selectors.contains(where: { $0.elementsEqual(n.ids) }) {
             for choice in p.choices {
                 // The first word, when it reads as a command: `submitted` or `pending` names a state to filter by.
                 var first: (start: Int, end: Int)? = nil
@@ -880,14 +882,14 @@ public struct Classifier: @unchecked Sendable {
             for (i, p) in f.paramNames.enumerated() {
                 for ph in phrases {
                     // A one-word phrase names the parameter itself or its last word (`shell_command`, not `max_command_length`).
-                    if p.ids == ph || (ph.count == 1 && p.ids.last == ph[0]) || (ph.count > 1 && contains(p.ids, ph)) {
+                    if p.ids.elementsEqual(ph) || (ph.count == 1 && p.ids.last == ph[0]) || (ph.count > 1 && contains(p.ids, ph)) {
                         return .some(.param(i))
                     }
                 }
             }
             return nil
         case .paramIs(let names):
-            for (i, p) in f.paramNames.enumerated() where names.contains(p.ids) { return .some(.param(i)) }
+            for (i, p) in f.paramNames.enumerated() where names.contains(where: { $0.elementsEqual(p.ids) }) { return .some(.param(i)) }
             return nil
         case .noParams(let want):
             return (f.paramNames.isEmpty == want) ? .some(nil) : nil
@@ -1049,9 +1051,9 @@ public struct Classifier: @unchecked Sendable {
         }
     }
 
-    private func contains(_ hay: [Int32], _ needle: [Int32]) -> Bool {
+    private func contains(_ hay: ArraySlice<Int32>, _ needle: [Int32]) -> Bool {
         guard needle.count <= hay.count else { return false }
-        for i in 0...(hay.count - needle.count) where Array(hay[i..<(i + needle.count)]) == needle { return true }
+        for i in hay.startIndex...(hay.endIndex - needle.count) where hay[i..<(i + needle.count)].elementsEqual(needle) { return true }
         return false
     }
 }
