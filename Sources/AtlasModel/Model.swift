@@ -271,10 +271,10 @@ public struct Tool: Sendable, Hashable {
         order.sort { $0.required != $1.required ? $0.required : names[$0.index] < names[$1.index] }
         var texts: [(name: String, description: String, choices: [String])] = []
         texts.reserveCapacity(order.count)
-        for (_, i) in order {
+        for (_, index) in order {
             var description, title: String?
             var enumV, alternatives: JSONValue?
-            if case .object(let p) = props.values[i] {
+            if case .object(let p) = props.values[index] {
                 for (k, v) in p {
                     switch k {
                     case "description": if case .string(let d) = v { description = d }
@@ -286,7 +286,7 @@ public struct Tool: Sendable, Hashable {
                     }
                 }
             }
-            texts.append((names[i], description ?? title ?? "", Tool.choices(enumV, alternatives)))
+            texts.append((names[index], description ?? title ?? "", Tool.choices(enumV, alternatives)))
         }
         return texts
     }

@@ -247,7 +247,7 @@ enum RegexRequirement {
     /// or after a backslash divides nothing).
     static func opensWithBoundary(_ pattern: String) -> Bool {
         let p = Array(pattern.unicodeScalars)
-        var depth = 0, inClass = false, branchStart = 0, i = 0
+        var depth = 0, inClass = false, i = 0
         func opens(_ at: Int) -> Bool { at + 1 < p.count && p[at] == "\\" && p[at + 1] == "b" }
         guard opens(0) else { return false }
         while i < p.count {
@@ -264,8 +264,7 @@ enum RegexRequirement {
             } else if c == ")" {
                 depth -= 1
             } else if c == "|", depth == 0 {
-                branchStart = i + 1
-                guard opens(branchStart) else { return false }
+                guard opens(i + 1) else { return false }
             }
             i += 1
         }
