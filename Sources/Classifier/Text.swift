@@ -418,42 +418,40 @@ enum Tokenizer {
     /// The stem hash (`hash`) of an ASCII word: its stem is a prefix of the lower-cased word (and perhaps a `y` or an `e`),
     /// read from the text eight bytes at a time and lower-cased in place.
     @inline(__always) static func asciiStemHash(_ text: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> UInt64 {
-        // A word of up to eight bytes (most words) is read once, lower-cased in a register and stemmed there.
         let count = end - start
-        if count <= 8 && start + 8 <= text.count {
-            var x = UnsafeRawPointer(text.baseAddress! + start).loadUnaligned(as: UInt64.self)
-            if count < 8 { x &= (1 << UInt64(8 * count)) - 1 }
-            x |= asciiBytes(x, from: 0x41, to: 0x5A) >> 2
-            let word = x
-            let (length, extra) = count > 3 ? Stemmer.stemLength(count) { UInt8(truncatingIfNeeded: word >> UInt64(8 * $0)) } : (count, 0)
-            var stem = length < 8 ? x & ((1 << UInt64(8 * length)) - 1) : x
-            if extra != 0 {
-                // The extra byte follows the stem, in this chunk or (a stem of eight bytes) in a chunk of its own.
-                if length < 8 { stem |= UInt64(extra) << UInt64(8 * length) } else { return finish(mix(mix(hashSeed, stem), UInt64(extra)), 9) }
-            }
-            return finish(mix(hashSeed, stem), length + (extra == 0 ? 0 : 1))
-        }
-        let (length, extra) = end - start > 3 ? Stemmer.stemLength(end - start) { lowerASCII(text[start + $0]) } : (end - start, 0)
+        // The word's first eight bytes, read once: a word that fits in them (most words) is stemmed there.
+        let first = loweredChunk(text, start, min(8, count))
+        let (length, extra) = count <= 3 ? (count, 0)
+            : count <= 8 ? Stemmer.stemLength(count) { UInt8(truncatingIfNeeded: first >> UInt64(8 * $0)) }
+            : Stemmer.stemLength(count) { lowerASCII(text[start + $0]) }
         var h = hashSeed
         var c = 0
         var extraIn = extra == 0
         while c < length {
             let take = min(8, length - c)
-            var chunk: UInt64 = 0
-            if start + c + 8 <= text.count {
-                chunk = UnsafeRawPointer(text.baseAddress! + start + c).loadUnaligned(as: UInt64.self)
-                if take < 8 { chunk &= (1 << UInt64(8 * take)) - 1 }
-            } else {
-                for j in 0..<take { chunk |= UInt64(text[start + c + j]) << UInt64(8 * j) }
+            var chunk = c == 0 ? first : loweredChunk(text, start + c, take)
+            if take < 8 {
+                chunk &= (1 << UInt64(8 * take)) - 1
+                if !extraIn { chunk |= UInt64(extra) << UInt64(8 * take); extraIn = true }
             }
-            // Capitals take 0x20.
-            chunk |= asciiBytes(chunk, from: 0x41, to: 0x5A) >> 2
-            if take < 8 && !extraIn { chunk |= UInt64(extra) << UInt64(8 * take); extraIn = true }
             h = mix(h, chunk)
             c += 8
         }
         if !extraIn { h = mix(h, UInt64(extra)) }
         return finish(h, length + (extra == 0 ? 0 : 1))
+    }
+
+    /// `take` bytes (1 to 8) of `text` from `at`, little-endian in one word (the rest zero), capitals lower-cased.
+    @inline(__always) static func loweredChunk(_ text: UnsafeBufferPointer<UInt8>, _ at: Int, _ take: Int) -> UInt64 {
+        var chunk: UInt64 = 0
+        if at + 8 <= text.count {
+            chunk = UnsafeRawPointer(text.baseAddress! + at).loadUnaligned(as: UInt64.self)
+            if take < 8 { chunk &= (1 << UInt64(8 * take)) - 1 }
+        } else {
+            for j in 0..<take { chunk |= UInt64(text[at + j]) << UInt64(8 * j) }
+        }
+        // Capitals take 0x20.
+        return chunk | asciiBytes(chunk, from: 0x41, to: 0x5A) >> 2
     }
 
     /// The stem hash of a word with letters outside ASCII (lower-cased and stemmed as a string).
