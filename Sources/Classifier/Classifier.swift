@@ -958,8 +958,9 @@ public struct Classifier: @unchecked Sendable {
                 if k == .normalized, let hits = f.foldedLiterals(t.literals), !wanted.contains(where: { hits.contains($0.id) }) { continue }
                 guard let field = k == .normalized ? f.normalizedField(t.vocabulary) : f.fields[k], !field.text.isEmpty else { continue }
                 // A field the matcher has read says which literals it may hold (ignoring ASCII case; confirmed byte for
-                // byte); otherwise each literal is looked for directly: a few exact searches cost less than a scan for all.
-                let hits = f.scannedLiterals(k)
+                // byte); otherwise a few literals are looked for directly (a few exact searches cost less than a pass of
+                // the matcher), and many by a pass of the matcher, which later conditions reuse.
+                let hits = f.scannedLiterals(k) ?? (wanted.count >= Classifier.matcherFrom ? f.literals(k, field, t.literals) : nil)
                 for lit in wanted where hits?.contains(lit.id) != false && Classifier.find(lit.bytes, in: field.text) {
                     return .some(.text(field.name, String(decoding: lit.bytes, as: UTF8.self)))
                 }
@@ -977,6 +978,9 @@ public struct Classifier: @unchecked Sendable {
             return nil
         }
     }
+
+    /// From how many literals to look for in a field the matcher reads it, rather than each literal being searched for.
+    static let matcherFrom = 6
 
     /// A byte that folding plain ASCII leaves as it is: neither a letter nor white space.
     static func keptByFolding(_ b: UInt8) -> Bool {
