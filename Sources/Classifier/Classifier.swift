@@ -1145,6 +1145,7 @@ struct MatchStarts: Sendable {
         if re.caseInsensitive, foldsOntoASCII() { return re.firstMatch(in: text, from: 0, anchored: false) }
         var found: Range<Int>? = nil
         forEachPlace(in: string) { p in
+            if let pre = re.necessary, pre.firstMatch(in: text, from: p, anchored: true) == nil { return true }
             found = re.firstMatch(in: text, from: p, anchored: true)
             return found == nil
         }

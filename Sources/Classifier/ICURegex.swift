@@ -13,10 +13,15 @@ final class ICURegex: @unchecked Sendable {
     private var pool: [OpaquePointer] = []
     private let lock = NSLock()
     let caseInsensitive: Bool
+    /// A pattern that matches wherever this one does and costs less to try (`RegexRequirement.withoutOpeningLookbehind`):
+    /// where it fails, this one is not tried.
+    let necessary: ICURegex?
 
     /// nil if ICU refuses the pattern (it does not: NSRegularExpression compiled the same pattern with the same ICU).
     init?(_ re: NSRegularExpression) {
         caseInsensitive = re.options.contains(.caseInsensitive)
+        necessary = RegexRequirement.withoutOpeningLookbehind(re.pattern)
+            .flatMap { try? NSRegularExpression(pattern: $0, options: re.options) }.flatMap(ICURegex.init)
         let pattern = Array(re.pattern.utf16)
         var status = U_ZERO_ERROR
         var parseError = UParseError()

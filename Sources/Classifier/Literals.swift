@@ -271,6 +271,41 @@ enum RegexRequirement {
         return true
     }
 
+    /// The pattern without the negative look-behind it opens with (after `\b`, if any), when it opens with one: a
+    /// pattern that matches wherever the whole one does (a look-behind that must fail only takes matches away). Tried
+    /// first at a place, it spares the look-behind, which the engine tries once for each length the look-behind can
+    /// have, at places where the rest of the pattern fails anyway. nil for any other pattern.
+    static func withoutOpeningLookbehind(_ pattern: String) -> String? {
+        let p = Array(pattern.unicodeScalars)
+        let open = p.starts(with: ["\\", "b"]) ? 2 : 0
+        guard p.count > open + 4, p[open..<(open + 4)].elementsEqual(["(", "?", "<", "!"]) else { return nil }
+        var depth = 0, inClass = 0, i = open
+        while i < p.count {
+            let c = p[i]
+            if c == "\\" { i += 2; continue }
+            if inClass > 0 {
+                // ICU's classes nest (`[[a-z]&&[^q]]`).
+                if c == "[" { inClass += 1 } else if c == "]" { inClass -= 1 }
+            } else if c == "[" {
+                inClass = 1
+                // A `]` right after the opening (or after `^`) is a member.
+                if i + 1 < p.count, p[i + 1] == "]" { i += 1 } else if i + 2 < p.count, p[i + 1] == "^", p[i + 2] == "]" { i += 2 }
+            } else if c == "(" {
+                depth += 1
+            } else if c == ")" {
+                depth -= 1
+                if depth == 0 {
+                    var out = String.UnicodeScalarView()
+                    out.append(contentsOf: p[..<open])
+                    out.append(contentsOf: p[(i + 1)...])
+                    return String(out)
+                }
+            }
+            i += 1
+        }
+        return nil
+    }
+
     /// A run a match must hold: at least `length` bytes in a row from `bytes` (ASCII, lower-cased).
     struct Run: Equatable {
         var bytes: Set<UInt8>

@@ -177,7 +177,7 @@ struct LiteralTests {
         #expect(RegexRequirement.of("[^a]bc", caseInsensitive: false).count == 1)
     }
 
-    @Test("what every match starts with is derived only where the pattern says it plainly")
+    @Test("what every match starts with is derived only where the pattern says it plainly, and what it matches without an opening negative look-behind")
     func starts() {
         func starts(_ p: String) -> [String]? { RegexRequirement.starts(p, caseInsensitive: true).map { $0.map { String(decoding: $0, as: UTF8.self) } } }
         #expect(starts("\\b(never|do not)\\W+x") == ["do not", "never"])
@@ -197,6 +197,11 @@ struct LiteralTests {
         for (p, opens) in [("\\b(a|b)c", true), ("\\ba|\\bb", true), ("\\b[|]x", true), ("\\b\\|x", true), ("\\b(?<!x|y)ab", true),
                            ("\\ba|b", false), ("a\\b", false), ("[\\b]a", false), ("\\b(a)|(\\bb)", false), ("\\B(a)", false)] {
             #expect(RegexRequirement.opensWithBoundary(p) == opens, "\(p)")
+        }
+        // A pattern that opens with a negative look-behind (after `\b`, if any) is tried first without it; no other is.
+        for (p, without) in [("\\b(?<!not )ab", "\\bab"), ("(?<![(a)\\]])x|y", "x|y"), ("(?<!\\)(a))ab", "ab"), ("(?<=a)b", nil),
+                             ("a(?<!b)c", nil), ("(?<!a", nil), ("\\B(?<!a)b", nil)] as [(String, String?)] {
+            #expect(RegexRequirement.withoutOpeningLookbehind(p) == without, "\(p)")
         }
     }
 
@@ -228,13 +233,15 @@ struct LiteralTests {
         let patterns = ["\\b(never|do not)\\W+(\\w+\\W+){0,3}?(tell|show)\\W+(the\\W+)?user", "^(ab|cd)x", "(?<![a-z])(ab|cd)\\b",
                         "\\bsav(e|es|ed) (\\w+ ){0,3}(to|in) /",
                         // Starts inside words (`location`, `target`, `_get`) are passed over: no word boundary precedes them.
-                        "\\b(cat|get)\\w*\\s+(\\w+\\s+){0,2}?it|\\bopen\\b"]
+                        "\\b(cat|get)\\w*\\s+(\\w+\\s+){0,2}?it|\\bopen\\b",
+                        // Tried without its look-behind first, then whole where that matches.
+                        "\\b(?<!\\bnot\\W{1,3})(get|cat)\\W+(\\w+\\W+){0,2}?it"]
         let texts = ["never tell the user", "xnever tell the user; never show user", "zz abx", "abx", "cdab ab", "xab cd", "AB",
                      String(repeating: "never ", count: 12) + "tell user", String(repeating: "do not ", count: 9) + "x", "",
                      "it saves the file to /tmp and saved it in /x", "Never  Tell the User", "ab\ncd",
                      // Outside ASCII: offsets counted in UTF-16 (an emoji is two units), and letters that fold onto ASCII.
                      "déjà vu — never tell the user", "😀 ab 😀 cd", "né ab", "ſave it to /x", "neveR tell the uſer", "\u{FB01}le: ab",
-                     "location target_get it; cat it", "locate it", "éget it", "x_open open", "reopen", "Get it", "_cat it", "9get it", "(get it)"]
+                     "location target_get it; cat it", "locate it", "do not get it", "not get it, then get it", "éget it", "x_open open", "reopen", "Get it", "_cat it", "9get it", "(get it)"]
         var compared = 0
         for p in patterns {
             let re = try NSRegularExpression(pattern: p, options: [.caseInsensitive])
