@@ -139,8 +139,14 @@ struct RuleTests {
     func stemHashFromText() {
         // Stems of every length around the eight-byte steps, with capitals, with a letter the stemmer adds (-ies: y; a
         // short stem that lost its e: e), and words at the very end of the text, where eight bytes cannot be read at once.
-        let words = ["a", "go", "Get", "list", "QUERIES", "categories", "noted", "coding", "Deleted", "abcdefgh", "abcdefghi",
+        var words = ["a", "go", "Get", "list", "QUERIES", "categories", "noted", "coding", "Deleted", "abcdefgh", "abcdefghi",
                      "PostgreSQLs", "deployments", "xyzzyxyzzyxyzzyxyzzyz", "repositories", "Abcdefgies", "abcdefghies"]
+        // Every suffix rule, and the letters each one looks at, on stems of every length: a word of up to eight bytes
+        // is stemmed in a register, a longer one byte by byte, and both must give the stem the vocabulary was made with.
+        let stems = ["b", "ad", "add", "tag", "not", "cod", "hop", "fix", "bow", "say", "see", "bus", "gas", "pas", "all", "fizz", "x9",
+                     "pass", "tree", "lie", "tie", "ui", "agree", "quiz", "abcd", "abcde", "ABC", "code", "Noti"]
+        let suffixes = ["", "s", "es", "ies", "sses", "ss", "us", "is", "ing", "ings", "ed", "eds", "eed", "e", "ied", "y", "ying", "ged", "lling", "sing"]
+        for stem in stems + [""] { for suffix in suffixes { words.append(stem + suffix) } }
         for w in words {
             for text in [w, "\(w) tail of the text", "head \(w)"] {
                 var seen: [UInt64] = []
