@@ -225,8 +225,9 @@ enum RegexRequirement {
         guard let node = p.alternation(), p.i == p.scalars.count else { return Analysis() }
         var req = node.req
         if let e = node.exact, !e.contains([]) { req.append(Array(e)) }
-        // Strings that hold a shorter alternative of the same set add nothing.
-        let requires = req.map { set in
+        // Strings that hold a shorter alternative of the same set add nothing. A set of single characters with a letter
+        // or a digit among them (`[a-z0-9+/]{120,}`) is held by nearly every text: it would only cost a pass of the matcher.
+        let requires = req.filter { set in !set.allSatisfy { $0.count == 1 } || !set.contains { ByteSet.isWordByte($0[0]) } }.map { set in
             let sorted = Set(set).sorted { $0.count != $1.count ? $0.count < $1.count : $0.lexicographicallyPrecedes($1) }
             var kept: [[UInt8]] = []
             for s in sorted where !kept.contains(where: { Classifier.find($0, in: s) }) { kept.append(s) }

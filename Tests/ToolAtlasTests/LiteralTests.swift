@@ -175,6 +175,9 @@ struct LiteralTests {
         #expect(RegexRequirement.of("(?i)abc", caseInsensitive: false).isEmpty)
         #expect(RegexRequirement.of("(a)\\1", caseInsensitive: false).isEmpty)
         #expect(RegexRequirement.of("[^a]bc", caseInsensitive: false).count == 1)
+        // One character of a class with letters or digits tells nothing; one of punctuation does.
+        #expect(Self.strings(RegexRequirement.of("[a-c0-9]+=[+/]", caseInsensitive: false)) == [["=+", "=/"]])
+        #expect(Self.strings(RegexRequirement.of("[a-c0-9]{120,}[<>]", caseInsensitive: false)) == [["<", ">"]])
     }
 
     @Test("what every match starts with is derived only where the pattern says it plainly, and what it matches without an opening negative look-behind")
