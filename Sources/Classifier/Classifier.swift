@@ -427,13 +427,8 @@ final class Features {
     /// Whether a condition on the folded text reads, instead, the fields it would be folded from (their words are the same).
     var readsFoldedParts: Bool { fields[.normalized] == nil && foldParts != nil }
 
-    /// The lead's text is the whole description (its words stop at the first sentence; patterns anchor with `^`): what
-    /// is found in the text is found once for both.
-    static func sameText(_ kind: FieldKind) -> FieldKind { kind == .lead ? .description : kind }
-
-    /// A value about a field's text, made on first use and kept in `slots` (the lead's slot is the description's).
+    /// A value about a field's text, made on first use and kept in `slots`.
     @inline(__always) private static func memo<T>(_ slots: inout FieldMap<T>, _ kind: FieldKind, _ make: () -> T) -> T {
-        let kind = sameText(kind)
         if let v = slots[kind] { return v }
         let v = make()
         slots[kind] = v
@@ -483,7 +478,7 @@ final class Features {
     }
 
     /// The literals a field holds, if the matcher has read it already.
-    func scannedLiterals(_ kind: FieldKind) -> Bitset? { literalHits[Features.sameText(kind)] }
+    func scannedLiterals(_ kind: FieldKind) -> Bitset? { literalHits[kind] }
 
     /// The literals (of the classifier's matcher) that each field holds, found on first use by one pass over it.
     private var literalHits = FieldMap<Bitset>()

@@ -229,10 +229,12 @@ final class Field: Sendable {
         self.joined = joined
     }
 
-    /// The same text with only the tokens that end within its first `bytes` bytes (a description's lead).
+    /// The first `bytes` bytes of a field's text (a description's lead: patterns and literals of the lead are looked for
+    /// in it alone) with the tokens that end there. Its punctuation, gaps and runs are those of the whole text: more than
+    /// the prefix holds, which the screens allow (they only rule out).
     init(name: String, prefixOf other: Field, bytes: Int, notes: WordNotes? = nil) {
         self.name = name
-        self.text = other.text
+        self.text = bytes >= other.text.utf8.count ? other.text : String(decoding: other.text.utf8.prefix(bytes), as: UTF8.self)
         // The tokens are in order: those of the prefix come first, copied at once.
         let tokens = Array(other.tokens.prefix { Int($0.end) <= bytes })
         if let notes { for t in tokens where t.id >= 0 { notes.note(t.id) } }
