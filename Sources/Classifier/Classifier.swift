@@ -341,7 +341,16 @@ final class Features {
         joinedVerbs = joined
         nameLast = words.last
         self.leadVerb = leadVerb
-        nameActionIDs = (verb == nil ? [leadVerb?.id ?? -1] : [verb!.id] + joined.map { name.tokens[$0].id }).filter { $0 >= 0 }
+        // Built in one list: a literal, a map, a concatenation and a filter each made a list of their own.
+        var actionIDs: [Int32] = []
+        actionIDs.reserveCapacity(1 + joined.count)
+        if let verb {
+            if verb.id >= 0 { actionIDs.append(verb.id) }
+            for k in joined where name.tokens[k].id >= 0 { actionIDs.append(name.tokens[k].id) }
+        } else if let lead = leadVerb, lead.id >= 0 {
+            actionIDs.append(lead.id)
+        }
+        nameActionIDs = actionIDs
         leadVerbID = leadVerb?.id ?? -1
         // A name that is only the server's name, or has no action word and a short lead, says too little; an action selector
         // whose choices a description of some length explains says enough.
@@ -702,6 +711,8 @@ public struct Classifier: @unchecked Sendable {
         // The name alone is taken for the closures below: one that named `tool` would copy the whole definition.
         let name = tool.name
         var fired: [String] = []
+        // Room for the rules a definition usually fires, so that the list is made once.
+        fired.reserveCapacity(8)
         // Category: the strongest evidence wins; among equally strong evidence, the most severe category.
         var winner: (rule: CompiledRule, evidence: [Hit])? = nil
         // Every rule is evaluated so that the explanation lists all that fired; the first (strongest) decides.
