@@ -275,11 +275,21 @@ enum RegexRequirement {
     /// The pattern without the negative look-behind it opens with (after `\b`, if any), when it opens with one: a
     /// pattern that matches wherever the whole one does (a look-behind that must fail only takes matches away). Tried
     /// first at a place, it spares the look-behind, which the engine tries once for each length the look-behind can
-    /// have, at places where the rest of the pattern fails anyway. nil for any other pattern.
+    /// have, at places where the rest of the pattern fails anyway. nil for any other pattern, and for one with syntax
+    /// that would make the look-behind's end, or what the rest refers to, read wrong here: quoted text (`\Q…\E`),
+    /// comments or free spacing, and back-references (dropping a group renumbers those after it).
     static func withoutOpeningLookbehind(_ pattern: String) -> String? {
         let p = Array(pattern.unicodeScalars)
         let open = p.starts(with: ["\\", "b"]) ? 2 : 0
         guard p.count > open + 4, p[open..<(open + 4)].elementsEqual(["(", "?", "<", "!"]) else { return nil }
+        for k in p.indices.dropLast() {
+            if p[k] == "\\", "Qk123456789".unicodeScalars.contains(p[k + 1]) { return nil }
+            guard p[k] == "(", p[k + 1] == "?" else { continue }
+            // A comment, or flags that turn on free spacing (`(?x)`, `(?i-s:x…)`).
+            var j = k + 2
+            if j < p.count, p[j] == "#" { return nil }
+            while j < p.count, p[j].properties.isAlphabetic || p[j] == "-" { if p[j] == "x" { return nil }; j += 1 }
+        }
         var depth = 0, inClass = 0, i = open
         while i < p.count {
             let c = p[i]

@@ -203,7 +203,10 @@ struct LiteralTests {
         }
         // A pattern that opens with a negative look-behind (after `\b`, if any) is tried first without it; no other is.
         for (p, without) in [("\\b(?<!not )ab", "\\bab"), ("(?<![(a)\\]])x|y", "x|y"), ("(?<!\\)(a))ab", "ab"), ("(?<=a)b", nil),
-                             ("a(?<!b)c", nil), ("(?<!a", nil), ("\\B(?<!a)b", nil)] as [(String, String?)] {
+                             ("a(?<!b)c", nil), ("(?<!a", nil), ("\\B(?<!a)b", nil),
+                             // Syntax that would be read wrong: quoted text, comments, free spacing, back-references.
+                             ("(?<!\\Q)\\E)ab", nil), ("(?<!a(?#)))b", nil), ("(?<!a)(?x) b # (", nil), ("(?<!a)(?ix: b # ()", nil), ("(?<!(a))(b)\\2", nil),
+                             ("(?<!a)(?<n>b)\\k<n>", nil)] as [(String, String?)] {
             #expect(RegexRequirement.withoutOpeningLookbehind(p) == without, "\(p)")
         }
     }
@@ -249,6 +252,7 @@ struct LiteralTests {
         for p in patterns {
             let re = try NSRegularExpression(pattern: p, options: [.caseInsensitive])
             let icu = try #require(ICURegex(re))
+            #expect((icu.necessary != nil) == (p.hasPrefix("(?<!") || p.hasPrefix("\\b(?<!")), "\(p)")
             let exact = try #require(ICURegex(try NSRegularExpression(pattern: p)))
             let starts = try #require(RegexRequirement.starts(p, caseInsensitive: true).flatMap { MatchStarts($0, of: p) }, "\(p)")
             for t in texts {
