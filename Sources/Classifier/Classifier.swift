@@ -342,15 +342,15 @@ final class Features {
         nameLast = words.last
         self.leadVerb = leadVerb
         // Built in one list: a literal, a map, a concatenation and a filter each made a list of their own.
-        var actionIDs: [Int32] = []
-        actionIDs.reserveCapacity(1 + joined.count)
+        var ids: [Int32] = []
+        ids.reserveCapacity(1 + joined.count)
         if let verb {
-            if verb.id >= 0 { actionIDs.append(verb.id) }
-            for k in joined where name.tokens[k].id >= 0 { actionIDs.append(name.tokens[k].id) }
+            if verb.id >= 0 { ids.append(verb.id) }
+            for k in joined where name.tokens[k].id >= 0 { ids.append(name.tokens[k].id) }
         } else if let lead = leadVerb, lead.id >= 0 {
-            actionIDs.append(lead.id)
+            ids.append(lead.id)
         }
-        nameActionIDs = actionIDs
+        nameActionIDs = ids
         leadVerbID = leadVerb?.id ?? -1
         // A name that is only the server's name, or has no action word and a short lead, says too little; an action selector
         // whose choices a description of some length explains says enough.

@@ -248,28 +248,36 @@ enum RegexRequirement {
     /// or after a backslash divides nothing).
     static func opensWithBoundary(_ pattern: String) -> Bool {
         let p = Array(pattern.unicodeScalars)
-        var depth = 0, inClass = false, i = 0
         func opens(_ at: Int) -> Bool { at + 1 < p.count && p[at] == "\\" && p[at + 1] == "b" }
         guard opens(0) else { return false }
+        var every = true
+        walk(p) { i, c, depth in
+            if c == "|", depth == 0, !opens(i + 1) { every = false }
+            return every
+        }
+        return every
+    }
+
+    /// Reads a pattern as written from `start`, handing each `(`, `)` and `|` that is neither escaped nor inside a class
+    /// (ICU's classes nest: `[[a-z]&&[^q]]`) to `visit`, with its place and the depth of groups it stands at (a `(`
+    /// counted in, a `)` counted out), until `visit` returns false.
+    static func walk(_ p: [Unicode.Scalar], from start: Int = 0, _ visit: (Int, Unicode.Scalar, Int) -> Bool) {
+        var depth = 0, inClass = 0, i = start
         while i < p.count {
             let c = p[i]
             if c == "\\" { i += 2; continue }
-            if inClass {
-                if c == "]" { inClass = false }
+            if inClass > 0 {
+                if c == "[" { inClass += 1 } else if c == "]" { inClass -= 1 }
             } else if c == "[" {
-                inClass = true
+                inClass = 1
                 // A `]` right after the opening (or after `^`) is a member.
                 if i + 1 < p.count, p[i + 1] == "]" { i += 1 } else if i + 2 < p.count, p[i + 1] == "^", p[i + 2] == "]" { i += 2 }
-            } else if c == "(" {
-                depth += 1
-            } else if c == ")" {
-                depth -= 1
-            } else if c == "|", depth == 0 {
-                guard opens(i + 1) else { return false }
+            } else if c == "(" || c == ")" || c == "|" {
+                depth += c == "(" ? 1 : c == ")" ? -1 : 0
+                if !visit(i, c, depth) { return }
             }
             i += 1
         }
-        return true
     }
 
     /// The pattern without the negative look-behind it opens with (after `\b`, if any), when it opens with one: a
@@ -290,31 +298,17 @@ enum RegexRequirement {
             if j < p.count, p[j] == "#" { return nil }
             while j < p.count, p[j].properties.isAlphabetic || p[j] == "-" { if p[j] == "x" { return nil }; j += 1 }
         }
-        var depth = 0, inClass = 0, i = open
-        while i < p.count {
-            let c = p[i]
-            if c == "\\" { i += 2; continue }
-            if inClass > 0 {
-                // ICU's classes nest (`[[a-z]&&[^q]]`).
-                if c == "[" { inClass += 1 } else if c == "]" { inClass -= 1 }
-            } else if c == "[" {
-                inClass = 1
-                // A `]` right after the opening (or after `^`) is a member.
-                if i + 1 < p.count, p[i + 1] == "]" { i += 1 } else if i + 2 < p.count, p[i + 1] == "^", p[i + 2] == "]" { i += 2 }
-            } else if c == "(" {
-                depth += 1
-            } else if c == ")" {
-                depth -= 1
-                if depth == 0 {
-                    var out = String.UnicodeScalarView()
-                    out.append(contentsOf: p[..<open])
-                    out.append(contentsOf: p[(i + 1)...])
-                    return String(out)
-                }
-            }
-            i += 1
+        // The look-behind ends where the depth comes back to nothing.
+        var close: Int? = nil
+        walk(p, from: open) { i, c, depth in
+            if c == ")", depth == 0 { close = i }
+            return close == nil
         }
-        return nil
+        guard let close else { return nil }
+        var out = String.UnicodeScalarView()
+        out.append(contentsOf: p[..<open])
+        out.append(contentsOf: p[(close + 1)...])
+        return String(out)
     }
 
     /// A run a match must hold: at least `length` bytes in a row from `bytes` (ASCII, lower-cased).

@@ -198,7 +198,9 @@ struct LiteralTests {
         #expect(MatchStarts([Array("<".utf8)], of: "<") == nil)
         // Every alternative of the top level opens with a word boundary; a `|` in a group, a class or escaped divides nothing.
         for (p, opens) in [("\\b(a|b)c", true), ("\\ba|\\bb", true), ("\\b[|]x", true), ("\\b\\|x", true), ("\\b(?<!x|y)ab", true),
-                           ("\\ba|b", false), ("a\\b", false), ("[\\b]a", false), ("\\b(a)|(\\bb)", false), ("\\B(a)", false)] {
+                           ("\\ba|b", false), ("a\\b", false), ("[\\b]a", false), ("\\b(a)|(\\bb)", false), ("\\B(a)", false),
+                           // A class nests (as ICU reads it): the `|` inside `[[a]|]` divides nothing.
+                           ("\\b[[a]|]x", true), ("\\b[[a]]x|y", false)] {
             #expect(RegexRequirement.opensWithBoundary(p) == opens, "\(p)")
         }
         // A pattern that opens with a negative look-behind (after `\b`, if any) is tried first without it; no other is.
