@@ -96,9 +96,9 @@ final class Features {
     let flags: UInt32
     /// The longest run of letters and digits in the title, description, parameter descriptions and instructions.
     let longestRun: Int
-    /// What the screens know of each field's bytes, by its slot: its punctuation and its widest gap between words. The
-    /// folded text's punctuation is its parts' while they are plain ASCII (folding may turn other characters into
-    /// punctuation: every byte counts as held then); its gaps are unknown (`Int.max`).
+    /// What the screens know of each field's bytes, by its slot: its punctuation and its runs of white space. The folded
+    /// text, until it is built, holds its parts' punctuation and what folding makes of their other characters (every byte
+    /// counts as held when folding changes their words); its runs are unknown.
     let fieldBytes: [Screens.FieldBytes]
 
     /// The facts a `Features.flags` bit holds.
@@ -223,11 +223,20 @@ final class Features {
         // The parts of the folded text (`foldedKinds`, in order).
         let parts = [tool.title ?? "", tool.description, paramText, instructions ?? ""]
         let partsASCII = parts.allSatisfy(isPlainASCII)
+        // The punctuation that folding makes of characters outside ASCII, while it leaves the words as they are.
+        var made: ByteSet? = partsASCII ? ByteSet() : nil
         if c.usesNormalized {
             // Plain ASCII, or text whose only other characters fold to no letter or digit (dashes, quotes, emoji),
             // has the same words folded as in its fields: the folded text is then only built if a pattern reads it.
             foldASCII = partsASCII
-            if foldASCII || parts.allSatisfy(Normalizer.keepsWords) {
+            if !partsASCII {
+                made = ByteSet()
+                for p in parts {
+                    guard let m = Normalizer.punctuationMade(p) else { made = nil; break }
+                    made = made!.union(m)
+                }
+            }
+            if made != nil {
                 foldParts = parts
             } else {
                 f[.normalized] = Field(name: Features.normalizedName, text: Features.folded(parts), vocabulary: v, notes: notes(.normalized))
@@ -358,9 +367,12 @@ final class Features {
         flags = (partsASCII ? 0 : 1 << Flag.nonASCII.rawValue) | (usable ? 0 : 1 << Flag.unusable.rawValue) | (params.isEmpty ? 1 << Flag.noParams.rawValue : 0)
         longestRun = Features.foldedKinds.reduce(0) { max($0, f[$1]?.longestRun ?? 0) }
         var marks = [Screens.FieldBytes](repeating: Screens.FieldBytes(), count: FieldKind.allCases.count)
-        for kind in FieldKind.allCases { if let field = f[kind] { marks[kind.slot] = Screens.FieldBytes(punctuation: field.punctuation, widestGap: field.widestGap) } }
-        marks[FieldKind.normalized.slot] = Screens.FieldBytes(
-            punctuation: partsASCII ? Features.foldedKinds.reduce(ByteSet()) { $0.union(f[$1]?.punctuation ?? ByteSet()) } : .all, widestGap: Int.max)
+        for kind in FieldKind.allCases { if let field = f[kind] { marks[kind.slot] = Screens.FieldBytes(punctuation: field.punctuation, blanks: field.blanks) } }
+        // The folded text, when it is not built, holds its parts' punctuation and what folding makes; built, it has its own.
+        if f[.normalized] == nil {
+            marks[FieldKind.normalized.slot] = Screens.FieldBytes(
+                punctuation: made.map { made in Features.foldedKinds.reduce(made) { $0.union(f[$1]?.punctuation ?? ByteSet()) } } ?? .all, blanks: .unknown)
+        }
         fieldBytes = marks
     }
 

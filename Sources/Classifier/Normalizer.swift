@@ -74,20 +74,29 @@ public enum Normalizer {
 
     /// Whether folding leaves the words of `text` as they are: every character outside ASCII is neither a letter nor
     /// a digit, nor hidden, nor a look-alike, and folds to no letter or digit (`—`, `’`, `…`, emoji; not `™` or `ﬁ`).
-    /// Read as UTF-8: only the scalars outside ASCII are decoded.
-    static func keepsWords(_ text: String) -> Bool {
+    static func keepsWords(_ text: String) -> Bool { punctuationMade(text) != nil }
+
+    /// When folding leaves the words of `text` as they are (`keepsWords`), the ASCII punctuation it makes of characters
+    /// outside ASCII (`…` folds to `...`, `！` to `!`): with the text's own, all the punctuation its folded text can hold.
+    /// Nil when folding changes its words. Read as UTF-8: only the scalars outside ASCII are decoded.
+    static func punctuationMade(_ text: String) -> ByteSet? {
         var text = text
         return text.withUTF8 { bytes in
-            var i = 0
+            var made = ByteSet()
+            var i = asciiRunEnd(bytes, from: 0)
             while i < bytes.count {
-                if bytes[i] < 0x80 { i += 1; continue }
                 let (value, length) = decodeUTF8(bytes, i)
-                i += length
+                i = asciiRunEnd(bytes, from: i + length)
                 let u = Unicode.Scalar(value)!
-                if isInvisible(u) || confusables[u] != nil || wordLike(u) { return false }
-                if mapped(u).contains(where: { $0.value < 0x80 ? ($0.properties.isAlphabetic || $0.properties.numericType != nil) : wordLike($0) }) { return false }
+                if isInvisible(u) || confusables[u] != nil || wordLike(u) { return nil }
+                for m in mapped(u) {
+                    if m.value >= 0x80 { if wordLike(m) { return nil }; continue }
+                    let b = UInt8(m.value)
+                    if ByteSet.isWordByte(b) { return nil }
+                    if !isFoldedSpace(b) { made.insert(b) }
+                }
             }
-            return true
+            return made
         }
     }
 

@@ -31,15 +31,15 @@ struct Screens: @unchecked Sendable {
         /// punctuation (`ByteSet.punctuation(of:)`) the field holds: a literal cannot occur in a text without its
         /// punctuation, nor a pattern match without one literal of each group it requires.
         case bytes
-        /// In one of the fields of `fields`, some gap between words is at least `start` bytes: a literal of white space
-        /// only (`FieldBytes.widestGap`).
+        /// In one of the fields of `fields`, a run of white space is as long as one of some literals of white space only
+        /// needs: of spaces, tabs or any white space as long as `blankNeeds[start]` says (`Blanks`, as thresholds).
         case blank
     }
 
     struct Test { var kind: Kind; var start: Int32; var count: Int32; var fields: UInt16 = 0 }
 
-    /// What the `bytes` and `blank` tests read of a field: the ASCII punctuation it holds, and its widest gap between words.
-    struct FieldBytes { var punctuation = ByteSet(); var widestGap = 0 }
+    /// What the `bytes` and `blank` tests read of a field: the ASCII punctuation it holds, and its runs of white space.
+    struct FieldBytes { var punctuation = ByteSet(); var blanks = Blanks(narrow: 0) }
 
     /// The tests' tables (see `Builder`), in memory of their own once built.
     private let tables: Storage
@@ -74,6 +74,7 @@ struct Screens: @unchecked Sendable {
         let always: UnsafeBufferPointer<UInt64>
         let byteGroups: UnsafeBufferPointer<(start: Int32, count: Int32)>
         let byteSets: UnsafeBufferPointer<ByteSet>
+        let blankNeeds: UnsafeBufferPointer<Blanks>
         /// Words of a rule mask, and the vocabulary's size rounded up to whole words (a row of `keys` per word).
         let maskWords: Int
         let vocabularySize: Int
@@ -82,14 +83,14 @@ struct Screens: @unchecked Sendable {
             rules = Storage.copy(b.rules); groups = Storage.copy(b.groups); tests = Storage.copy(b.tests)
             sparse = Storage.copy(b.sparse); dense = Storage.copy(b.dense); phrases = Storage.copy(b.phrases)
             keys = Storage.copy(b.keys); always = Storage.copy(b.always); keyWords = Storage.copy(b.keyWords)
-            byteGroups = Storage.copy(b.byteGroups); byteSets = Storage.copy(b.byteSets)
+            byteGroups = Storage.copy(b.byteGroups); byteSets = Storage.copy(b.byteSets); blankNeeds = Storage.copy(b.blankNeeds)
             maskWords = b.maskWords; vocabularySize = b.vocabularySize
         }
 
         deinit {
             Storage.free(rules); Storage.free(groups); Storage.free(tests); Storage.free(sparse); Storage.free(dense)
             Storage.free(phrases); Storage.free(keys); Storage.free(always); Storage.free(byteGroups); Storage.free(byteSets)
-            Storage.free(keyWords)
+            Storage.free(keyWords); Storage.free(blankNeeds)
         }
 
         /// Plain values (no references): freeing their memory is all that deinitializing them takes.
@@ -108,6 +109,7 @@ struct Screens: @unchecked Sendable {
         var phrases: [Int32] = []
         var byteGroups: [(start: Int32, count: Int32)] = []
         var byteSets: [ByteSet] = []
+        var blankNeeds: [Blanks] = []
         var dense: [UInt64] = []
         let stride: Int
         var tests: [Test] = []
@@ -236,8 +238,17 @@ struct Screens: @unchecked Sendable {
                 switch c {
                 case .contains(let kinds, let literals, _):
                     punctuation([literals.map(\.bytes)], in: kinds)
-                    if let shortest = literals.map(\.bytes.count).min(), shortest > 1, literals.allSatisfy({ $0.bytes.allSatisfy(isFoldedSpace) }) {
-                        tests.append(Test(kind: .blank, start: Int32(shortest), count: 0, fields: kinds.reduce(0) { $0 | 1 << UInt16($1.slot) }))
+                    if !literals.isEmpty, literals.allSatisfy({ $0.bytes.count > 1 && $0.bytes.allSatisfy(isFoldedSpace) }) {
+                        // The shortest literal of spaces, of tabs and of other white space.
+                        var need = Blanks.unknown
+                        for l in literals {
+                            let n = Int32(clamping: l.bytes.count)
+                            if l.bytes.allSatisfy({ $0 == 0x20 }) { need.spaces = min(need.spaces, n) }
+                            else if l.bytes.allSatisfy({ $0 == 0x09 }) { need.tabs = min(need.tabs, n) }
+                            else { need.any = min(need.any, n) }
+                        }
+                        tests.append(Test(kind: .blank, start: Int32(blankNeeds.count), count: 0, fields: kinds.reduce(0) { $0 | 1 << UInt16($1.slot) }))
+                        blankNeeds.append(need)
                     }
                 case .regex(let kinds, _, let requires, _, _, _): punctuation(requires.map { $0.map(literal) }, in: kinds)
                 case .nameVerb(let b): tests.append(Test(kind: .nameAction, start: dense(b), count: 0))
@@ -323,8 +334,10 @@ struct Screens: @unchecked Sendable {
                 return false
             case .blank:
                 var fields = t.fields
+                let need = s.blankNeeds[Int(t.start)]
                 while fields != 0 {
-                    if fieldBytes[fields.trailingZeroBitCount].widestGap >= Int(t.start) { return true }
+                    let have = fieldBytes[fields.trailingZeroBitCount].blanks
+                    if have.spaces >= need.spaces || have.tabs >= need.tabs || have.any >= need.any { return true }
                     fields &= fields - 1
                 }
                 return false

@@ -74,6 +74,46 @@ struct ByteSet: Sendable, Equatable {
 /// An ASCII capital as its small letter; every other byte as it is.
 @inline(__always) func lowerASCII(_ b: UInt8) -> UInt8 { (b >= 0x41 && b <= 0x5A) ? b + 32 : b }
 
+/// The longest runs of white space in a text: of spaces, of tabs, and of any white space. A gap between words narrower
+/// than `exactFrom` bytes counts whole for each (more than it holds: what the screens read may only overstate), so that
+/// only the few wide gaps are read byte by byte.
+struct Blanks: Sendable, Equatable {
+    var spaces: Int32, tabs: Int32, any: Int32
+    static let exactFrom = 8
+    static let unknown = Blanks(spaces: .max, tabs: .max, any: .max)
+
+    init(spaces: Int32, tabs: Int32, any: Int32) { self.spaces = spaces; self.tabs = tabs; self.any = any }
+
+    /// The runs of a text whose gaps between words are all narrower than `exactFrom`, the widest `narrow` bytes.
+    init(narrow: Int) { spaces = Int32(narrow); tabs = Int32(narrow); any = Int32(narrow) }
+
+    /// The runs of `text`, cut into `tokens`: its gaps between words, and before the first and after the last.
+    init(_ text: String, _ tokens: [Token]) {
+        self.init(narrow: 0)
+        var text = text, narrow = 0
+        text.withUTF8 { u in
+            var from = 0
+            for k in 0...tokens.count {
+                let to = k < tokens.count ? Int(tokens[k].start) : u.count
+                if to - from < Blanks.exactFrom { narrow = max(narrow, to - from) } else { measure(UnsafeBufferPointer(rebasing: u[from..<to])) }
+                if k < tokens.count { from = Int(tokens[k].end) }
+            }
+        }
+        spaces = max(spaces, Int32(narrow)); tabs = max(tabs, Int32(narrow)); any = max(any, Int32(narrow))
+    }
+
+    /// Notes the runs of one gap.
+    mutating func measure(_ gap: UnsafeBufferPointer<UInt8>) {
+        var s: Int32 = 0, t: Int32 = 0, a: Int32 = 0
+        for b in gap {
+            s = b == 0x20 ? s + 1 : 0
+            t = b == 0x09 ? t + 1 : 0
+            a = isFoldedSpace(b) ? a + 1 : 0
+            spaces = max(spaces, s); tabs = max(tabs, t); any = max(any, a)
+        }
+    }
+}
+
 /// A set of vocabulary numbers as bits: membership without hashing.
 struct Bitset: Sendable {
     var words: [UInt64]
@@ -173,9 +213,8 @@ final class Field: Sendable {
     let longestRun: Int
     /// The ASCII bytes other than letters and digits the text holds.
     let punctuation: ByteSet
-    /// The most bytes between two words, or before the first or after the last (the whole text without a word): a run of
-    /// white space is never longer, as no word holds white space.
-    let widestGap: Int
+    /// Its longest runs of white space, measured in the gaps between words.
+    let blanks: Blanks
     /// Words cut by their capitals (`JavaScript`, `GraphQL`, `PostgreSQL`), whole, where the vocabulary knows them:
     /// the word's number and its first and last token. A one-word phrase (`javascript`) finds them too.
     let joined: [(id: Int32, first: Int32, last: Int32)]
@@ -200,6 +239,8 @@ final class Field: Sendable {
             }
         }
         gap = max(gap, text.utf8.count - wordEnd)
+        // A text with a gap wide enough to be measured run by run (`Blanks.exactFrom`) has its gaps read again.
+        let blanks = gap < Blanks.exactFrom ? Blanks(narrow: gap) : Blanks(text, tokens)
         // Tokens that touch (no byte between them) were cut from one word: by its capitals, or where its script changes.
         var joined: [(id: Int32, first: Int32, last: Int32)] = []
         if tokens.count > 1 {
@@ -225,7 +266,7 @@ final class Field: Sendable {
         self.tokens = tokens
         self.longestRun = longest
         self.punctuation = marks
-        self.widestGap = gap
+        self.blanks = blanks
         self.joined = joined
     }
 
@@ -243,7 +284,7 @@ final class Field: Sendable {
         self.tokens = tokens
         self.longestRun = other.longestRun
         self.punctuation = other.punctuation
-        self.widestGap = other.widestGap
+        self.blanks = other.blanks
         self.joined = joined
     }
 
@@ -251,7 +292,7 @@ final class Field: Sendable {
     init(name: String, rawText: String) {
         self.name = name; self.text = rawText; self.tokens = []; self.longestRun = Int.max; self.joined = []
         self.punctuation = .all
-        self.widestGap = Int.max
+        self.blanks = .unknown
     }
 
     /// The first place `phrase` occurs, as a range of token positions.

@@ -144,9 +144,15 @@ struct LiteralTests {
         #expect(field.find([java]).map(field.quote) == "Java")
         #expect(Field(name: "d", text: "Java-Script only", vocabulary: vocab).find([js]) == nil)
         #expect(Tokenizer.tokens("a\u{200B}b").map { [$0.start, $0.end] } == [[0, 1], [4, 5]])
-        // The widest gap between words (or before the first, after the last): no run of white space is wider.
-        for (text, gap) in [("", 0), ("ab", 0), ("ab   cd\t\t\t\t\tx", 5), ("     ", 5), ("  ab", 2), ("ab.  ", 3), ("a, \n b", 4), ("a\u{200B}b", 3)] {
-            #expect(Field(name: "d", text: text, vocabulary: vocab).widestGap == gap, "\(text.debugDescription)")
+        // The longest runs of spaces, tabs and any white space: a gap between words narrower than eight bytes counts whole
+        // for each (never less than a run it holds); a wider one (or before the first word, or after the last) is measured.
+        let sp = String(repeating: " ", count: 30), tab = String(repeating: "\t", count: 9)
+        for (text, runs) in [("", [0, 0, 0]), ("ab", [0, 0, 0]), ("ab   cd\t\t\t\t\tx", [5, 5, 5]), ("     ", [5, 5, 5]), ("  ab", [2, 2, 2]),
+                             ("ab.  ", [3, 3, 3]), ("a, \n b", [4, 4, 4]), ("a\u{200B}b", [3, 3, 3]),
+                             ("a" + sp + "b", [30, 0, 30]), (sp, [30, 0, 30]), ("a\n" + tab + "b. c", [2, 9, 10]), ("a -- " + tab + sp, [30, 9, 40]),
+                             ("a.\t\t\t\t \t\t\t\t", [1, 4, 9])] {
+            let b = Field(name: "d", text: text, vocabulary: vocab).blanks
+            #expect([b.spaces, b.tabs, b.any].map(Int.init) == runs, "\(text.debugDescription)")
         }
         let texts = ["", "abc", "ab-cd", "camelCaseWordsStayOneRun12", "x é yyyy", "QUJD" + String(repeating: "QUJD", count: 10) + "=", "a__b", "ab検cd"]
         for t in texts {
