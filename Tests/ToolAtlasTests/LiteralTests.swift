@@ -97,6 +97,20 @@ struct LiteralTests {
         #expect(Normalizer.fold(["Ｓend  ＴＯ", "ﬁle"], separator: " \n ") == "send to file")
     }
 
+    @Test("text whose words folding keeps: the folded text holds no punctuation but its own and what folding says it makes")
+    func punctuationMadeByFolding() {
+        func punctuation(_ t: String) -> ByteSet { t.utf8.reduce(into: ByteSet()) { if $1 < 0x80 && !ByteSet.isWordByte($1) && !isFoldedSpace($1) { $0.insert($1) } } }
+        let kept = ["Wait… then — go ’s", "a ！ b （c）", "😀 ok\u{00A0}now", "plain. ascii!", "x — ＿ ＆ y"]
+        for t in kept {
+            guard let made = Normalizer.punctuationMade(t) else { Issue.record("\(t) keeps its words"); continue }
+            #expect(punctuation(t).union(made).holds(punctuation(Normalizer.fold(t))), "\(t)")
+            #expect(Tokenizer.tokens(Normalizer.fold(t)).map(\.stem) == Tokenizer.tokens(t).map(\.stem), "\(t)")
+        }
+        #expect(Normalizer.punctuationMade("Wait…") == ByteSet.punctuation(of: Array(".".utf8)))
+        #expect(Normalizer.punctuationMade("a — b ’") == ByteSet())
+        for t in ["ﬁle", "Ｉgnore", "to\u{200B}day", "ДЕЛЕТЕ", "naïve", "™", "検索"] { #expect(Normalizer.punctuationMade(t) == nil, "\(t)") }
+    }
+
     @Test("the scalars folding copies as they are (Han, Hangul syllables, kana) are those the full mapping leaves as they are")
     func foldsToItself() {
         var checked = 0
