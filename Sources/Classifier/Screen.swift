@@ -20,8 +20,11 @@ struct Screens: @unchecked Sendable {
         case last
         /// The category decided is one of those in the mask `start` (bit by category's position).
         case category
-        /// One of `count` phrases has every word in one of the fields of `fields` (a mask of field slots): phrases at
-        /// `phrases[start...]`, each its number of words then the words, rarest first.
+        /// One of some phrases has every word in one of the fields of `fields` (a mask of field slots). The phrases are
+        /// found by their rarest word: `count` entries of `phraseKeys` from `start`, each a word of the vocabulary's
+        /// numbers (a block of 64 and its bits) with, for each bit in order, a range of `phrases` (at `phraseRanges[base...]`)
+        /// holding the phrases whose rarest word it is, each its number of words then the words, rarest first. Only the
+        /// phrases whose rarest word the definition holds are read.
         case phrases
         /// The definition's flag `start` (`Features.Flag`) is set (`count` 1) or clear (`count` 0).
         case flag
@@ -37,6 +40,10 @@ struct Screens: @unchecked Sendable {
     }
 
     struct Test { var kind: Kind; var start: Int32; var count: Int32; var fields: UInt16 = 0 }
+
+    /// Rarest words of phrases (`Kind.phrases`): a block of 64 vocabulary numbers, those of it that are keys, and where
+    /// the ranges of their phrases start in `phraseRanges`.
+    struct PhraseKey { var block: Int32; var bits: UInt64; var base: Int32 }
 
     /// What the `bytes` and `blank` tests read of a field: the ASCII punctuation it holds, and its runs of white space.
     struct FieldBytes { var punctuation = ByteSet(); var blanks = Blanks(narrow: 0) }
@@ -67,6 +74,8 @@ struct Screens: @unchecked Sendable {
         let sparse: UnsafeBufferPointer<UInt64>
         let dense: UnsafeBufferPointer<UInt64>
         let phrases: UnsafeBufferPointer<Int32>
+        let phraseKeys: UnsafeBufferPointer<PhraseKey>
+        let phraseRanges: UnsafeBufferPointer<(start: Int32, end: Int32)>
         let keys: UnsafeBufferPointer<UInt64>
         /// The words that key some rule of the list by themselves (a bit per vocabulary word): the definition's other
         /// words add nothing to the rules to test.
@@ -82,6 +91,7 @@ struct Screens: @unchecked Sendable {
         init(_ b: Builder) {
             rules = Storage.copy(b.rules); groups = Storage.copy(b.groups); tests = Storage.copy(b.tests)
             sparse = Storage.copy(b.sparse); dense = Storage.copy(b.dense); phrases = Storage.copy(b.phrases)
+            phraseKeys = Storage.copy(b.phraseKeys); phraseRanges = Storage.copy(b.phraseRanges)
             keys = Storage.copy(b.keys); always = Storage.copy(b.always); keyWords = Storage.copy(b.keyWords)
             byteGroups = Storage.copy(b.byteGroups); byteSets = Storage.copy(b.byteSets); blankNeeds = Storage.copy(b.blankNeeds)
             maskWords = b.maskWords; vocabularySize = b.vocabularySize
@@ -89,7 +99,7 @@ struct Screens: @unchecked Sendable {
 
         deinit {
             Storage.free(rules); Storage.free(groups); Storage.free(tests); Storage.free(sparse); Storage.free(dense)
-            Storage.free(phrases); Storage.free(keys); Storage.free(always); Storage.free(byteGroups); Storage.free(byteSets)
+            Storage.free(phrases); Storage.free(phraseKeys); Storage.free(phraseRanges); Storage.free(keys); Storage.free(always); Storage.free(byteGroups); Storage.free(byteSets)
             Storage.free(keyWords); Storage.free(blankNeeds)
         }
 
@@ -107,6 +117,8 @@ struct Screens: @unchecked Sendable {
     fileprivate struct Builder {
         var sparse: [UInt64] = []
         var phrases: [Int32] = []
+        var phraseKeys: [PhraseKey] = []
+        var phraseRanges: [(start: Int32, end: Int32)] = []
         var byteGroups: [(start: Int32, count: Int32)] = []
         var byteSets: [ByteSet] = []
         var blankNeeds: [Blanks] = []
@@ -216,12 +228,21 @@ struct Screens: @unchecked Sendable {
             }
             // Then every word of one phrase, in the fields the condition reads (when the quick test passed).
             func phrases(_ p: [[Int32]], fields: UInt16) {
-                let start = Int32(self.phrases.count)
-                for ph in p {
-                    self.phrases.append(Int32(ph.count))
-                    self.phrases += ph.enumerated().sorted { (rarity($0.element), $0.offset) > (rarity($1.element), $1.offset) }.map(\.element)
+                // Each phrase rarest word first (among equals the last), then grouped by that word, in the words' order.
+                let ordered = p.map { ph in ph.enumerated().sorted { (rarity($0.element), $0.offset) > (rarity($1.element), $1.offset) }.map(\.element) }
+                let byKey = Dictionary(grouping: ordered.filter { !$0.isEmpty && $0.allSatisfy { $0 >= 0 } }, by: { $0[0] })
+                let start = Int32(phraseKeys.count)
+                for key in byKey.keys.sorted() {
+                    let block = key >> 6, bit = UInt64(1) << UInt64(key & 63)
+                    if phraseKeys.last?.block != block || phraseKeys.count == Int(start) {
+                        phraseKeys.append(PhraseKey(block: block, bits: 0, base: Int32(phraseRanges.count)))
+                    }
+                    phraseKeys[phraseKeys.count - 1].bits |= bit
+                    let from = Int32(self.phrases.count)
+                    for ph in byKey[key]! { self.phrases.append(Int32(ph.count)); self.phrases += ph }
+                    phraseRanges.append((from, Int32(self.phrases.count)))
                 }
-                tests.append(Test(kind: .phrases, start: start, count: Int32(p.count), fields: fields))
+                tests.append(Test(kind: .phrases, start: start, count: Int32(phraseKeys.count) - start, fields: fields))
             }
             // The punctuation of literals, by group (a group holding a literal without punctuation tells nothing).
             func punctuation(_ groups: [[[UInt8]]], in kinds: [FieldKind]) {
@@ -342,17 +363,23 @@ struct Screens: @unchecked Sendable {
                 }
                 return false
             case .phrases:
-                var i = Int(t.start)
-                for _ in 0..<Int(t.count) {
-                    let n = Int(s.phrases[i])
-                    var k = 0
-                    while k < n {
-                        let id = Int(s.phrases[i + 1 + k])
-                        guard id >= 0, fieldsOfWord[id] & t.fields != 0 else { break }
-                        k += 1
+                for e in Int(t.start)..<Int(t.start + t.count) {
+                    let key = s.phraseKeys[e]
+                    guard Int(key.block) < present.count else { continue }
+                    var held = present[Int(key.block)] & key.bits
+                    while held != 0 {
+                        let bit = held.trailingZeroBitCount
+                        held &= held - 1
+                        let r = s.phraseRanges[Int(key.base) + (key.bits & ((1 << UInt64(bit)) - 1)).nonzeroBitCount]
+                        var i = Int(r.start)
+                        while i < Int(r.end) {
+                            let n = Int(s.phrases[i])
+                            var k = 0
+                            while k < n, fieldsOfWord[Int(s.phrases[i + 1 + k])] & t.fields != 0 { k += 1 }
+                            if k == n { return true }
+                            i += 1 + n
+                        }
                     }
-                    if k == n { return true }
-                    i += 1 + n
                 }
                 return false
             }
