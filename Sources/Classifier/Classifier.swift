@@ -530,6 +530,29 @@ final class Features {
         return foldParts
     }
 
+    /// A phrase that the folded text holds across two of its parts, the end of one and the start of the next (folding
+    /// joins them with a space; a part without words between them leaves them side by side): the words as the parts
+    /// write them. Each part's own phrases are looked for in it (`find`).
+    func phraseAcrossParts(_ phrases: [[Int32]]) -> String? {
+        var previous: Field? = nil
+        for kind in Features.foldedKinds {
+            guard let field = fields[kind], !field.tokens.isEmpty else { continue }
+            defer { previous = field }
+            guard let a = previous else { continue }
+            let end = a.tokens[a.tokens.count - 1].id, start = field.tokens[0].id
+            guard end >= 0, start >= 0 else { continue }
+            for p in phrases where p.count > 1 {
+                // `p[..<s]` ends the one part and `p[s...]` starts the next.
+                for s in 1..<p.count where p[s - 1] == end && p[s] == start && s <= a.tokens.count && p.count - s <= field.tokens.count
+                    && a.tokens[(a.tokens.count - s)...].elementsEqual(p[..<s], by: { $0.id == $1 })
+                    && field.tokens[..<(p.count - s)].elementsEqual(p[s...], by: { $0.id == $1 }) {
+                    return a.quote((a.tokens.count - s)..<a.tokens.count) + " " + field.quote(0..<(p.count - s))
+                }
+            }
+        }
+        return nil
+    }
+
     /// The folded field with its text, built on first use (kept apart: it has no words, only text for patterns).
     private var foldedText: Field? = nil
     func normalizedField(_ v: Vocabulary) -> Field? {
@@ -893,6 +916,7 @@ public struct Classifier: @unchecked Sendable {
                         guard let field = f.fields[part], firsts.contains(where: { f.holds(part, $0) }) else { continue }
                         for p in phrases { if let r = f.find(p, in: field, part) { return quiet ? .some(nil) : .some(.text(field.name, field.quote(r))) } }
                     }
+                    if let q = f.phraseAcrossParts(phrases) { return quiet ? .some(nil) : .some(.text(Features.normalizedName, q)) }
                 }
             }
             return nil
