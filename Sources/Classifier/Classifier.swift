@@ -18,6 +18,8 @@ indirect enum Compiled {
     /// `quiet`: the condition holds without a fragment to quote (a word a pattern needs, tested first).
     case has([FieldKind], [[Int32]], firsts: [Int32], quiet: Bool)
     case paramNamed([[Int32]]), paramIs([[Int32]])
+    /// A word of the first set followed, at most `within` words later, by one of the second.
+    case near([FieldKind], first: Bitset, then: Bitset, within: Int)
     case noParams(Bool), annotation([String: Bool]), categoryIs([AtlasModel.Category])
     /// Choices opening with one of the one-word phrases (`words`, by the choice's first word) or one of the longer ones.
     case actionOffered(Bitset, phrases: [[Int32]])
@@ -553,6 +555,30 @@ final class Features {
         return nil
     }
 
+    /// Where a word of `first` is followed, at most `within` words later, by a word of `then` in `fields` read one after
+    /// the other (as folding joins them): the two words. Words are counted as a pattern's `\w+` counts them, or fewer
+    /// (never more, so that a pattern's match is never missed): a word starts after white space or ASCII punctuation other
+    /// than `_`; the pieces of `snake_case` or `camelCase`, and tokens between which stand only characters outside ASCII
+    /// (a mark or a dash), count as one.
+    static func near(_ first: Bitset, _ then: Bitset, _ within: Int, in fields: [Field]) -> String? {
+        var word = 0, lastFirst = Int.min / 2
+        var at: (field: Field, token: Int)? = nil
+        for field in fields where !field.tokens.isEmpty {
+            var text = field.text
+            let found: Int? = text.withUTF8 { u in
+                for (i, t) in field.tokens.enumerated() {
+                    if i == 0 || u[Int(field.tokens[i - 1].end)..<Int(t.start)].contains(where: { $0 < 0x80 && $0 != 0x5F }) { word += 1 }
+                    // An earlier token of `first` (this one is not yet noted as one).
+                    if word - lastFirst <= within && then.contains(t.id) { return i }
+                    if first.contains(t.id) { lastFirst = word; at = (field, i) }
+                }
+                return nil
+            }
+            if let found, let at { return at.field.quote(at.token..<(at.token + 1)) + " ... " + field.quote(found..<(found + 1)) }
+        }
+        return nil
+    }
+
     /// The folded field with its text, built on first use (kept apart: it has no words, only text for patterns).
     private var foldedText: Field? = nil
     func normalizedField(_ v: Vocabulary) -> Field? {
@@ -631,6 +657,7 @@ public struct Classifier: @unchecked Sendable {
                     case .nameVerb(let v), .leadVerb(let v), .nameLast(let v): for w in v { number(w) }
                     case .actionOffered(let p): for ph in p { for w in ph { number(w) } }
                     case .has(_, let p, _), .paramNamed(let p), .paramIs(let p): for ph in p { for w in ph { number(w) } }
+                    case .near(_, let a, let b, _): for w in a + b { number(w) }
                     default: break
                     }
                 }
@@ -652,6 +679,7 @@ public struct Classifier: @unchecked Sendable {
                     var firsts: [Int32] = []
                     for id in ids.compactMap(\.first) where !firsts.contains(id) { firsts.append(id) }
                     return .has(k, ids, firsts: firsts, quiet: quiet)
+                case .near(let k, let a, let b, let within): return .near(k, first: Bitset(size: size, a.map { v.id($0) }), then: Bitset(size: size, b.map { v.id($0) }), within: within)
                 case .paramNamed(let p): return .paramNamed(words(p))
                 case .paramIs(let p): return .paramIs(words(p))
                 case .noParams(let b): return .noParams(b)
@@ -709,10 +737,13 @@ public struct Classifier: @unchecked Sendable {
             trailing = Bitset(size: size, trailingIDs)
             nounish = Bitset(size: size, nounishIDs)
             selectors = selectorIDs
+            // Any condition that reads the folded text (a rule with only words or literals to look for there too).
             usesNormalized = rules.contains { r in
                 (r.when + r.any.flatMap { $0 } + r.unless.flatMap { $0 }).contains { c in
-                    if case .regex(let kinds, _) = c { return kinds.contains(.normalized) }
-                    return false
+                    switch c {
+                    case .regex(let kinds, _), .contains(let kinds, _), .has(let kinds, _, _), .near(let kinds, _, _, _): kinds.contains(.normalized)
+                    default: false
+                    }
                 }
             }
         }
@@ -917,6 +948,16 @@ public struct Classifier: @unchecked Sendable {
                         for p in phrases { if let r = f.find(p, in: field, part) { return quiet ? .some(nil) : .some(.text(field.name, field.quote(r))) } }
                     }
                     if let q = f.phraseAcrossParts(phrases) { return quiet ? .some(nil) : .some(.text(Features.normalizedName, q)) }
+                }
+            }
+            return nil
+        case .near(let kinds, let first, let then, let within):
+            for k in kinds {
+                if let field = f.fields[k] {
+                    if let q = Features.near(first, then, within, in: [field]) { return .some(.text(field.name, q)) }
+                } else if k == .normalized, f.readsFoldedParts,
+                          let q = Features.near(first, then, within, in: Features.foldedKinds.compactMap { f.fields[$0] }) {
+                    return .some(.text(Features.normalizedName, q))
                 }
             }
             return nil

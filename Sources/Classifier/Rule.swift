@@ -16,6 +16,10 @@ enum Condition: Sendable {
     /// A phrase occurs in one of the named fields. `quiet`: a word the rule's patterns need, written so that a definition
     /// without it is passed over before any pattern runs (`*_needs`); it holds without being quoted as evidence.
     case has(fields: [FieldKind], phrases: [[String]], quiet: Bool)
+    /// A word of `first` is followed by a word of `then` at most `within` words later, in one of the named fields (the
+    /// folded text's parts read as one). Words are counted as a pattern's `\w+` counts them, or fewer: the pieces of
+    /// `snake_case` or `camelCase` are one word (`Features.near`).
+    case near(fields: [FieldKind], first: [String], then: [String], within: Int)
     /// A parameter is named like one of these (its whole name, or its last word, or a phrase within it).
     case paramNamed([[String]])
     /// A parameter's whole name is one of these (`code`, not `currency_code`).

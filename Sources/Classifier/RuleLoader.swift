@@ -178,6 +178,23 @@ public enum RuleLoader {
                     } else {
                         out.append(.has(fields: kinds, phrases: try phrases(value, field: f, err), quiet: false))
                     }
+                } else if key.hasSuffix("_near") {
+                    // One mapping, or a list of them (several conditions, all of which must hold).
+                    let kinds = try fieldKinds(String(key.dropLast(5)), f, err)
+                    let items = value.arrayValue ?? [value]
+                    for (i, item) in items.enumerated() {
+                        let g = value.arrayValue == nil ? f : "\(f)[\(i)]"
+                        guard let m = item.objectValue, Set(m.keys) == ["first", "then", "within"] else {
+                            throw err(g, "expected {first: [words], then: [words], within: number of words}")
+                        }
+                        func words(_ k: String) throws(RuleError) -> [String] {
+                            let p = try phrases(m[k]!, field: "\(g).\(k)", err)
+                            if let bad = p.first(where: { $0.count != 1 }) { throw err("\(g).\(k)", "\"\(bad.joined(separator: " "))\" is not one word") }
+                            return p.map { $0[0] }
+                        }
+                        guard let within = m["within"]!.intValue, (1...20).contains(within) else { throw err("\(g).within", "expected a number of words from 1 to 20") }
+                        out.append(.near(fields: kinds, first: try words("first"), then: try words("then"), within: within))
+                    }
                 } else if key.hasSuffix("_needs") {
                     // Words a group's pattern cannot match without: a cheap test first, quoted as no evidence.
                     out.append(.has(fields: try fieldKinds(String(key.dropLast(6)), f, err), phrases: try phrases(value, field: f, err), quiet: true))
@@ -194,7 +211,7 @@ public enum RuleLoader {
         switch c {
         case .regex: 3
         case .contains, .longToken, .nonASCII: 2
-        case .has, .paramNamed, .paramIs: 1
+        case .has, .near, .paramNamed, .paramIs: 1
         default: 0
         }
     }

@@ -288,6 +288,14 @@ struct Screens: @unchecked Sendable {
                     // A field read as folded text has the words of the fields it is folded from.
                     let slots = kinds.flatMap { $0 == .normalized ? [.normalized] + Features.foldedKinds : [$0] }
                     phrases(p, fields: slots.reduce(0) { $0 | 1 << UInt16($1.slot) })
+                case .near(let kinds, let a, let b, _):
+                    // A word of each set, in the fields the condition reads.
+                    let slots = kinds.flatMap { $0 == .normalized ? [.normalized] + Features.foldedKinds : [$0] }
+                    for set in [a, b] {
+                        let ids = (0..<Int32(size)).filter(set.contains).map { [$0] }
+                        keyWords(ids)
+                        phrases(ids, fields: slots.reduce(0) { $0 | 1 << UInt16($1.slot) })
+                    }
                 case .paramNamed(let p), .paramIs(let p):
                     keyWords(p)
                     phrases(p, fields: 1 << UInt16(FieldKind.params.slot))

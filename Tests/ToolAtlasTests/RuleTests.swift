@@ -84,6 +84,33 @@ struct RuleTests {
         #expect(c.classify(Tool(name: "setup", description: "Install Python modules from a list.")).firedRules.isEmpty)
     }
 
+    @Test("a *_near condition holds when a word of the first set is followed closely enough by one of the second, counting words as a pattern does")
+    func nearWords() throws {
+        let rule = try RuleLoader.parse(yaml: "id: x\nstage: finding\nseverity: high\nsummary: s\nwhen: {normalized_near: [{first: [never, not], then: [tell], within: 3}]}\nexamples: {match: [a], no_match: [b]}\n", file: "x.yaml")
+        let c = Classifier(rules: [rule])
+        func fires(_ description: String, params: [String: String] = [:]) -> Bool {
+            var props: [String: JSONValue] = [:]
+            for (k, v) in params { props[k] = .object(["type": .string("string"), "description": .string(v)]) }
+            let tool = try! Tool(json: .object(["name": .string("add"), "description": .string(description),
+                                                "inputSchema": .object(["type": .string("object"), "properties": .object(props)])]))
+            return c.classify(tool).findings.contains { $0.rule == "x" }
+        }
+        #expect(fires("Adds. Never tell anyone.") && fires("Adds. Do not ever really tell."))
+        #expect(!fires("Adds. Do not ever really, truly tell.") && !fires("Adds. Tell, never."))
+        // The pieces of snake_case or camelCase are one word, as they are to a pattern's \w+; a dash between words is not.
+        #expect(fires("Adds. Never some_long_snake_name tell.") && fires("Adds. Never aVeryLongCamelName xx tell."))
+        #expect(!fires("Adds. Never a-b-c tell."))
+        // The folded text's parts are read as one: a description's last word and a parameter description's first are neighbours.
+        #expect(fires("Adds numbers. Never", params: ["a": "tell the user."]))
+        #expect(c.classify(Tool(name: "add", description: "Adds. Never tell.")).findings.first?.fragment == "Never ... tell")
+        for (yaml, field) in [("{first: [a], then: [b]}", "when.normalized_near"), ("{first: [a b], then: [c], within: 2}", "when.normalized_near.first"),
+                              ("{first: [a], then: [c], within: 40}", "when.normalized_near.within"),
+                              ("[{first: [a], then: [c], within: 2}, {first: [a], then: [c d], within: 2}]", "when.normalized_near[1].then")] {
+            let e = Self.load("id: x\nstage: finding\nseverity: high\nsummary: s\nwhen: {normalized_near: \(yaml)}\nexamples: {match: [a], no_match: [b]}\n")
+            #expect(e?.field == field, "\(yaml)")
+        }
+    }
+
     @Test("an offered action matches a choice by its opening words, and example parameters must be a list or a mapping")
     func actionOfferedAndParams() throws {
         let rule = try RuleLoader.parse(yaml: "id: x\nstage: category\ncategory: Write\nsummary: s\nwhen: {action_offered: [delete, hang up]}\nexamples: {match: [a], no_match: [b]}\n", file: "x.yaml")
