@@ -218,13 +218,21 @@ final class Features {
         f[.title] = tool.title.map { Field(name: "title", text: $0, vocabulary: v, notes: notes(.title)) } ?? c.emptyTitle
         f[.lead] = Field(name: "description", prefixOf: description, bytes: leadEnd, notes: notes(.lead))
         f[.description] = description
-        f[.params] = Field(name: "parameters", text: params.map(\.name).joined(separator: " "), vocabulary: v, notes: notes(.params))
+        // The names spaced, made in one string (a list of the names joined made a list first).
+        var paramNameText = ""
+        paramNameText.reserveCapacity(params.reduce(0) { $0 + 1 + $1.name.utf8.count })
+        for (n, p) in params.enumerated() {
+            if n > 0 { paramNameText += " " }
+            paramNameText += p.name
+        }
+        f[.params] = Field(name: "parameters", text: paramNameText, vocabulary: v, notes: notes(.params))
         f[.paramText] = Field(name: "parameter descriptions", text: paramText, vocabulary: v, notes: notes(.paramText))
         f[.server] = Field(name: "server", text: server, vocabulary: v, notes: notes(.server))
         if let instructions { f[.instructions] = Field(name: "instructions", text: instructions, vocabulary: v, notes: notes(.instructions)) }
         // The parts of the folded text (`foldedKinds`, in order).
         let parts = [tool.title ?? "", tool.description, paramText, instructions ?? ""]
-        let partsASCII = parts.allSatisfy(isPlainASCII)
+        // Known from the fields' cutting, where the parts are fields (the instructions may not be).
+        let partsASCII = f[.title]!.isASCII! && description.isASCII! && f[.paramText]!.isASCII! && (f[.instructions]?.isASCII ?? isPlainASCII(instructions ?? ""))
         // The punctuation that folding makes of characters outside ASCII, while it leaves the words as they are.
         var made: ByteSet? = partsASCII ? ByteSet() : nil
         if c.usesNormalized {
@@ -490,7 +498,7 @@ final class Features {
     /// Whether each field's text is plain ASCII, found on first use.
     private var asciiFields = FieldMap<Bool>()
     func isASCII(_ kind: FieldKind, _ field: Field) -> Bool {
-        Features.memo(&asciiFields, kind) { isPlainASCII(field.text) }
+        Features.memo(&asciiFields, kind) { field.isASCII ?? isPlainASCII(field.text) }
     }
 
     /// Whether each field's text holds a character that case folding takes for ASCII letters, found on first use (every

@@ -213,6 +213,8 @@ final class Field: Sendable {
     let longestRun: Int
     /// The ASCII bytes other than letters and digits the text holds.
     let punctuation: ByteSet
+    /// Whether every byte of the text is below 0x80, when known (nil: the prefix of a text that is not).
+    let isASCII: Bool?
     /// Its longest runs of white space, measured in the gaps between words.
     let blanks: Blanks
     /// Words cut by their capitals (`JavaScript`, `GraphQL`, `PostgreSQL`), whole, where the vocabulary knows them:
@@ -224,12 +226,12 @@ final class Field: Sendable {
         self.name = name
         self.text = text
         var longest = 0, gap = 0, wordEnd = 0
-        var marks = ByteSet()
+        var marks = ByteSet(), other = false
         var tokens: [Token] = []
         if !text.isEmpty {
             tokens.reserveCapacity(text.utf8.count / 6 + 1)
             vocabulary.withTable { table in
-                longest = Tokenizer.scan(text, marking: &marks) { hash, start, end in
+                longest = Tokenizer.scan(text, marking: &marks, outsideASCII: &other) { hash, start, end in
                     let id = table.id(hash: hash)
                     if id >= 0 { notes?.note(id) }
                     tokens.append(Token(id: id, start: Int32(start), end: Int32(end)))
@@ -266,6 +268,7 @@ final class Field: Sendable {
         self.tokens = tokens
         self.longestRun = longest
         self.punctuation = marks
+        self.isASCII = !other
         self.blanks = blanks
         self.joined = joined
     }
@@ -284,6 +287,7 @@ final class Field: Sendable {
         self.tokens = tokens
         self.longestRun = other.longestRun
         self.punctuation = other.punctuation
+        self.isASCII = other.isASCII == true ? true : nil
         self.blanks = other.blanks
         self.joined = joined
     }
@@ -292,6 +296,7 @@ final class Field: Sendable {
     init(name: String, rawText: String) {
         self.name = name; self.text = rawText; self.tokens = []; self.longestRun = Int.max; self.joined = []
         self.punctuation = .all
+        self.isASCII = nil
         self.blanks = .unknown
     }
 
@@ -367,12 +372,14 @@ enum Tokenizer {
     /// Returns the longest run of ASCII letters and digits (the runs end where words can: at other bytes).
     @discardableResult
     @inline(__always) static func scan(_ text: String, _ visit: (UInt64, Int, Int) -> Void) -> Int {
-        var marks = ByteSet()
-        return scan(text, marking: &marks, visit)
+        var marks = ByteSet(), other = false
+        return scan(text, marking: &marks, outsideASCII: &other, visit)
     }
 
     /// `scan`, noting in `marks` every ASCII byte other than a letter or a digit.
-    @inline(__always) static func scan(_ text: String, marking marks: inout ByteSet, _ visit: (UInt64, Int, Int) -> Void) -> Int {
+    /// `outsideASCII` is set when the text holds a byte of 0x80 or more.
+    @inline(__always) static func scan(_ text: String, marking marks: inout ByteSet, outsideASCII: inout Bool,
+                                       _ visit: (UInt64, Int, Int) -> Void) -> Int {
         var text = text
         return text.withUTF8 { utf8 in
             let n = utf8.count
@@ -418,6 +425,7 @@ enum Tokenizer {
                     continue
                 }
                 // A multi-byte scalar.
+                outsideASCII = true
                 var len = 1
                 if b >= 0xF0 { len = 4 } else if b >= 0xE0 { len = 3 } else if b >= 0xC0 { len = 2 }
                 len = min(len, n - i)
