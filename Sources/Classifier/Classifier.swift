@@ -124,9 +124,14 @@ final class Features {
     /// memory the definition owns.
     let fieldsOfWord: UnsafeBufferPointer<UInt16>
 
+    /// The pairs of words that stand side by side anywhere in the definition (`WordPairs`), also across the folded
+    /// text's parts, which folding joins.
+    let pairs: UnsafeBufferPointer<UInt64>
+
     deinit {
         present.baseAddress!.deallocate()
         fieldsOfWord.baseAddress!.deallocate()
+        pairs.baseAddress!.deallocate()
     }
 
     /// Whether field `kind` holds the word `id` (a vocabulary number, -1 for none).
@@ -196,7 +201,10 @@ final class Features {
         inFields.initialize(repeating: 0, count: stride * 64)
         self.present = UnsafeBufferPointer(start: present, count: stride)
         fieldsOfWord = UnsafeBufferPointer(start: inFields, count: stride * 64)
-        func notes(_ kind: FieldKind) -> WordNotes { WordNotes(present: present, fields: inFields, bit: 1 << UInt16(kind.slot)) }
+        let pairs = UnsafeMutablePointer<UInt64>.allocate(capacity: WordPairs.words)
+        pairs.initialize(repeating: 0, count: WordPairs.words)
+        self.pairs = UnsafeBufferPointer(start: pairs, count: WordPairs.words)
+        func notes(_ kind: FieldKind) -> WordNotes { WordNotes(present: present, fields: inFields, pairs: pairs, bit: 1 << UInt16(kind.slot)) }
         let name = Field(name: "name", text: tool.name, vocabulary: v, notes: notes(.name))
         let description = Field(name: "description", text: tool.description, vocabulary: v, notes: notes(.description))
         // A first sentence that only prefaces the description (a heading, or a note to the agent) is read with the next
@@ -248,6 +256,13 @@ final class Features {
             }
             if made != nil {
                 foldParts = parts
+                // The last word of a part and the first of the next stand side by side in the folded text.
+                var last: Int32? = nil
+                for kind in Features.foldedKinds {
+                    guard let field = f[kind], let first = field.tokens.first else { continue }
+                    if let last, last >= 0, first.id >= 0 { WordNotes(present: present, fields: inFields, pairs: pairs, bit: 0).pair(last, first.id) }
+                    last = field.tokens[field.tokens.count - 1].id
+                }
             } else {
                 f[.normalized] = Field(name: Features.normalizedName, text: Features.folded(parts), vocabulary: v, notes: notes(.normalized))
             }

@@ -20,11 +20,12 @@ struct Screens: @unchecked Sendable {
         case last
         /// The category decided is one of those in the mask `start` (bit by category's position).
         case category
-        /// One of some phrases has every word in one of the fields of `fields` (a mask of field slots). The phrases are
-        /// found by their rarest word: `count` entries of `phraseKeys` from `start`, each a word of the vocabulary's
-        /// numbers (a block of 64 and its bits) with, for each bit in order, a range of `phrases` (at `phraseRanges[base...]`)
-        /// holding the phrases whose rarest word it is, each its number of words then the words, rarest first. Only the
-        /// phrases whose rarest word the definition holds are read.
+        /// One of some phrases has every word in one of the fields of `fields` (a mask of field slots), and each pair of
+        /// its words side by side somewhere in the definition (`WordPairs`). The phrases are found by their rarest word:
+        /// `count` entries of `phraseKeys` from `start`, each a word of the vocabulary's numbers (a block of 64 and its
+        /// bits) with, for each bit in order, a range of `phrases` (at `phraseRanges[base...]`) holding the phrases whose
+        /// rarest word it is, each its number of words then the words in order. Only the phrases whose rarest word the
+        /// definition holds are read.
         case phrases
         /// The definition's flag `start` (`Features.Flag`) is set (`count` 1) or clear (`count` 0).
         case flag
@@ -228,9 +229,10 @@ struct Screens: @unchecked Sendable {
             }
             // Then every word of one phrase, in the fields the condition reads (when the quick test passed).
             func phrases(_ p: [[Int32]], fields: UInt16) {
-                // Each phrase rarest word first (among equals the last), then grouped by that word, in the words' order.
-                let ordered = p.map { ph in ph.enumerated().sorted { (rarity($0.element), $0.offset) > (rarity($1.element), $1.offset) }.map(\.element) }
-                let byKey = Dictionary(grouping: ordered.filter { !$0.isEmpty && $0.allSatisfy { $0 >= 0 } }, by: { $0[0] })
+                // Each phrase grouped by its rarest word (among equals the last), the groups in the words' order; a
+                // phrase keeps its own order, so that its words side by side can be looked up in pairs.
+                func rarest(_ ph: [Int32]) -> Int32 { ph.enumerated().max { (rarity($0.element), $0.offset) < (rarity($1.element), $1.offset) }!.element }
+                let byKey = Dictionary(grouping: p.filter { !$0.isEmpty && $0.allSatisfy { $0 >= 0 } }, by: rarest)
                 let start = Int32(phraseKeys.count)
                 for key in byKey.keys.sorted() {
                     let block = key >> 6, bit = UInt64(1) << UInt64(key & 63)
@@ -322,6 +324,8 @@ struct Screens: @unchecked Sendable {
         let longestRun: Int
         let categoryBit: Int32
         let fieldBytes: UnsafeBufferPointer<FieldBytes>
+        /// The definition's pairs of words side by side (`WordPairs`).
+        let pairs: UnsafeBufferPointer<UInt64>
 
         @inline(__always) func holds(_ t: Test) -> Bool {
             switch t.kind {
@@ -384,7 +388,16 @@ struct Screens: @unchecked Sendable {
                             let n = Int(s.phrases[i])
                             var k = 0
                             while k < n, fieldsOfWord[Int(s.phrases[i + 1 + k])] & t.fields != 0 { k += 1 }
-                            if k == n { return true }
+                            // Every word is there; the words of a longer phrase must also stand side by side, pair by pair.
+                            if k == n {
+                                k = 1
+                                while k < n {
+                                    let bit = WordPairs.bit(s.phrases[i + k], s.phrases[i + 1 + k])
+                                    guard pairs[bit >> 6] & (1 << UInt64(bit & 63)) != 0 else { break }
+                                    k += 1
+                                }
+                                if k >= n { return true }
+                            }
                             i += 1 + n
                         }
                     }
@@ -452,7 +465,7 @@ struct Screens: @unchecked Sendable {
             f.fieldBytes.withUnsafeBufferPointer { fieldBytes in
                 body(Reader(s: t, present: f.present, fieldsOfWord: f.fieldsOfWord, actions: actions, leadID: f.leadVerbID,
                             lastID: f.nameLast?.id ?? -1, flags: f.flags, longestRun: f.longestRun,
-                            categoryBit: categoryBit, fieldBytes: fieldBytes))
+                            categoryBit: categoryBit, fieldBytes: fieldBytes, pairs: f.pairs))
             }
         }
     }

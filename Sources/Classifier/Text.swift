@@ -196,11 +196,30 @@ struct Vocabulary: Sendable {
 struct WordNotes {
     let present: UnsafeMutablePointer<UInt64>
     let fields: UnsafeMutablePointer<UInt16>
+    /// Pairs of vocabulary words that stand side by side, as bits (`WordPairs`).
+    let pairs: UnsafeMutablePointer<UInt64>
     let bit: UInt16
 
     @inline(__always) func note(_ id: Int32) {
         present[Int(id) >> 6] |= 1 << UInt64(Int(id) & 63)
         fields[Int(id)] |= bit
+    }
+
+    /// Notes that `b` follows `a` (both vocabulary words).
+    @inline(__always) func pair(_ a: Int32, _ b: Int32) {
+        let k = WordPairs.bit(a, b)
+        pairs[k >> 6] |= 1 << UInt64(k & 63)
+    }
+}
+
+/// The pairs of vocabulary words a definition holds side by side, as one bit each in a table of `count` bits (a pair
+/// may share its bit with another): what the screens read to rule out a phrase whose words all occur, but apart.
+enum WordPairs {
+    static let count = 8192
+    static let words = count / 64
+    @inline(__always) static func bit(_ a: Int32, _ b: Int32) -> Int {
+        let x = (UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b))) &* 0x9E37_79B9_7F4A_7C15
+        return Int(truncatingIfNeeded: x >> 51)
     }
 }
 
@@ -231,9 +250,14 @@ final class Field: Sendable {
         if !text.isEmpty {
             tokens.reserveCapacity(text.utf8.count / 6 + 1)
             vocabulary.withTable { table in
+                var previous: Int32 = -1
                 longest = Tokenizer.scan(text, marking: &marks, outsideASCII: &other) { hash, start, end in
                     let id = table.id(hash: hash)
-                    if id >= 0 { notes?.note(id) }
+                    if id >= 0 {
+                        notes?.note(id)
+                        if previous >= 0 { notes?.pair(previous, id) }
+                    }
+                    previous = id
                     tokens.append(Token(id: id, start: Int32(start), end: Int32(end)))
                     gap = max(gap, start - wordEnd)
                     wordEnd = end
