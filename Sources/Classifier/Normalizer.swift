@@ -87,18 +87,35 @@ public enum Normalizer {
             while i < bytes.count {
                 let (value, length) = decodeUTF8(bytes, i)
                 i = asciiRunEnd(bytes, from: i + length)
-                let u = Unicode.Scalar(value)!
-                if isInvisible(u) || confusables[u] != nil || wordLike(u) { return nil }
-                for m in mapped(u) {
-                    if m.value >= 0x80 { if wordLike(m) { return nil }; continue }
-                    let b = UInt8(m.value)
-                    if ByteSet.isWordByte(b) { return nil }
-                    if !isFoldedSpace(b) { made.insert(b) }
+                // Dashes, quotes, bullets and the ellipsis come back in every other description: their answers are kept.
+                if value >= 0x2000 && value < 0x2070 {
+                    guard let m = generalPunctuation[Int(value - 0x2000)] else { return nil }
+                    made = made.union(m)
+                    continue
                 }
+                guard let m = punctuationMade(Unicode.Scalar(value)!) else { return nil }
+                made = made.union(m)
             }
             return made
         }
     }
+
+    /// What folding makes of one scalar outside ASCII, or nil when it is or makes a letter or a digit, is hidden or is
+    /// a look-alike (`punctuationMade(_:)` of a text).
+    static func punctuationMade(_ u: Unicode.Scalar) -> ByteSet? {
+        if isInvisible(u) || confusables[u] != nil || wordLike(u) { return nil }
+        var made = ByteSet()
+        for m in mapped(u) {
+            if m.value >= 0x80 { if wordLike(m) { return nil }; continue }
+            let b = UInt8(m.value)
+            if ByteSet.isWordByte(b) { return nil }
+            if !isFoldedSpace(b) { made.insert(b) }
+        }
+        return made
+    }
+
+    /// `punctuationMade` of U+2000 to U+206F, worked out once.
+    static let generalPunctuation: [ByteSet?] = (0x2000..<0x2070).map { punctuationMade(Unicode.Scalar(UInt32($0))!) }
 
     /// Scalars that NFKC and lower-casing leave as they are and that are neither white space, invisible nor look-alikes:
     /// the unified Han ideographs (with extension A), Hangul syllables, and hiragana and katakana letters.

@@ -245,7 +245,7 @@ final class Field: Sendable {
         self.name = name
         self.text = text
         var longest = 0, gap = 0, wordEnd = 0
-        var marks = ByteSet(), other = false
+        var marks = ByteSet(), other = false, touching = false
         var tokens: [Token] = []
         if !text.isEmpty {
             tokens.reserveCapacity(text.utf8.count / 6 + 1)
@@ -258,6 +258,7 @@ final class Field: Sendable {
                         if previous >= 0 { notes?.pair(previous, id) }
                     }
                     previous = id
+                    if start == wordEnd && !tokens.isEmpty { touching = true }
                     tokens.append(Token(id: id, start: Int32(start), end: Int32(end)))
                     gap = max(gap, start - wordEnd)
                     wordEnd = end
@@ -269,7 +270,7 @@ final class Field: Sendable {
         let blanks = gap < Blanks.exactFrom ? Blanks(narrow: gap) : Blanks(text, tokens)
         // Tokens that touch (no byte between them) were cut from one word: by its capitals, or where its script changes.
         var joined: [(id: Int32, first: Int32, last: Int32)] = []
-        if tokens.count > 1 {
+        if touching {
             var text = text
             text.withUTF8 { utf8 in
                 vocabulary.withTable { table in
