@@ -711,16 +711,15 @@ public struct Classifier: @unchecked Sendable {
                 case .actionOffered(let p):
                     let ids = words(p)
                     return .actionOffered(Bitset(size: size, ids.filter { $0.count == 1 }.map { $0[0] }), phrases: ids.filter { $0.count > 1 })
-                case .regex(let k, let r):
-                    let ci = r.options.contains(.caseInsensitive)
-                    if let set = RegexRequirement.scalarSet(r.pattern, caseInsensitive: ci) { return .scalars(k, set) }
-                    let analysis = RegexRequirement.analyze(r.pattern, caseInsensitive: ci)
+                case .regex(let k, let icu):
+                    let ci = icu.caseInsensitive
+                    if let set = RegexRequirement.scalarSet(icu.pattern, caseInsensitive: ci) { return .scalars(k, set) }
+                    let analysis = RegexRequirement.analyze(icu.pattern, caseInsensitive: ci)
                     let requires = analysis.requires, runs = analysis.runs
                     func letter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }
                     let letters = requires.joined().contains { $0.contains(where: letter) } || runs.contains { $0.bytes.contains(where: letter) }
                     let classes = runs.map { (bytes: $0.table, length: $0.length) }
-                    let starts = analysis.starts.flatMap { MatchStarts($0, of: r.pattern) }
-                    guard let icu = ICURegex(r) else { preconditionFailure("ICU refused a pattern NSRegularExpression compiled: \(r.pattern)") }
+                    let starts = analysis.starts.flatMap { MatchStarts($0, of: icu.pattern) }
                     return .regex(k, icu, requires: requires.map { $0.map { lits.add($0) } }, runs: classes, anyText: !(ci && letters), starts: starts)
                 case .unusable(let b): return .unusable(b)
                 case .contains(let k, let strings):

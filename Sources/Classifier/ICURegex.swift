@@ -12,22 +12,38 @@ final class ICURegex: @unchecked Sendable {
     private let compiled: OpaquePointer
     private var pool: [OpaquePointer] = []
     private let lock = NSLock()
+    let pattern: String
     let caseInsensitive: Bool
     /// A pattern that matches wherever this one does and costs less to try (`RegexRequirement.withoutOpeningLookbehind`):
     /// where it fails, this one is not tried.
     let necessary: ICURegex?
 
-    /// nil if ICU refuses the pattern (it does not: NSRegularExpression compiled the same pattern with the same ICU).
-    init?(_ re: NSRegularExpression) {
-        caseInsensitive = re.options.contains(.caseInsensitive)
-        necessary = RegexRequirement.withoutOpeningLookbehind(re.pattern)
-            .flatMap { try? NSRegularExpression(pattern: $0, options: re.options) }.flatMap(ICURegex.init)
-        let pattern = Array(re.pattern.utf16)
+    /// What ICU said of a pattern it refused, and where.
+    struct CompileError: Error, CustomStringConvertible {
+        let code: String, line: Int, offset: Int
+        var description: String { "\(code) at line \(line), offset \(offset)" }
+    }
+
+    /// The pattern compiled once, as NSRegularExpression would compile it with the same options (the same ICU).
+    init(pattern: String, caseInsensitive: Bool) throws(CompileError) {
+        self.pattern = pattern
+        self.caseInsensitive = caseInsensitive
+        let units = Array(pattern.utf16)
         var status = U_ZERO_ERROR
         var parseError = UParseError()
         let flags = caseInsensitive ? UInt32(UREGEX_CASE_INSENSITIVE.rawValue) : 0
-        guard let compiled = swift_uregex_open(pattern, Int32(pattern.count), flags, &parseError, &status), status.rawValue <= 0 else { return nil }
+        let compiled = swift_uregex_open(units, Int32(units.count), flags, &parseError, &status)
+        guard let compiled, status.rawValue <= 0 else {
+            if let compiled { swift_uregex_close(compiled) }
+            throw CompileError(code: String(cString: swift_u_errorName(status)), line: Int(parseError.line), offset: Int(parseError.offset))
+        }
         self.compiled = compiled
+        necessary = RegexRequirement.withoutOpeningLookbehind(pattern).flatMap { try? ICURegex(pattern: $0, caseInsensitive: caseInsensitive) }
+    }
+
+    /// `re`'s pattern and case option; nil if ICU refuses it (it does not: NSRegularExpression compiled it with the same ICU).
+    convenience init?(_ re: NSRegularExpression) {
+        try? self.init(pattern: re.pattern, caseInsensitive: re.options.contains(.caseInsensitive))
     }
 
     deinit {

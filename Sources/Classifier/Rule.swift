@@ -35,7 +35,7 @@ enum Condition: Sendable {
     /// it offers.
     case actionOffered([[String]])
     /// A regular expression matches a field (kept for what word look-ups cannot say: hidden characters, encodings).
-    case regex(fields: [FieldKind], NSRegularExpression)
+    case regex(fields: [FieldKind], ICURegex)
     /// The lead of the description starts the tool's purpose with a negation or it is empty: no usable words at all.
     case unusable(Bool)
     /// A literal string occurs in one of the fields (exact bytes; for characters and markers, not words).

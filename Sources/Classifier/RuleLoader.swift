@@ -161,9 +161,9 @@ public enum RuleLoader {
                 if key.hasSuffix("_regex") {
                     let fields = try fieldKinds(String(key.dropLast(6)), f, err)
                     guard let pattern = value.stringValue else { throw err(f, "expected a pattern string") }
-                    // Folded text is lower case already; case-insensitive matching would only slow it down.
-                    let options: NSRegularExpression.Options = fields == [.normalized] ? [] : [.caseInsensitive]
-                    do { out.append(.regex(fields: fields, try NSRegularExpression(pattern: pattern, options: options))) } catch {
+                    // Folded text is lower case already; case-insensitive matching would only slow it down. Compiled once,
+                    // here, by the ICU the classifier runs it with.
+                    do { out.append(.regex(fields: fields, try ICURegex(pattern: pattern, caseInsensitive: fields != [.normalized]))) } catch {
                         throw err(f, "pattern does not compile: \(error)")
                     }
                 } else if key.hasSuffix("_contains") {

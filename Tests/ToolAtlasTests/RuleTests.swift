@@ -65,6 +65,8 @@ struct RuleTests {
     func badRegex() {
         let e = Self.load("id: x\nstage: finding\nseverity: high\nsummary: s\nwhen: {description_regex: \"([a-\"}\nexamples: {match: [a], no_match: [b]}\n")
         #expect(e?.field == "when.description_regex")
+        // ICU's own name for what is wrong, and where.
+        #expect(e?.message.hasPrefix("pattern does not compile: U_REGEX_") == true && e?.message.hasSuffix("at line 1, offset 4") == true, "\(e?.message ?? "")")
     }
 
     @Test("an unknown condition is refused")
