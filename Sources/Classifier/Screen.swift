@@ -100,8 +100,8 @@ struct Screens: @unchecked Sendable {
 
         deinit {
             Storage.free(rules); Storage.free(groups); Storage.free(tests); Storage.free(sparse); Storage.free(dense)
-            Storage.free(phrases); Storage.free(phraseKeys); Storage.free(phraseRanges); Storage.free(keys); Storage.free(always); Storage.free(byteGroups); Storage.free(byteSets)
-            Storage.free(keyWords); Storage.free(blankNeeds)
+            Storage.free(phrases); Storage.free(phraseKeys); Storage.free(phraseRanges); Storage.free(keys); Storage.free(always)
+            Storage.free(byteGroups); Storage.free(byteSets); Storage.free(keyWords); Storage.free(blankNeeds)
         }
 
         /// Plain values (no references): freeing their memory is all that deinitializing them takes.
