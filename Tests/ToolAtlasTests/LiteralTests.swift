@@ -164,7 +164,7 @@ struct LiteralTests {
         for (text, runs) in [("", [0, 0, 0]), ("ab", [0, 0, 0]), ("ab   cd\t\t\t\t\tx", [5, 5, 5]), ("     ", [5, 5, 5]), ("  ab", [2, 2, 2]),
                              ("ab.  ", [3, 3, 3]), ("a, \n b", [4, 4, 4]), ("a\u{200B}b", [3, 3, 3]),
                              ("a" + sp + "b", [30, 0, 30]), (sp, [30, 0, 30]), ("a\n" + tab + "b. c", [2, 9, 10]), ("a -- " + tab + sp, [30, 9, 40]),
-                             ("a.\t\t\t\t \t\t\t\t", [1, 4, 9])] {
+                             ("a.\t\t\t\t \t\t\t\t", [1, 4, 9]), ("ab, cd" + sp, [30, 2, 30]), ("\t\t\t\t\t\t\t\t\tab" + sp + "c d", [30, 9, 30])] {
             let b = Field(name: "d", text: text, vocabulary: vocab).blanks
             #expect([b.spaces, b.tabs, b.any].map(Int.init) == runs, "\(text.debugDescription)")
         }
