@@ -257,11 +257,10 @@ final class Features {
             if made != nil {
                 foldParts = parts
                 // The last word of a part and the first of the next stand side by side in the folded text.
-                var last: Int32? = nil
-                for kind in Features.foldedKinds {
-                    guard let field = f[kind], let first = field.tokens.first else { continue }
-                    if let last, last >= 0, first.id >= 0 { WordNotes(present: present, fields: inFields, pairs: pairs, bit: 0).pair(last, first.id) }
-                    last = field.tokens[field.tokens.count - 1].id
+                Features.neighbouringParts(f) { a, b in
+                    let last = a.tokens[a.tokens.count - 1].id, first = b.tokens[0].id
+                    if last >= 0, first >= 0 { notes(.normalized).pair(last, first) }
+                    return true
                 }
             } else {
                 f[.normalized] = Field(name: Features.normalizedName, text: Features.folded(parts), vocabulary: v, notes: notes(.normalized))
@@ -559,23 +558,34 @@ final class Features {
     /// joins them with a space; a part without words between them leaves them side by side): the words as the parts
     /// write them. Each part's own phrases are looked for in it (`find`).
     func phraseAcrossParts(_ phrases: [[Int32]]) -> String? {
-        var previous: Field? = nil
-        for kind in Features.foldedKinds {
-            guard let field = fields[kind], !field.tokens.isEmpty else { continue }
-            defer { previous = field }
-            guard let a = previous else { continue }
+        var found: String? = nil
+        Features.neighbouringParts(fields) { a, field in
             let end = a.tokens[a.tokens.count - 1].id, start = field.tokens[0].id
-            guard end >= 0, start >= 0 else { continue }
+            guard end >= 0, start >= 0 else { return true }
             for p in phrases where p.count > 1 {
                 // `p[..<s]` ends the one part and `p[s...]` starts the next.
                 for s in 1..<p.count where p[s - 1] == end && p[s] == start && s <= a.tokens.count && p.count - s <= field.tokens.count
                     && a.tokens[(a.tokens.count - s)...].elementsEqual(p[..<s], by: { $0.id == $1 })
                     && field.tokens[..<(p.count - s)].elementsEqual(p[s...], by: { $0.id == $1 }) {
-                    return a.quote((a.tokens.count - s)..<a.tokens.count) + " " + field.quote(0..<(p.count - s))
+                    found = a.quote((a.tokens.count - s)..<a.tokens.count) + " " + field.quote(0..<(p.count - s))
+                    return false
                 }
             }
+            return true
         }
-        return nil
+        return found
+    }
+
+    /// Each two parts of the folded text that stand next to each other in it, in order, until `body` returns false:
+    /// a part without words is passed over (folding joins its neighbours). What the screens note as words side by side
+    /// across parts and what a phrase is looked for across are the same pairs.
+    static func neighbouringParts(_ fields: FieldMap<Field>, _ body: (Field, Field) -> Bool) {
+        var previous: Field? = nil
+        for kind in foldedKinds {
+            guard let field = fields[kind], !field.tokens.isEmpty else { continue }
+            if let previous, !body(previous, field) { return }
+            previous = field
+        }
     }
 
     /// Where a word of `first` is followed, at most `within` words later, by a word of `then` in `fields` read one after

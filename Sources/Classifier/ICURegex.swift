@@ -41,11 +41,6 @@ final class ICURegex: @unchecked Sendable {
         necessary = RegexRequirement.withoutOpeningLookbehind(pattern).flatMap { try? ICURegex(pattern: $0, caseInsensitive: caseInsensitive) }
     }
 
-    /// `re`'s pattern and case option; nil if ICU refuses it (it does not: NSRegularExpression compiled it with the same ICU).
-    convenience init?(_ re: NSRegularExpression) {
-        try? self.init(pattern: re.pattern, caseInsensitive: re.options.contains(.caseInsensitive))
-    }
-
     deinit {
         for m in pool { swift_uregex_close(m) }
         swift_uregex_close(compiled)

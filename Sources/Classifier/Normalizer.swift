@@ -72,13 +72,11 @@ public enum Normalizer {
         }
     }
 
-    /// Whether folding leaves the words of `text` as they are: every character outside ASCII is neither a letter nor
-    /// a digit, nor hidden, nor a look-alike, and folds to no letter or digit (`—`, `’`, `…`, emoji; not `™` or `ﬁ`).
-    static func keepsWords(_ text: String) -> Bool { punctuationMade(text) != nil }
-
-    /// When folding leaves the words of `text` as they are (`keepsWords`), the ASCII punctuation it makes of characters
-    /// outside ASCII (`…` folds to `...`, `！` to `!`): with the text's own, all the punctuation its folded text can hold.
-    /// Nil when folding changes its words. Read as UTF-8: only the scalars outside ASCII are decoded.
+    /// When folding leaves the words of `text` as they are (every character outside ASCII is neither a letter nor a
+    /// digit, nor hidden, nor a look-alike, and folds to no letter or digit: `—`, `’`, `…`, emoji; not `™` or `ﬁ`), the
+    /// ASCII punctuation it makes of characters outside ASCII (`…` folds to `...`, `！` to `!`): with the text's own, all
+    /// the punctuation its folded text can hold. Nil when folding changes its words. Read as UTF-8: only the scalars
+    /// outside ASCII are decoded.
     static func punctuationMade(_ text: String) -> ByteSet? {
         var text = text
         return text.withUTF8 { bytes in
