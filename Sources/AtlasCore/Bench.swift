@@ -66,9 +66,17 @@ public enum Bench {
             }
         }
         let after = usage()
+        // Then the same definitions as JSON text, as a catalogue or the database holds them, read back into tools: what
+        // reading takes before classifying (the parameters' texts are taken out there, as the name and description are).
+        let texts = definitions.map { Array($0.raw.canonical().utf8) }
+        let beforeDecode = usage()
+        var decoded = 0
+        for text in texts { if let json = try? JSONValue.parse(text), (try? Tool(json: json)) != nil { decoded += 1 } }
+        let decode = usage().cpu - beforeDecode.cpu
         return String(format: "classify: %d tools, rules loaded and every tool classified in %.3f s wall, %.3f s CPU; peak RSS %.1f MiB\n",
                       tools.count, seconds, after.cpu - before.cpu, after.peakRSSMiB)
             + "  " + AtlasModel.Category.allCases.map { "\($0.rawValue) \(categories[$0] ?? 0)" }.joined(separator: ", ") + "\n"
+            + String(format: "  not counted above: the same %d definitions read from JSON text into tools in %.3f s CPU\n", decoded, decode)
     }
 
     /// A database of `count` tools on `servers` servers, then the whole site from it, then a rebuild with one server changed.

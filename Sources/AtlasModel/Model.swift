@@ -144,19 +144,31 @@ public struct ToolParameter: Sendable, Hashable, Codable {
     public var defaultValue: String?
 }
 
+/// What the classifier reads of one parameter: its name, its description (or title) and its choices.
+public struct ParameterText: Sendable, Hashable {
+    public var name: String
+    public var description: String
+    public var choices: [String]
+}
+
 /// A tool definition as a server sent it, with the parts the classifier and the site read.
 public struct Tool: Sendable, Hashable {
     public var name: String
     public var title: String?
     public var description: String
-    public var inputSchema: JSONValue
+    public var inputSchema: JSONValue { didSet { parameterTexts = Tool.parameterTexts(of: inputSchema) } }
     public var annotations: ToolAnnotations
     /// Exactly what the server sent.
     public var raw: JSONValue
+    /// What the classifier reads of each parameter, in the order of `parameters`: taken from the schema when the tool is
+    /// made, as its name and description are, while the schema's tree is fresh in memory (read again later, one
+    /// definition at a time, its scattered parts cost more to reach than the texts do to read).
+    public private(set) var parameterTexts: [ParameterText]
 
     public init(name: String, title: String? = nil, description: String = "", inputSchema: JSONValue = ["type": "object"],
                 annotations: ToolAnnotations = ToolAnnotations(), raw: JSONValue? = nil) {
         self.name = name; self.title = title; self.description = description; self.inputSchema = inputSchema
+        parameterTexts = Tool.parameterTexts(of: inputSchema)
         self.annotations = annotations
         if let raw {
             self.raw = raw
@@ -251,9 +263,9 @@ public struct Tool: Sendable, Hashable {
         }
     }
 
-    /// What the classifier reads of each parameter, in the order of `parameters`: its name, its description (or title)
-    /// and its choices; the type and default are not worked out.
-    public var parameterTexts: [(name: String, description: String, choices: [String])] {
+    /// What the classifier reads of each parameter of `schema`, in the order of `parameters`: its name, its description
+    /// (or title) and its choices; the type and default are not worked out.
+    static func parameterTexts(of inputSchema: JSONValue) -> [ParameterText] {
         guard case .object(let schema) = inputSchema, case .object(let props)? = schema["properties"] else { return [] }
         var required: [JSONValue] = []
         if case .array(let r)? = schema["required"] { required = r }
@@ -269,7 +281,7 @@ public struct Tool: Sendable, Hashable {
             props.formIndex(after: &i)
         }
         order.sort { $0.required != $1.required ? $0.required : names[$0.index] < names[$1.index] }
-        var texts: [(name: String, description: String, choices: [String])] = []
+        var texts: [ParameterText] = []
         texts.reserveCapacity(order.count)
         for (_, index) in order {
             var description, title: String?
@@ -286,7 +298,7 @@ public struct Tool: Sendable, Hashable {
                     }
                 }
             }
-            texts.append((names[index], description ?? title ?? "", Tool.choices(enumV, alternatives)))
+            texts.append(ParameterText(name: names[index], description: description ?? title ?? "", choices: Tool.choices(enumV, alternatives)))
         }
         return texts
     }
