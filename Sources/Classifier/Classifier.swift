@@ -214,24 +214,24 @@ final class Features {
         let leadEnd = preamble.leadEnd
         let params = tool.parameterTexts
         // Each parameter's description and choices, spaced; parameters apart by a line.
-        var paramText = ""
-        paramText.reserveCapacity(params.reduce(0) { $0 + 3 + $1.description.utf8.count + $1.choices.reduce(0) { $0 + 1 + $1.utf8.count } })
-        for (n, p) in params.enumerated() {
-            if n > 0 { paramText += " \n " }
-            paramText += p.description
-            for choice in p.choices { paramText += " "; paramText += choice }
+        let paramText = concatenated(bytes: params.reduce(0) { $0 + 3 + $1.description.utf8.count + $1.choices.reduce(0) { $0 + 1 + $1.utf8.count } }) { put in
+            for (n, p) in params.enumerated() {
+                if n > 0 { put(" \n ") }
+                put(p.description)
+                for choice in p.choices { put(" "); put(choice) }
+            }
         }
         var f = FieldMap<Field>()
         f[.name] = name
         f[.title] = tool.title.map { Field(name: "title", text: $0, vocabulary: v, notes: notes(.title)) } ?? c.emptyTitle
         f[.lead] = Field(name: "description", prefixOf: description, bytes: leadEnd, notes: notes(.lead))
         f[.description] = description
-        // The names spaced, made in one string (a list of the names joined made a list first).
-        var paramNameText = ""
-        paramNameText.reserveCapacity(params.reduce(0) { $0 + 1 + $1.name.utf8.count })
-        for (n, p) in params.enumerated() {
-            if n > 0 { paramNameText += " " }
-            paramNameText += p.name
+        // The names spaced.
+        let paramNameText = concatenated(bytes: params.reduce(0) { $0 + 1 + $1.name.utf8.count }) { put in
+            for (n, p) in params.enumerated() {
+                if n > 0 { put(" ") }
+                put(p.name)
+            }
         }
         f[.params] = Field(name: "parameters", text: paramNameText, vocabulary: v, notes: notes(.params))
         f[.paramText] = Field(name: "parameter descriptions", text: paramText, vocabulary: v, notes: notes(.paramText))

@@ -21,6 +21,25 @@ func isPlainASCII(_ s: String) -> Bool {
 }
 
 /// Where the run of bytes below 0x80 that starts at `i` ends, read eight bytes at a time.
+/// The strings `write` puts, one after another, in one new string of at most `bytes` bytes: each copied once, where
+/// appending to a string checks its form and its room at every step.
+@inline(__always) func concatenated(bytes: Int, _ write: (_ put: (String) -> Void) -> Void) -> String {
+    guard bytes > 0 else { return "" }
+    return String(unsafeUninitializedCapacity: bytes) { buffer in
+        var at = 0
+        write { piece in
+            var piece = piece
+            piece.withUTF8 { u in
+                guard let from = u.baseAddress, u.count > 0 else { return }
+                precondition(at + u.count <= buffer.count, "more bytes than counted")
+                (buffer.baseAddress! + at).initialize(from: from, count: u.count)
+                at += u.count
+            }
+        }
+        return at
+    }
+}
+
 @inline(__always) func asciiRunEnd(_ u: UnsafeBufferPointer<UInt8>, from i: Int) -> Int {
     var j = i
     while j + 8 <= u.count, UnsafeRawPointer(u.baseAddress! + j).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { j += 8 }
