@@ -165,10 +165,15 @@ struct Screens: @unchecked Sendable {
                 // The key of the `when` group, or else one key for each `any` group.
                 var chosen: [(Key, [Int32])] = []
                 if let key = key(of: Int(e.when)) {
-                    chosen = [key]
+                    chosen = [(key.key, key.ids)]
+                    // A rule the index lets through has its key's test passed: the test need not run again. It is moved
+                    // past the end of the group, which no longer counts it.
+                    let r = groups[Int(e.when)], last = Int(r.start + r.count) - 1
+                    tests.swapAt(key.test, last)
+                    groups[Int(e.when)].count -= 1
                 } else if e.groupCount > 0 {
                     let each = (Int(e.firstGroup)..<Int(e.firstGroup + e.groupCount)).map(key(of:))
-                    if each.allSatisfy({ $0 != nil }) { chosen = each.map { $0! } }
+                    if each.allSatisfy({ $0 != nil }) { chosen = each.map { ($0!.key, $0!.ids) } }
                 }
                 if chosen.isEmpty { always[word] |= bit; continue }
                 for (kind, ids) in chosen {
@@ -178,15 +183,34 @@ struct Screens: @unchecked Sendable {
                     }
                 }
             }
+            // Within each group, the tests that read one value first and those that walk tables last: the first test
+            // that fails ends the group, and a group holds only if all pass, in any order.
+            for r in groups {
+                tests[Int(r.start)..<Int(r.start + r.count)].sort { Builder.cost($0) < Builder.cost($1) }
+            }
+        }
+
+        /// How much a test reads, in rank: a value of the definition, a word looked up in a set, a list of words, then
+        /// the fields' punctuation and phrases (with their words side by side).
+        private static func cost(_ t: Test) -> Int {
+            switch t.kind {
+            case .category, .flag, .run: 0
+            case .last, .leadVerb: 1
+            case .nameAction: 2
+            case .words: 3 + Int(t.count) / 4
+            case .blank: 40
+            case .bytes: 41
+            case .phrases: 50
+            }
         }
 
         /// The test of group `g` that a look-up by word answers and that is likely to hold least often, with its words: a
         /// test of the name's action, the lead's verb or the name's last word (one word of the definition each) before a
         /// test of every word the definition holds, then the one with the fewest words.
-        private func key(of g: Int) -> (Key, [Int32])? {
+        private func key(of g: Int) -> (key: Key, ids: [Int32], test: Int)? {
             let r = groups[g]
-            var best: (cost: Int, key: Key, ids: [Int32])? = nil
-            for t in tests[Int(r.start)..<Int(r.start + r.count)] {
+            var best: (cost: Int, key: Key, ids: [Int32], test: Int)? = nil
+            for (i, t) in zip(Int(r.start)..., tests[Int(r.start)..<Int(r.start + r.count)]) {
                 var kind: Key, ids: [Int32] = [], weight = 1
                 switch t.kind {
                 case .words:
@@ -202,9 +226,9 @@ struct Screens: @unchecked Sendable {
                     }
                 default: continue
                 }
-                if best == nil || ids.count * weight < best!.cost { best = (ids.count * weight, kind, ids) }
+                if best == nil || ids.count * weight < best!.cost { best = (ids.count * weight, kind, ids, i) }
             }
-            return best.map { ($0.key, $0.ids) }
+            return best.map { ($0.key, $0.ids, $0.test) }
         }
 
         /// The tests of a group of conditions that must all hold, appended; their range.
