@@ -215,10 +215,10 @@ final class Features {
         let params = tool.parameterTexts
         // Each parameter's description and choices, spaced; parameters apart by a line.
         let paramText = concatenated(bytes: params.reduce(0) { $0 + 3 + $1.description.utf8.count + $1.choices.reduce(0) { $0 + 1 + $1.utf8.count } }) { put in
-            for (n, p) in params.enumerated() {
+            for n in params.indices {
                 if n > 0 { put(" \n ") }
-                put(p.description)
-                for choice in p.choices { put(" "); put(choice) }
+                put(params[n].description)
+                for k in params[n].choices.indices { put(" "); put(params[n].choices[k]) }
             }
         }
         var f = FieldMap<Field>()
@@ -228,9 +228,9 @@ final class Features {
         f[.description] = description
         // The names spaced.
         let paramNameText = concatenated(bytes: params.reduce(0) { $0 + 1 + $1.name.utf8.count }) { put in
-            for (n, p) in params.enumerated() {
+            for n in params.indices {
                 if n > 0 { put(" ") }
-                put(p.name)
+                put(params[n].name)
             }
         }
         f[.params] = Field(name: "parameters", text: paramNameText, vocabulary: v, notes: notes(.params))
@@ -274,16 +274,18 @@ final class Features {
         let nameTokens = f[.params]!.tokens
         let allIDs = nameTokens.map(\.id)
         var t = 0, end = 0
-        for p in params {
-            end += p.name.utf8.count
+        // By place: a parameter taken out of the list whole would be copied (its three texts retained) for one of them.
+        for k in params.indices {
+            end += params[k].name.utf8.count
             let first = t
             while t < nameTokens.count && Int(nameTokens[t].start) < end { t += 1 }
-            names.append((p.name, allIDs[first..<t]))
+            names.append((params[k].name, allIDs[first..<t]))
             end += 1
         }
         paramNames = names
         var offered: [(param: String, choice: String, ids: [Int32])] = []
-        for (p, n) in zip(params, names) where !p.choices.isEmpty && c.selectors.contains(where: { $0.elementsEqual(n.ids) }) {
+        for k in params.indices where !params[k].choices.isEmpty && c.selectors.contains(where: { $0.elementsEqual(names[k].ids) }) {
+            let p = params[k]
             for choice in p.choices {
                 // The first word, when it reads as a command: `submitted` or `pending` names a state to filter by.
                 var first: (start: Int, end: Int)? = nil
