@@ -141,6 +141,42 @@ struct LiteralTests {
         }
     }
 
+    @Test("ASCII text cut block by block gives the words, marks and longest run that cutting it byte by byte gives")
+    func blockTokenizer() {
+        // Texts of every length around the 64-byte blocks, from an alphabet of the cases the cuts tell apart: small
+        // letters, capitals, digits, spaces and punctuation (a capital run followed by a small letter, across a block's
+        // edge too), and lines of the hand-made set and (where present) of the corpus.
+        var texts = ["", "a", "A", "aB", "ABc", "HTTPServer", "x" + String(repeating: "AB", count: 40) + "c", String(repeating: "ab ", count: 30)]
+        let alphabet = Array("aAbBzZ09 _-.\n\t:/".utf8)
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for length in [1, 2, 7, 8, 9, 63, 64, 65, 127, 128, 129, 200] {
+            for _ in 0..<40 {
+                var bytes: [UInt8] = []
+                for _ in 0..<length {
+                    seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                    bytes.append(alphabet[Int(seed >> 33) % alphabet.count])
+                }
+                texts.append(String(decoding: bytes, as: UTF8.self))
+            }
+        }
+        for file in [Fixtures.handmade, Fixtures.corpus] {
+            guard let lines = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
+            texts += lines.split(separator: "\n").prefix(500).map(String.init).filter(isPlainASCII)
+        }
+        for text in texts {
+            var bytes = Array(text.utf8)
+            bytes.withUnsafeMutableBufferPointer { m in
+                let u = UnsafeBufferPointer(m)
+                var blockMarks = ByteSet(), byteMarks = ByteSet(), outside = false
+                var blockWords: [[UInt64]] = [], byteWords: [[UInt64]] = []
+                let blockRun = Tokenizer.scanASCII(u, marking: &blockMarks) { h, a, b in blockWords.append([h, UInt64(a), UInt64(b)]) }
+                let byteRun = Tokenizer.scanBytes(u, marking: &byteMarks, outsideASCII: &outside) { h, a, b in byteWords.append([h, UInt64(a), UInt64(b)]) }
+                #expect(blockWords == byteWords, "\(text.debugDescription)")
+                #expect(blockMarks == byteMarks && blockRun == byteRun && !outside, "\(text.debugDescription)")
+            }
+        }
+    }
+
     @Test("the tokenizer cuts words of every naming style and measures the longest run of letters and digits")
     func tokenizer() {
         #expect(Tokenizer.tokens("getHTTPServer_list2 files-deleted").map(\.stem) == ["get", "http", "server", "list2", "file", "delet"])
