@@ -81,6 +81,9 @@ struct Screens: @unchecked Sendable {
         /// The words that key some rule of the list by themselves (a bit per vocabulary word): the definition's other
         /// words add nothing to the rules to test.
         let keyWords: UnsafeBufferPointer<UInt64>
+        let keyPairs: UnsafeBufferPointer<UInt64>
+        let pairRank: UnsafeBufferPointer<Int32>
+        let pairRows: UnsafeBufferPointer<UInt64>
         let always: UnsafeBufferPointer<UInt64>
         let byteGroups: UnsafeBufferPointer<(start: Int32, count: Int32)>
         let byteSets: UnsafeBufferPointer<ByteSet>
@@ -94,6 +97,7 @@ struct Screens: @unchecked Sendable {
             sparse = Storage.copy(b.sparse); dense = Storage.copy(b.dense); phrases = Storage.copy(b.phrases)
             phraseKeys = Storage.copy(b.phraseKeys); phraseRanges = Storage.copy(b.phraseRanges)
             keys = Storage.copy(b.keys); always = Storage.copy(b.always); keyWords = Storage.copy(b.keyWords)
+            keyPairs = Storage.copy(b.keyPairs); pairRank = Storage.copy(b.pairRank); pairRows = Storage.copy(b.pairRows)
             byteGroups = Storage.copy(b.byteGroups); byteSets = Storage.copy(b.byteSets); blankNeeds = Storage.copy(b.blankNeeds)
             maskWords = b.maskWords; vocabularySize = b.vocabularySize
         }
@@ -102,6 +106,7 @@ struct Screens: @unchecked Sendable {
             Storage.free(rules); Storage.free(groups); Storage.free(tests); Storage.free(sparse); Storage.free(dense)
             Storage.free(phrases); Storage.free(phraseKeys); Storage.free(phraseRanges); Storage.free(keys); Storage.free(always)
             Storage.free(byteGroups); Storage.free(byteSets); Storage.free(keyWords); Storage.free(blankNeeds)
+            Storage.free(keyPairs); Storage.free(pairRank); Storage.free(pairRows)
         }
 
         /// Plain values (no references): freeing their memory is all that deinitializing them takes.
@@ -136,6 +141,11 @@ struct Screens: @unchecked Sendable {
         /// `always`.
         var keys: [UInt64] = []
         var keyWords: [UInt64] = []
+        /// The pairs of words side by side (`WordPairs` bits) that key some rule; for each block of 64, how many key pairs
+        /// come before it; and each key pair's row of rules, in the order of the bits.
+        var keyPairs = [UInt64](repeating: 0, count: WordPairs.words)
+        var pairRank = [Int32](repeating: 0, count: WordPairs.words)
+        var pairRows: [UInt64] = []
         var always: [UInt64] = []
         /// Words of a rule mask.
         var maskWords = 1
@@ -159,29 +169,49 @@ struct Screens: @unchecked Sendable {
             keys = Array(repeating: 0, count: Key.allCases.count * vocabularySize * maskWords)
             keyWords = Array(repeating: 0, count: stride)
             always = Array(repeating: 0, count: maskWords)
+            var pairMasks: [Int: [UInt64]] = [:]
             for k in rules.indices {
                 let e = rules[k]
                 let bit = UInt64(1) << UInt64(k & 63), word = k >> 6
                 // The key of the `when` group, or else one key for each `any` group.
-                var chosen: [(Key, [Int32])] = []
-                if let key = key(of: Int(e.when)) {
-                    chosen = [(key.key, key.ids)]
-                    // A rule the index lets through has its key's test passed: the test need not run again. It is moved
-                    // past the end of the group, which no longer counts it.
-                    let r = groups[Int(e.when)], last = Int(r.start + r.count) - 1
-                    tests.swapAt(key.test, last)
-                    groups[Int(e.when)].count -= 1
+                var chosen: [KeyChoice] = []
+                if let key = key(of: Int(e.when), rarity: rarity) {
+                    chosen = [key]
+                    // A rule the index lets through has its key's test passed, when the key is the test: the test need not
+                    // run again. It is moved past the end of the group, which no longer counts it.
+                    if key.exact {
+                        let r = groups[Int(e.when)], last = Int(r.start + r.count) - 1
+                        tests.swapAt(key.test, last)
+                        groups[Int(e.when)].count -= 1
+                    }
                 } else if e.groupCount > 0 {
-                    let each = (Int(e.firstGroup)..<Int(e.firstGroup + e.groupCount)).map(key(of:))
-                    if each.allSatisfy({ $0 != nil }) { chosen = each.map { ($0!.key, $0!.ids) } }
+                    let each = (Int(e.firstGroup)..<Int(e.firstGroup + e.groupCount)).map { key(of: $0, rarity: rarity) }
+                    if each.allSatisfy({ $0 != nil }) { chosen = each.map { $0! } }
                 }
                 if chosen.isEmpty { always[word] |= bit; continue }
-                for (kind, ids) in chosen {
-                    for id in ids {
-                        keys[(kind.rawValue * vocabularySize + Int(id)) * maskWords + word] |= bit
-                        if kind == .word { keyWords[Int(id) >> 6] |= 1 << UInt64(id & 63) }
+                for key in chosen {
+                    for id in key.ids {
+                        keys[(key.kind.rawValue * vocabularySize + Int(id)) * maskWords + word] |= bit
+                        if key.kind == .word { keyWords[Int(id) >> 6] |= 1 << UInt64(id & 63) }
+                    }
+                    for pair in key.pairs {
+                        pairMasks[pair, default: Array(repeating: 0, count: maskWords)][word] |= bit
+                        keyPairs[pair >> 6] |= 1 << UInt64(pair & 63)
                     }
                 }
+            }
+            // The rows of the pairs that key some rule, in the order of their bits; each block of 64 bits with the number
+            // of key pairs before it, so that a pair's row is found by counting the key pairs below it.
+            var before: Int32 = 0
+            for w in 0..<WordPairs.words {
+                pairRank[w] = before
+                before += Int32(keyPairs[w].nonzeroBitCount)
+            }
+            pairRows = Array(repeating: 0, count: max(1, Int(before)) * maskWords)
+            for (pair, mask) in pairMasks {
+                let w = pair >> 6
+                let row = Int(pairRank[w]) + (keyPairs[w] & ((1 << UInt64(pair & 63)) - 1)).nonzeroBitCount
+                for m in 0..<maskWords { pairRows[row * maskWords + m] = mask[m] }
             }
             // Within each group, the tests that read one value first and those that walk tables last: the first test
             // that fails ends the group, and a group holds only if all pass, in any order.
@@ -204,31 +234,57 @@ struct Screens: @unchecked Sendable {
             }
         }
 
-        /// The test of group `g` that a look-up by word answers and that is likely to hold least often, with its words: a
-        /// test of the name's action, the lead's verb or the name's last word (one word of the definition each) before a
-        /// test of every word the definition holds, then the one with the fewest words.
-        private func key(of g: Int) -> (key: Key, ids: [Int32], test: Int)? {
+        /// A rule's key for the index: words of a kind, and pairs of words side by side (`WordPairs` bits), one of which
+        /// the definition must hold for test `test` to pass (`exact`: and holding one passes it).
+        struct KeyChoice { var kind: Key; var ids: [Int32]; var pairs: [Int] = []; var test: Int; var exact: Bool; var cost: Int }
+
+        /// The test of group `g` that a look-up answers and that is likely to hold least often, with its key: a test of
+        /// the name's action, the lead's verb or the name's last word (one word of the definition each), a test of every
+        /// word the definition holds, or a test of phrases, keyed on their words side by side (the pair with the rarest
+        /// word of each phrase of several words), which few definitions hold; among them the one with the fewest keys.
+        private func key(of g: Int, rarity: (Int32) -> Int) -> KeyChoice? {
             let r = groups[g]
-            var best: (cost: Int, key: Key, ids: [Int32], test: Int)? = nil
+            var best: KeyChoice? = nil
             for (i, t) in zip(Int(r.start)..., tests[Int(r.start)..<Int(r.start + r.count)]) {
-                var kind: Key, ids: [Int32] = [], weight = 1
+                var choice = KeyChoice(kind: .word, ids: [], test: i, exact: true, cost: 0)
                 switch t.kind {
                 case .words:
-                    kind = .word; weight = 16
                     for e in 0..<Int(t.count) {
                         let index = Int(sparse[Int(t.start) + 2 * e]), bits = sparse[Int(t.start) + 2 * e + 1]
-                        for b in 0..<64 where bits & (1 << UInt64(b)) != 0 { ids.append(Int32(index * 64 + b)) }
+                        for b in 0..<64 where bits & (1 << UInt64(b)) != 0 { choice.ids.append(Int32(index * 64 + b)) }
                     }
+                    choice.cost = 16 * choice.ids.count
                 case .nameAction, .leadVerb, .last:
-                    kind = t.kind == .nameAction ? .action : t.kind == .leadVerb ? .lead : .last
+                    choice.kind = t.kind == .nameAction ? .action : t.kind == .leadVerb ? .lead : .last
                     for w in 0..<stride where dense[Int(t.start) + w] != 0 {
-                        for b in 0..<64 where dense[Int(t.start) + w] & (1 << UInt64(b)) != 0 { ids.append(Int32(w * 64 + b)) }
+                        for b in 0..<64 where dense[Int(t.start) + w] & (1 << UInt64(b)) != 0 { choice.ids.append(Int32(w * 64 + b)) }
                     }
+                    choice.cost = choice.ids.count
+                case .phrases:
+                    choice.exact = false
+                    var pairs = Set<Int>(), singles = Set<Int32>()
+                    for e in Int(t.start)..<Int(t.start + t.count) {
+                        let key = phraseKeys[e]
+                        for b in 0..<key.bits.nonzeroBitCount {
+                            let range = phraseRanges[Int(key.base) + b]
+                            var at = Int(range.start)
+                            while at < Int(range.end) {
+                                let words = Array(phrases[(at + 1)...(at + Int(phrases[at]))])
+                                at += 1 + words.count
+                                if words.count == 1 { singles.insert(words[0]); continue }
+                                let k = words.indices.dropLast().max { max(rarity(words[$0]), rarity(words[$0 + 1])) < max(rarity(words[$1]), rarity(words[$1 + 1])) }!
+                                pairs.insert(WordPairs.bit(words[k], words[k + 1]))
+                            }
+                        }
+                    }
+                    choice.ids = singles.sorted()
+                    choice.pairs = pairs.sorted()
+                    choice.cost = 16 * singles.count + 2 * pairs.count
                 default: continue
                 }
-                if best == nil || ids.count * weight < best!.cost { best = (ids.count * weight, kind, ids, i) }
+                if best == nil || choice.cost < best!.cost { best = choice }
             }
-            return best.map { ($0.key, $0.ids, $0.test) }
+            return best
         }
 
         /// The tests of a group of conditions that must all hold, appended; their range.
@@ -443,6 +499,15 @@ struct Screens: @unchecked Sendable {
                 for (w, bits) in present.enumerated() {
                     var b = bits & s.keyWords[w]
                     while b != 0 { add(.word, w * 64 + b.trailingZeroBitCount); b &= b - 1 }
+                }
+                // The definition's pairs of words side by side that key some rule.
+                for w in 0..<WordPairs.words {
+                    var b = pairs[w] & s.keyPairs[w]
+                    while b != 0 {
+                        let row = (Int(s.pairRank[w]) + (s.keyPairs[w] & ((1 << UInt64(b.trailingZeroBitCount)) - 1)).nonzeroBitCount) * s.maskWords
+                        for m in 0..<s.maskWords { mask[m] |= s.pairRows[row + m] }
+                        b &= b - 1
+                    }
                 }
                 for id in actions { add(.action, Int(id)) }
                 if leadID >= 0 { add(.lead, Int(leadID)) }
