@@ -907,7 +907,7 @@ public struct Classifier: @unchecked Sendable {
             return
         }
         rules.withUnsafeBufferPointer { rules in
-            screens.read(f, categoryBit: categoryBit) { screen in screen.forEachPassing { k in body(rules[k], screen, k) } }
+            screens.read(f, categoryBit: categoryBit) { screen in screen.forEachPassing { k, screen in body(rules[k], screen, k) } }
         }
     }
 

@@ -52,7 +52,13 @@ struct Screens: @unchecked Sendable {
     /// The tests' tables (see `Builder`), in memory of their own once built.
     private let tables: Storage
 
-    struct Entry { var when: Int32, firstGroup: Int32, groupCount: Int32, cheapUnless: Int32, costlyUnless: Int32 }
+    /// A rule's groups of tests (ranges of `groups`), and where the bits of its `any` groups start in a rule mask (-1: it
+    /// has none, and each group is tested).
+    struct Entry { var when: Int32, firstGroup: Int32, groupCount: Int32, cheapUnless: Int32, costlyUnless: Int32, groupBits: Int32 = -1 }
+
+    /// Rules with this many `any` groups or more have a bit for each in the index, so that only the groups whose key holds
+    /// are tested.
+    static let groupBitsFrom = 2
 
     /// What a rule's key test reads, for the index of keys.
     enum Key: Int, CaseIterable { case word, action, lead, last }
@@ -88,8 +94,10 @@ struct Screens: @unchecked Sendable {
         let byteGroups: UnsafeBufferPointer<(start: Int32, count: Int32)>
         let byteSets: UnsafeBufferPointer<ByteSet>
         let blankNeeds: UnsafeBufferPointer<Blanks>
-        /// Words of a rule mask, and the vocabulary's size rounded up to whole words (a row of `keys` per word).
+        /// Words of a rule mask (and those of them that hold the rules' own bits), and the vocabulary's size rounded up to
+        /// whole words (a row of `keys` per word).
         let maskWords: Int
+        let ruleWords: Int
         let vocabularySize: Int
 
         init(_ b: Builder) {
@@ -99,7 +107,7 @@ struct Screens: @unchecked Sendable {
             keys = Storage.copy(b.keys); always = Storage.copy(b.always); keyWords = Storage.copy(b.keyWords)
             keyPairs = Storage.copy(b.keyPairs); pairRank = Storage.copy(b.pairRank); pairRows = Storage.copy(b.pairRows)
             byteGroups = Storage.copy(b.byteGroups); byteSets = Storage.copy(b.byteSets); blankNeeds = Storage.copy(b.blankNeeds)
-            maskWords = b.maskWords; vocabularySize = b.vocabularySize
+            maskWords = b.maskWords; ruleWords = b.ruleWords; vocabularySize = b.vocabularySize
         }
 
         deinit {
@@ -147,8 +155,9 @@ struct Screens: @unchecked Sendable {
         var pairRank = [Int32](repeating: 0, count: WordPairs.words)
         var pairRows: [UInt64] = []
         var always: [UInt64] = []
-        /// Words of a rule mask.
+        /// Words of a rule mask, and those of them that hold the rules' own bits.
         var maskWords = 1
+        var ruleWords = 1
         var vocabularySize = 0
 
         init(_ compiled: [CompiledRule], vocabularySize size: Int, rarity: (Int32) -> Int, literal: (Int32) -> [UInt8]) {
@@ -165,14 +174,40 @@ struct Screens: @unchecked Sendable {
                 rules.append(Entry(when: when, firstGroup: first, groupCount: Int32(r.any.count), cheapUnless: cheap, costlyUnless: costly))
             }
             vocabularySize = stride * 64
-            maskWords = max(1, (rules.count + 63) / 64)
+            // A mask holds a bit per rule, then (from a word of its own) a bit per `any` group of the rules with many.
+            ruleWords = max(1, (rules.count + 63) / 64)
+            var next = ruleWords * 64
+            for k in rules.indices where rules[k].groupCount >= Screens.groupBitsFrom {
+                rules[k].groupBits = Int32(next)
+                next += Int(rules[k].groupCount)
+            }
+            maskWords = (next + 63) / 64
             keys = Array(repeating: 0, count: Key.allCases.count * vocabularySize * maskWords)
             keyWords = Array(repeating: 0, count: stride)
             always = Array(repeating: 0, count: maskWords)
             var pairMasks: [Int: [UInt64]] = [:]
+            func index(_ key: KeyChoice, bit k: Int) {
+                let bit = UInt64(1) << UInt64(k & 63), word = k >> 6
+                for id in key.ids {
+                    keys[(key.kind.rawValue * vocabularySize + Int(id)) * maskWords + word] |= bit
+                    if key.kind == .word { keyWords[Int(id) >> 6] |= 1 << UInt64(id & 63) }
+                }
+                for pair in key.pairs {
+                    pairMasks[pair, default: Array(repeating: 0, count: maskWords)][word] |= bit
+                    keyPairs[pair >> 6] |= 1 << UInt64(pair & 63)
+                }
+            }
             for k in rules.indices {
                 let e = rules[k]
                 let bit = UInt64(1) << UInt64(k & 63), word = k >> 6
+                // Each group's bit, through the group's key (or always, a group without one).
+                let groupKeys = (Int(e.firstGroup)..<Int(e.firstGroup + e.groupCount)).map { key(of: $0, rarity: rarity) }
+                if e.groupBits >= 0 {
+                    for (g, key) in groupKeys.enumerated() {
+                        let b = Int(e.groupBits) + g
+                        if let key { index(key, bit: b) } else { always[b >> 6] |= 1 << UInt64(b & 63) }
+                    }
+                }
                 // The key of the `when` group, or else one key for each `any` group.
                 var chosen: [KeyChoice] = []
                 if let key = key(of: Int(e.when), rarity: rarity) {
@@ -184,21 +219,11 @@ struct Screens: @unchecked Sendable {
                         tests.swapAt(key.test, last)
                         groups[Int(e.when)].count -= 1
                     }
-                } else if e.groupCount > 0 {
-                    let each = (Int(e.firstGroup)..<Int(e.firstGroup + e.groupCount)).map { key(of: $0, rarity: rarity) }
-                    if each.allSatisfy({ $0 != nil }) { chosen = each.map { $0! } }
+                } else if e.groupCount > 0, groupKeys.allSatisfy({ $0 != nil }) {
+                    chosen = groupKeys.map { $0! }
                 }
                 if chosen.isEmpty { always[word] |= bit; continue }
-                for key in chosen {
-                    for id in key.ids {
-                        keys[(key.kind.rawValue * vocabularySize + Int(id)) * maskWords + word] |= bit
-                        if key.kind == .word { keyWords[Int(id) >> 6] |= 1 << UInt64(id & 63) }
-                    }
-                    for pair in key.pairs {
-                        pairMasks[pair, default: Array(repeating: 0, count: maskWords)][word] |= bit
-                        keyPairs[pair >> 6] |= 1 << UInt64(pair & 63)
-                    }
-                }
+                for key in chosen { index(key, bit: k) }
             }
             // The rows of the pairs that key some rule, in the order of their bits; each block of 64 bits with the number
             // of key pairs before it, so that a pair's row is found by counting the key pairs below it.
@@ -406,6 +431,8 @@ struct Screens: @unchecked Sendable {
         let fieldBytes: UnsafeBufferPointer<FieldBytes>
         /// The definition's pairs of words side by side (`WordPairs`).
         let pairs: UnsafeBufferPointer<UInt64>
+        /// The mask of the rules and groups whose keys hold, while `forEachPassing` reads it.
+        var groupMask: UnsafePointer<UInt64>? = nil
 
         @inline(__always) func holds(_ t: Test) -> Bool {
             switch t.kind {
@@ -489,7 +516,7 @@ struct Screens: @unchecked Sendable {
 
         /// Calls `body` with each rule that may fire, in order: the rules whose key holds (found through the index of
         /// keys), each then tested in full.
-        @inline(__always) func forEachPassing(_ body: (Int) -> Void) {
+        @inline(__always) func forEachPassing(_ body: (Int, Reader) -> Void) {
             withUnsafeTemporaryAllocation(of: UInt64.self, capacity: s.maskWords) { mask in
                 for w in 0..<s.maskWords { mask[w] = s.always[w] }
                 @inline(__always) func add(_ key: Screens.Key, _ id: Int) {
@@ -512,12 +539,15 @@ struct Screens: @unchecked Sendable {
                 for id in actions { add(.action, Int(id)) }
                 if leadID >= 0 { add(.lead, Int(leadID)) }
                 if lastID >= 0 { add(.last, Int(lastID)) }
-                for w in 0..<s.maskWords {
+                // The groups' bits are read while the mask lasts.
+                var reader = self
+                reader.groupMask = UnsafePointer(mask.baseAddress!)
+                for w in 0..<s.ruleWords {
                     var b = mask[w]
                     while b != 0 {
                         let k = w * 64 + b.trailingZeroBitCount
                         b &= b - 1
-                        if mayFire(k) { body(k) }
+                        if reader.mayFire(k) { body(k, reader) }
                     }
                 }
             }
@@ -535,12 +565,22 @@ struct Screens: @unchecked Sendable {
             let r = s.rules[k]
             guard all(Int(r.when)) else { return false }
             if r.groupCount == 0 { return true }
-            for g in Int(r.firstGroup)..<Int(r.firstGroup + r.groupCount) where all(g) { return true }
+            for g in 0..<Int(r.groupCount) where groupKeyHolds(r, g) && all(Int(r.firstGroup) + g) { return true }
             return false
         }
 
+        /// Whether the key of `any` group `g` of a rule holds (true for a rule whose groups have no bits).
+        @inline(__always) func groupKeyHolds(_ r: Entry, _ g: Int) -> Bool {
+            guard r.groupBits >= 0, let mask = groupMask else { return true }
+            let b = Int(r.groupBits) + g
+            return mask[b >> 6] & (1 << UInt64(b & 63)) != 0
+        }
+
         /// Whether the `any` group `j` of rule `k` may hold.
-        @inline(__always) func anyMayHold(_ k: Int, _ j: Int) -> Bool { all(Int(s.rules[k].firstGroup) + j) }
+        @inline(__always) func anyMayHold(_ k: Int, _ j: Int) -> Bool {
+            let r = s.rules[k]
+            return groupKeyHolds(r, j) && all(Int(r.firstGroup) + j)
+        }
         /// Whether the cheap `unless` group `j` of rule `k` may hold.
         @inline(__always) func cheapUnlessMayHold(_ k: Int, _ j: Int) -> Bool { all(Int(s.rules[k].cheapUnless) + j) }
         /// Whether the costly `unless` group `j` of rule `k` may hold.
