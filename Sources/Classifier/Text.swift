@@ -426,22 +426,28 @@ enum Tokenizer {
                                        _ visit: (UInt64, Int, Int) -> Void) -> Int {
         var text = text
         return text.withUTF8 { utf8 in
-            // Most texts are ASCII: found so in one quick pass, and then cut sixty-four bytes at a time.
-            if asciiRunEnd(utf8, from: 0) == utf8.count { return scanASCII(utf8, marking: &marks, visit) }
-            return scanBytes(utf8, marking: &marks, outsideASCII: &outsideASCII, visit)
+            scanBlocks(utf8, marking: &marks, outsideASCII: &outsideASCII, visit)
         }
     }
 
-    /// `scan` of any text, byte by byte.
-    @inline(__always) static func scanBytes(_ utf8: UnsafeBufferPointer<UInt8>, marking marks: inout ByteSet, outsideASCII: inout Bool,
+    /// Where cutting a text stands between two bytes: the open word (where it starts, and whether it is ASCII so far), the
+    /// class of the byte before (0 none or no letter, 1 small letter, 2 capital, 3 digit, 4 letter outside ASCII), where
+    /// the run of ASCII letters and digits that holds it started, and the longest run so far.
+    struct CutState { var open = -1; var ascii = true; var prev: UInt8 = 0; var runStart = 0; var longest = 0 }
+
+    /// Cuts the bytes of `utf8` from `i` byte by byte, to `end` or just past it (to the end of a character that crosses
+    /// it), from and into `state`; returns where it stopped. The word still open is left open.
+    @inline(__always) static func scanBytes(_ utf8: UnsafeBufferPointer<UInt8>, from i: Int, to end: Int, _ state: inout CutState,
+                                            marking marks: inout ByteSet, outsideASCII: inout Bool,
                                             _ visit: (UInt64, Int, Int) -> Void) -> Int {
         let n = utf8.count
-        var i = 0
-        var runStart = 0, longest = 0
-        var start = -1
-        var ascii = true
-        var prev: UInt8 = 0 // 0 none, 1 lower, 2 upper, 3 digit, 4 other letter
-        while i < n {
+        var i = i
+        var runStart = state.runStart, longest = state.longest
+        var start = state.open
+        var ascii = state.ascii
+        var prev = state.prev
+        defer { state = CutState(open: start, ascii: ascii, prev: prev, runStart: runStart, longest: longest) }
+        while i < end {
             let b = utf8[i]
             if b < 0x80 {
                 let cls: UInt8 = b &- 0x61 < 26 ? 1 : b &- 0x41 < 26 ? 2 : b &- 0x30 < 10 ? 3 : 0
@@ -505,45 +511,60 @@ enum Tokenizer {
                 cut(utf8, &start, &ascii, at, visit)
             }
         }
-        cut(utf8, &start, &ascii, n, visit)
-        return max(longest, n - runStart)
+        return i
     }
 
-    /// `scan` of ASCII text, the same words cut the same way (`scanBytes`), found block by block: the small letters,
-    /// capitals, digits and spaces of 64 bytes as a bit each, from which the words' starts (after a byte that is no
-    /// letter or digit, at a capital after a small letter, and at the last capital of a run that a small letter follows)
-    /// and ends (at a byte that is no letter or digit) are read with a few operations per block, instead of a test or two
-    /// per byte.
-    @inline(__always) static func scanASCII(_ u: UnsafeBufferPointer<UInt8>, marking marks: inout ByteSet,
-                                            _ visit: (UInt64, Int, Int) -> Void) -> Int {
+    /// The open word, if any, ended at the end of the text; the longest run.
+    @inline(__always) static func finish(_ utf8: UnsafeBufferPointer<UInt8>, _ state: inout CutState, _ visit: (UInt64, Int, Int) -> Void) -> Int {
+        if state.open >= 0 {
+            state.longest = max(state.longest, utf8.count - state.runStart)
+            cut(utf8, &state.open, &state.ascii, utf8.count, visit)
+        }
+        return state.longest
+    }
+
+    /// `scan` of a text, the same words cut the same way as byte by byte (`scanBytes`), found block by block: the small
+    /// letters, capitals, digits and spaces of 64 bytes as a bit each, from which the words' starts (after a byte that is
+    /// no letter or digit, at a capital after a small letter, and at the last capital of a run that a small letter
+    /// follows) and ends (at a byte that is no letter or digit) are read with a few operations per block, instead of a
+    /// test or two per byte. A block that holds bytes outside ASCII is cut byte by byte.
+    @inline(__always) static func scanBlocks(_ u: UnsafeBufferPointer<UInt8>, marking marks: inout ByteSet, outsideASCII: inout Bool,
+                                             _ visit: (UInt64, Int, Int) -> Void) -> Int {
         let n = u.count
         // A bit per byte of a chunk of eight, from the high bits of `m`.
         @inline(__always) func pack(_ m: UInt64) -> UInt64 { ((m >> 7) &* 0x0102_0408_1020_4080) >> 56 }
-        var open = -1, runStart = 0, longest = 0
-        // Bit 0: whether the last byte of the block before was a letter or digit, a small letter, a capital.
-        var carryWord: UInt64 = 0, carrySmall: UInt64 = 0, carryCapital: UInt64 = 0
+        var state = CutState()
         var base = 0
         while base < n {
             let count = min(64, n - base)
-            var small: UInt64 = 0, capital: UInt64 = 0, digit: UInt64 = 0, space: UInt64 = 0
+            var small: UInt64 = 0, capital: UInt64 = 0, digit: UInt64 = 0, space: UInt64 = 0, high: UInt64 = 0
             var k = 0
             while k < count {
                 let x = loweredChunk(u, base + k, min(8, count - k), lower: false)
+                high |= x
                 small |= pack(asciiBytes(x, from: 0x61, to: 0x7A)) << UInt64(k)
                 capital |= pack(asciiBytes(x, from: 0x41, to: 0x5A)) << UInt64(k)
                 digit |= pack(asciiBytes(x, from: 0x30, to: 0x39)) << UInt64(k)
                 space |= pack(asciiBytes(x, from: 0x20, to: 0x20)) << UInt64(k)
                 k += 8
             }
+            if high & 0x8080_8080_8080_8080 != 0 {
+                // Byte by byte, from where the run of letters and digits stands (after the last byte that is none, when
+                // no word is open).
+                if state.open < 0 { state.runStart = base }
+                base = scanBytes(u, from: base, to: base + count, &state, marking: &marks, outsideASCII: &outsideASCII, visit)
+                continue
+            }
             let valid: UInt64 = count == 64 ? ~0 : (1 << UInt64(count)) - 1
             let word = small | capital | digit, other = valid & ~word
             if space != 0 { marks.insert(0x20) }
             var rest = other & ~space
             while rest != 0 { marks.insert(u[base + rest.trailingZeroBitCount]); rest &= rest - 1 }
-            // The byte before each (for the first, the last of the block before) and after each (for the last, the first
-            // of the next block).
-            let wordBefore = word << 1 | carryWord, smallBefore = small << 1 | carrySmall, capitalBefore = capital << 1 | carryCapital
-            let smallAfter = small >> 1 | (base + 64 < n && u[base + 64] &- 0x61 < 26 ? 1 << 63 : 0)
+            // The byte before each (for the first, the byte before the block: a letter outside ASCII is in a word) and
+            // after each (for the last, the first byte after the block).
+            let wordBefore = word << 1 | (state.prev != 0 ? 1 : 0)
+            let smallBefore = small << 1 | (state.prev == 1 ? 1 : 0), capitalBefore = capital << 1 | (state.prev == 2 ? 1 : 0)
+            let smallAfter = small >> 1 | (base + count < n && u[base + count] &- 0x61 < 26 ? 1 << UInt64(count - 1) : 0)
             let runStarts = word & ~wordBefore
             let starts = runStarts | capital & (smallBefore | capitalBefore & smallAfter)
             let ends = other & wordBefore
@@ -553,23 +574,19 @@ enum Tokenizer {
                 let bit: UInt64 = 1 << UInt64(j)
                 events &= events - 1
                 let at = base + j
-                if open >= 0 { visit(asciiStemHash(u, open, at), open, at) }
+                cut(u, &state.open, &state.ascii, at, visit)
                 if ends & bit != 0 {
-                    open = -1
-                    longest = max(longest, at - runStart)
+                    state.longest = max(state.longest, at - state.runStart)
                 } else {
-                    open = at
-                    if runStarts & bit != 0 { runStart = at }
+                    state.open = at
+                    if runStarts & bit != 0 { state.runStart = at }
                 }
             }
-            carryWord = word >> 63; carrySmall = small >> 63; carryCapital = capital >> 63
-            base += 64
+            let last: UInt64 = 1 << UInt64(count - 1)
+            state.prev = small & last != 0 ? 1 : capital & last != 0 ? 2 : digit & last != 0 ? 3 : 0
+            base += count
         }
-        if open >= 0 {
-            visit(asciiStemHash(u, open, n), open, n)
-            longest = max(longest, n - runStart)
-        }
-        return longest
+        return finish(u, &state, visit)
     }
 
     /// Hands the open word, if any, ending at `end` to `visit`, and closes it.
