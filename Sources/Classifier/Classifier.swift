@@ -800,6 +800,10 @@ public struct Classifier: @unchecked Sendable {
 
     public init(directory: String) throws(RuleError) { self.init(rules: try RuleLoader.load(directory: directory)) }
 
+    /// What a decided category or risk level says in the evidence, made once (not a string per definition).
+    static let categoryEffect = Dictionary(uniqueKeysWithValues: AtlasModel.Category.allCases.map { ($0, "category \($0.rawValue)") })
+    static let riskEffect = Dictionary(uniqueKeysWithValues: RiskLevel.allCases.map { ($0, "risk \($0.rawValue)") })
+
     public struct Result: Sendable {
         public var verdict: Verdict
         public var findings: [Finding]
@@ -842,7 +846,7 @@ public struct Classifier: @unchecked Sendable {
             category = w.rule.rule.category!
             start = w.rule.rule.risk ?? category.baseline
             confidence = w.rule.rule.priority >= 60 ? .high : .medium
-            evidence = f.resolve(w.evidence).map { Evidence(rule: w.rule.rule.id, field: $0.field, fragment: $0.fragment, effect: "category \(category.rawValue)") }
+            evidence = f.resolve(w.evidence).map { Evidence(rule: w.rule.rule.id, field: $0.field, fragment: $0.fragment, effect: Classifier.categoryEffect[category]!) }
         } else {
             category = .write
             start = RiskLevel.medium
@@ -874,10 +878,10 @@ public struct Classifier: @unchecked Sendable {
             for (r, ev) in raises + lowers { evidence += f.resolve(ev).map { Evidence(rule: r.id, field: $0.field, fragment: $0.fragment, effect: "cancelled: a raise and a lower both hold") } }
         } else if let top = raises.max(by: { $0.0.risk! < $1.0.risk! }) {
             risk = top.0.risk!
-            evidence += f.resolve(top.1).map { Evidence(rule: top.0.id, field: $0.field, fragment: $0.fragment, effect: "risk \(risk.rawValue)") }
+            evidence += f.resolve(top.1).map { Evidence(rule: top.0.id, field: $0.field, fragment: $0.fragment, effect: Classifier.riskEffect[risk]!) }
         } else if let bottom = lowers.min(by: { $0.0.risk! < $1.0.risk! }) {
             risk = bottom.0.risk!
-            evidence += f.resolve(bottom.1).map { Evidence(rule: bottom.0.id, field: $0.field, fragment: $0.fragment, effect: "risk \(risk.rawValue)") }
+            evidence += f.resolve(bottom.1).map { Evidence(rule: bottom.0.id, field: $0.field, fragment: $0.fragment, effect: Classifier.riskEffect[risk]!) }
         }
         let verdict = Verdict(category: category, risk: risk, confidence: confidence, evidence: evidence)
         // Findings see the verdict, so that annotations can be checked against it; a category no rule decided (the

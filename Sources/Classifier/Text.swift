@@ -370,9 +370,10 @@ final class Field: Sendable {
         }
     }
 
+    /// The text of tokens `r`, read in place (not the whole text copied out for a part of it).
     func quote(_ r: Range<Int>) -> String {
-        let utf8 = text.utf8
-        return String(decoding: Array(utf8)[Int(tokens[r.lowerBound].start)..<Int(tokens[r.upperBound - 1].end)], as: UTF8.self)
+        var text = text
+        return text.withUTF8 { String(decoding: UnsafeBufferPointer(rebasing: $0[Int(tokens[r.lowerBound].start)..<Int(tokens[r.upperBound - 1].end)]), as: UTF8.self) }
     }
 }
 
