@@ -144,9 +144,10 @@ struct Screens: @unchecked Sendable {
         var groups: [(start: Int32, count: Int32)] = []
         var rules: [Entry] = []
         /// The index of keys: for each key kind and vocabulary word, the rules (a bit each) keyed on that word, so that the
-        /// rules a definition may fire are found from its words instead of by testing every rule. A rule's key is one of the
-        /// tests of its `when` group (or one per `any` group), the one likely to hold least often; a rule without one is in
-        /// `always`.
+        /// rules a definition may fire are found from its words instead of by testing every rule (pairs of words side by
+        /// side have rows of their own, `pairRows`). A rule's key comes from one of the tests of its `when` group (or one per
+        /// `any` group), the one likely to hold least often; a rule without one is in `always`. The `any` groups of a rule
+        /// with `groupBitsFrom` or more have bits of their own after the rules', each set through its group's key.
         var keys: [UInt64] = []
         var keyWords: [UInt64] = []
         /// The pairs of words side by side (`WordPairs` bits) that key some rule; for each block of 64, how many key pairs
