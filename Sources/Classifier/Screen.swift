@@ -236,7 +236,7 @@ struct Screens: @unchecked Sendable {
             pairRows = Array(repeating: 0, count: max(1, Int(before)) * maskWords)
             for (pair, mask) in pairMasks {
                 let w = pair >> 6
-                let row = Int(pairRank[w]) + (keyPairs[w] & ((1 << UInt64(pair & 63)) - 1)).nonzeroBitCount
+                let row = Int(pairRank[w]) + bitsBelow(pair & 63, in: keyPairs[w])
                 for m in 0..<maskWords { pairRows[row * maskWords + m] = mask[m] }
             }
             // Within each group, the tests that read one value first and those that walk tables last: the first test
@@ -490,7 +490,7 @@ struct Screens: @unchecked Sendable {
                     while held != 0 {
                         let bit = held.trailingZeroBitCount
                         held &= held - 1
-                        let r = s.phraseRanges[Int(key.base) + (key.bits & ((1 << UInt64(bit)) - 1)).nonzeroBitCount]
+                        let r = s.phraseRanges[Int(key.base) + bitsBelow(bit, in: key.bits)]
                         var i = Int(r.start)
                         while i < Int(r.end) {
                             let n = Int(s.phrases[i])
@@ -532,7 +532,7 @@ struct Screens: @unchecked Sendable {
                 for w in 0..<WordPairs.words {
                     var b = pairs[w] & s.keyPairs[w]
                     while b != 0 {
-                        let row = (Int(s.pairRank[w]) + (s.keyPairs[w] & ((1 << UInt64(b.trailingZeroBitCount)) - 1)).nonzeroBitCount) * s.maskWords
+                        let row = (Int(s.pairRank[w]) + bitsBelow(b.trailingZeroBitCount, in: s.keyPairs[w])) * s.maskWords
                         for m in 0..<s.maskWords { mask[m] |= s.pairRows[row + m] }
                         b &= b - 1
                     }

@@ -133,6 +133,10 @@ struct Blanks: Sendable, Equatable {
     }
 }
 
+/// How many bits of `word` are set below bit `bit`: the place, among the set bits, of that one (a sparse table's entries
+/// are kept in the order of their bits).
+@inline(__always) func bitsBelow(_ bit: Int, in word: UInt64) -> Int { (word & ((1 << UInt64(bit)) - 1)).nonzeroBitCount }
+
 /// A set of vocabulary numbers as bits: membership without hashing.
 struct Bitset: Sendable {
     var words: [UInt64]
@@ -541,7 +545,7 @@ enum Tokenizer {
             var small: UInt64 = 0, capital: UInt64 = 0, digit: UInt64 = 0, space: UInt64 = 0, high: UInt64 = 0
             var k = 0
             while k < count {
-                let x = loweredChunk(u, base + k, min(8, count - k), lower: false)
+                let x = chunk(u, base + k, min(8, count - k))
                 high |= x
                 small |= pack(asciiBytes(x, from: 0x61, to: 0x7A)) << UInt64(k)
                 capital |= pack(asciiBytes(x, from: 0x41, to: 0x5A)) << UInt64(k)
@@ -625,9 +629,8 @@ enum Tokenizer {
         return finish(h, length + (extra == 0 ? 0 : 1))
     }
 
-    /// `take` bytes (1 to 8) of `text` from `at`, little-endian in one word (the rest zero), capitals lower-cased
-    /// unless `lower` is false.
-    @inline(__always) static func loweredChunk(_ text: UnsafeBufferPointer<UInt8>, _ at: Int, _ take: Int, lower: Bool = true) -> UInt64 {
+    /// `take` bytes (1 to 8) of `text` from `at`, little-endian in one word (the rest zero).
+    @inline(__always) static func chunk(_ text: UnsafeBufferPointer<UInt8>, _ at: Int, _ take: Int) -> UInt64 {
         var chunk: UInt64 = 0
         if at + 8 <= text.count {
             chunk = UnsafeRawPointer(text.baseAddress! + at).loadUnaligned(as: UInt64.self)
@@ -635,8 +638,13 @@ enum Tokenizer {
         } else {
             for j in 0..<take { chunk |= UInt64(text[at + j]) << UInt64(8 * j) }
         }
-        // Capitals take 0x20.
-        return lower ? chunk | asciiBytes(chunk, from: 0x41, to: 0x5A) >> 2 : chunk
+        return chunk
+    }
+
+    /// `chunk`, its capitals lower-cased (a capital takes 0x20).
+    @inline(__always) static func loweredChunk(_ text: UnsafeBufferPointer<UInt8>, _ at: Int, _ take: Int) -> UInt64 {
+        let chunk = chunk(text, at, take)
+        return chunk | asciiBytes(chunk, from: 0x41, to: 0x5A) >> 2
     }
 
     /// The stem hash of a word with letters outside ASCII (lower-cased and stemmed as a string).
