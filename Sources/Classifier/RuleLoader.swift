@@ -35,23 +35,10 @@ public enum RuleLoader {
         return try parse(yaml: text, file: name)
     }
 
-    /// The parser's complaint in one line with where it is: Yams quotes the whole file after some of its messages.
-    static func yamlProblem(_ error: any Error) -> String {
-        let text = "\(error)"
-        let first = text.prefix(while: { $0 != "\n" }).trimmingCharacters(in: .whitespaces)
-        // "5:118: error: scanner: …" already starts with its place; other messages end with "in line N, column M".
-        if first.first?.isNumber == true { return first.hasSuffix(":") ? String(first.dropLast()) : first }
-        guard let at = text.range(of: " in line ", options: .backwards) else { return first }
-        let place = text[at.upperBound...].prefix(while: { $0 != "\n" })
-        return first + " (line " + place + ")"
-    }
-
     public static func parse(yaml text: String, file: String) throws(RuleError) -> Rule {
-        let node: Node?
-        // Composed with the basic resolver: plain scalars are typed here (`typed`), without a regular expression per scalar;
-        // read as UTF-8, which a Swift string is (the parser otherwise asks the environment, built anew, on every call).
-        do { node = try Yams.compose(yaml: text, .basic, .default, .utf8) } catch { throw RuleError(file: file, message: "not valid YAML: \(yamlProblem(error))") }
-        guard let node, case .object(let o) = try json(node, file: file) else { throw RuleError(file: file, message: "a rule file is a YAML mapping") }
+        let root: JSONValue?
+        do { root = try YAMLReader.read(text) } catch { throw RuleError(file: file, message: "not valid YAML: \(error.message)") }
+        guard case .object(let o)? = root else { throw RuleError(file: file, message: "a rule file is a YAML mapping") }
         let known: Set<String> = ["id", "stage", "summary", "category", "risk", "severity", "priority", "when", "any", "unless", "examples"]
         guard let id = o["id"]?.stringValue, !id.isEmpty else { throw RuleError(file: file, field: "id", message: "missing") }
         func err(_ field: String, _ m: String) -> RuleError { RuleError(file: file, rule: id, field: field, message: m) }
@@ -258,24 +245,6 @@ public enum RuleLoader {
             }
         }
         return out
-    }
-
-    /// A YAML node as the JSON-like data rules are read from (the parser has refused a key given twice in one mapping already).
-    static func json(_ node: Node, file: String) throws(RuleError) -> JSONValue {
-        switch node {
-        case .scalar(let s): return s.style == .plain ? typed(s.string) : .string(s.string)
-        case .sequence(let items):
-            var out: [JSONValue] = []
-            for item in items { out.append(try json(item, file: file)) }
-            return .array(out)
-        case .mapping(let pairs):
-            var out: [String: JSONValue] = [:]
-            for (k, v) in pairs {
-                out[k.scalar?.string ?? ""] = try json(v, file: file)
-            }
-            return .object(out)
-        case .alias: throw RuleError(file: file, message: "YAML anchors and aliases are not used in rule files")
-        }
     }
 
     /// A plain scalar typed as YAML's default schema types it (booleans such as `yes` and `off`, integers, floats, null,

@@ -136,6 +136,26 @@ struct RuleTests {
         #expect(e?.message.contains("\n") == false && e?.message.contains("name_verb") == true, "\(String(describing: e))")
     }
 
+    @Test("YAML a rule file cannot hold is refused with its place: an alias, a second document, a mapping as a key, deep nesting, a broken line")
+    func yamlRefusals() {
+        let head = "id: x\nstage: category\ncategory: Read\nsummary: s\n"
+        let tail = "examples: {match: [a], no_match: [b]}\n"
+        let cases: [(String, String)] = [
+            (head + "when: &w {name_verb: [get]}\nany: [*w]\n" + tail, "line 6"),
+            (head + "when: {name_verb: [get]}\n" + tail + "---\nid: y\n", "line 7"),
+            (head + "when: {? {a: b} : c}\n" + tail, "line 5"),
+            (head + "when: " + String(repeating: "[", count: 80) + String(repeating: "]", count: 80) + "\n" + tail, "line 5"),
+            (head + "when: {name_verb: [get}\n" + tail, "line 5"),
+        ]
+        for (yaml, place) in cases {
+            let e = Self.load(yaml)
+            #expect(e?.message.hasPrefix("not valid YAML: ") == true && e?.message.contains(place) == true && e?.message.contains("\n") == false,
+                    "\(String(describing: e))")
+        }
+        // Nothing at all, or a list, is not a rule.
+        #expect(Self.load("")?.message == "a rule file is a YAML mapping" && Self.load("- a\n")?.message == "a rule file is a YAML mapping")
+    }
+
     @Test("plain YAML scalars are typed as the default schema types them; quoted ones stay text")
     func scalarTypes() {
         let cases: [(String, JSONValue)] = [
