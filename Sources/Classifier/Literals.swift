@@ -375,8 +375,12 @@ enum RegexRequirement {
                 break
             }
             if branches.count == 1 { return branches[0] }
+            // Unions grown in place: a pattern can have hundreds of branches.
             var prefix: Set<[UInt8]>? = []
-            for b in branches { if let st = b.starting, let x = prefix { prefix = x.union(st) } else { prefix = nil } }
+            for b in branches {
+                guard let st = b.starting, prefix != nil else { prefix = nil; break }
+                prefix!.formUnion(st)
+            }
             // Each branch's longest run, loosened to hold for all of them.
             var runs: [Run] = []
             if branches.allSatisfy({ !$0.runs.isEmpty }) {
@@ -385,7 +389,8 @@ enum RegexRequirement {
             }
             var exact: Set<[UInt8]>? = []
             for b in branches {
-                if let e = b.exact, let x = exact, x.count + e.count <= RegexRequirement.limit { exact = x.union(e) } else { exact = nil }
+                guard let e = b.exact, let n = exact?.count, n + e.count <= RegexRequirement.limit else { exact = nil; break }
+                exact!.formUnion(e)
             }
             // A match holds one branch, so (A1 and A2) or (B1) requires A1-or-B1 and A2-or-B1: every way of taking one
             // required set from each branch gives a set to require, as long as there are few; otherwise one per branch.
@@ -428,9 +433,13 @@ enum RegexRequirement {
                 run = [[]]
             }
             while let c = peek, c != "|", c != ")" {
-                guard var atom = self.atom() else { return nil }
-                guard let q = quantifier() else { return nil }
-                atom = Parser.apply(q, to: atom)
+                var atom: Node
+                if let fixed = plainRun() {
+                    atom = Node(exact: [fixed], req: [])
+                } else {
+                    guard let one = self.atom(), let q = quantifier() else { return nil }
+                    atom = Parser.apply(q, to: one)
+                }
                 if let e = atom.exact, let r = run, r.count * e.count <= RegexRequirement.limit {
                     var product: Set<[UInt8]> = []
                     for a in r { for b in e { product.insert(a + b) } }
@@ -450,6 +459,26 @@ enum RegexRequirement {
             if whole { return Node(exact: run, req: req, runs: runs) }
             flush()
             return Node(exact: nil, req: req, runs: runs, prefix: prefix)
+        }
+
+        /// ASCII letters, digits and spaces in a row, none under a quantifier, lower-cased: one fixed string read at once,
+        /// as the atoms one by one would give it (the long alternations of words are most of what rules' patterns hold).
+        mutating func plainRun() -> [UInt8]? {
+            func plain(_ u: Unicode.Scalar) -> Bool {
+                u.value < 0x80 && (u == " " || ByteSet.isWordByte(UInt8(u.value)))
+            }
+            func quantified(_ j: Int) -> Bool {
+                j + 1 < scalars.count && (scalars[j + 1] == "?" || scalars[j + 1] == "*" || scalars[j + 1] == "+" || scalars[j + 1] == "{")
+            }
+            var j = i
+            var bytes: [UInt8] = []
+            while j < scalars.count, plain(scalars[j]), !quantified(j) {
+                bytes.append(lowerASCII(UInt8(scalars[j].value)))
+                j += 1
+            }
+            if bytes.isEmpty { return nil }
+            i = j
+            return bytes
         }
 
         /// `?`, `*`, `+`, `{n}`, `{n,}`, `{n,m}` with an optional lazy or possessive mark, as (min, max); (1, 1) if none.

@@ -251,6 +251,8 @@ public enum RuleLoader {
     /// timestamps). A scalar that starts with a letter and is none of those few words is text: only the others (digits,
     /// signs, dots, `~`) go through the library's resolver, which tries a regular expression per type.
     static func typed(_ s: String) -> JSONValue {
+        // Most scalars are words: one longer than five bytes that opens with an ASCII letter is text, looked at no further.
+        if let b = s.utf8.first, (b | 0x20) >= 0x61, (b | 0x20) <= 0x7A, s.utf8.count > 5 { return .string(s) }
         switch s {
         case "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON": return .bool(true)
         case "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF": return .bool(false)
