@@ -251,8 +251,12 @@ public enum RuleLoader {
     /// timestamps). A scalar that starts with a letter and is none of those few words is text: only the others (digits,
     /// signs, dots, `~`) go through the library's resolver, which tries a regular expression per type.
     static func typed(_ s: String) -> JSONValue {
-        // Most scalars are words: one longer than five bytes that opens with an ASCII letter is text, looked at no further.
-        if let b = s.utf8.first, (b | 0x20) >= 0x61, (b | 0x20) <= 0x7A, s.utf8.count > 5 { return .string(s) }
+        // Most scalars are words: one that opens with an ASCII letter is text unless it is one of the few words below
+        // (none longer than five bytes, each opening with one of these letters).
+        if let b = s.utf8.first, (b | 0x20) >= 0x61, (b | 0x20) <= 0x7A,
+           s.utf8.count > 5 || !(b | 0x20 == 0x79 || b | 0x20 == 0x74 || b | 0x20 == 0x6F || b | 0x20 == 0x6E || b | 0x20 == 0x66) {
+            return .string(s)
+        }
         switch s {
         case "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON": return .bool(true)
         case "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF": return .bool(false)
