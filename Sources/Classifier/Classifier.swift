@@ -205,7 +205,9 @@ final class Features {
         pairs.initialize(repeating: 0, count: WordPairs.words)
         self.pairs = UnsafeBufferPointer(start: pairs, count: WordPairs.words)
         func notes(_ kind: FieldKind) -> WordNotes { WordNotes(present: present, fields: inFields, pairs: pairs, bit: 1 << UInt16(kind.slot)) }
-        let name = Field(name: "name", text: tool.name, vocabulary: v, notes: notes(.name))
+        // The name's and the server's words are compared by their stem hashes (the vocabulary need not know them).
+        var nameHashes: [UInt64] = [], serverWords: [UInt64] = []
+        let name = Field(name: "name", text: tool.name, vocabulary: v, notes: notes(.name), hashes: &nameHashes)
         let description = Field(name: "description", text: tool.description, vocabulary: v, notes: notes(.description))
         // A first sentence that only prefaces the description (a heading, or a note to the agent) is read with the next
         // one, whose verb is the tool's.
@@ -235,7 +237,7 @@ final class Features {
         }
         f[.params] = Field(name: "parameters", text: paramNameText, vocabulary: v, notes: notes(.params))
         f[.paramText] = Field(name: "parameter descriptions", text: paramText, vocabulary: v, notes: notes(.paramText))
-        f[.server] = Field(name: "server", text: server, vocabulary: v, notes: notes(.server))
+        f[.server] = Field(name: "server", text: server, vocabulary: v, notes: notes(.server), hashes: &serverWords)
         if let instructions { f[.instructions] = Field(name: "instructions", text: instructions, vocabulary: v, notes: notes(.instructions)) }
         // The parts of the folded text (`foldedKinds`, in order).
         let parts = [tool.title ?? "", tool.description, paramText, instructions ?? ""]
@@ -304,13 +306,7 @@ final class Features {
         annotations = tool.annotations
         // The action word: the first known verb of the name, skipping words that only repeat the server's name.
         // Words of the server's name (`luma` in luma_get_task) are skipped unless they are action words themselves.
-        // A server's name has a few words: a list is looked through faster than a set is built.
-        var serverWords: [UInt64] = []
-        serverWords.reserveCapacity(server.utf8.count / 2 + 1)
-        Tokenizer.scan(server) { h, _, _ in serverWords.append(h) }
-        var nameHashes: [UInt64] = []
-        nameHashes.reserveCapacity(name.tokens.count)
-        Tokenizer.scan(tool.name) { h, _, _ in nameHashes.append(h) }
+        // A server's name has a few words (`serverWords`): a list is looked through faster than a set is built.
         var words: [Token] = []
         words.reserveCapacity(name.tokens.count)
         for (k, t) in name.tokens.enumerated() where lexicon.contains(t.id) || !serverWords.contains(nameHashes[k]) { words.append(t) }

@@ -246,6 +246,11 @@ enum WordPairs {
     }
 }
 
+/// Where a field's cutting hands its words' stem hashes.
+protocol HashSink { mutating func add(_ hash: UInt64) }
+struct NoHashes: HashSink { @inline(__always) mutating func add(_ hash: UInt64) {} }
+extension Array: HashSink where Element == UInt64 { @inline(__always) mutating func add(_ hash: UInt64) { append(hash) } }
+
 /// A field of a definition cut into tokens once. The words it holds are noted in its definition's tables as it is cut.
 final class Field: Sendable {
     let name: String
@@ -264,7 +269,15 @@ final class Field: Sendable {
     let joined: [(id: Int32, first: Int32, last: Int32)]
 
     /// `notes`: where its vocabulary words are noted (nowhere when nil).
-    init(name: String, text: String, vocabulary: Vocabulary, notes: WordNotes? = nil) {
+    convenience init(name: String, text: String, vocabulary: Vocabulary, notes: WordNotes? = nil) {
+        var none = NoHashes()
+        self.init(name: name, text: text, vocabulary: vocabulary, notes: notes, hashes: &none)
+    }
+
+    /// A field whose words' stem hashes are also handed to `hashes`, in order: for a caller that compares words the
+    /// vocabulary may not know (a tool's name against its server's). Generic, so that a field that keeps none is cut
+    /// by code without the step.
+    init<H: HashSink>(name: String, text: String, vocabulary: Vocabulary, notes: WordNotes?, hashes: inout H) {
         self.name = name
         self.text = text
         var longest = 0, gap = 0, wordEnd = 0
@@ -275,6 +288,7 @@ final class Field: Sendable {
             vocabulary.withTable { table in
                 var previous: Int32 = -1
                 longest = Tokenizer.scan(text, marking: &marks, outsideASCII: &other) { hash, start, end in
+                    hashes.add(hash)
                     let id = table.id(hash: hash)
                     if id >= 0 {
                         notes?.note(id)
