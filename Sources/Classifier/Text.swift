@@ -706,6 +706,17 @@ enum Tokenizer {
         var end = u.count
         var chars = 0
         while i < u.count {
+            // Eight ASCII bytes at a time while none can end the lead (a line break, `.`, `!` or `?`) and the 300th
+            // character is not among them.
+            while i + 8 <= u.count && chars + 8 <= 300 {
+                let x = UnsafeRawPointer(u.baseAddress! + i).loadUnaligned(as: UInt64.self)
+                if x & 0x8080_8080_8080_8080 != 0 { break }
+                if asciiBytes(x, from: 0x0A, to: 0x0A) | asciiBytes(x, from: 0x21, to: 0x21) | asciiBytes(x, from: 0x2E, to: 0x2E)
+                    | asciiBytes(x, from: 0x3F, to: 0x3F) != 0 { break }
+                chars += 8
+                i += 8
+            }
+            if i == u.count { break }
             let b = u[i]
             if b == 0x0A, i + 1 < u.count, u[i + 1] == 0x0A || chars > 40 { end = i; break }
             if b == 0x2E || b == 0x21 || b == 0x3F {

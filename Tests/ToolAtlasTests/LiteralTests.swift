@@ -141,6 +141,54 @@ struct LiteralTests {
         }
     }
 
+    @Test("the lead found eight bytes at a time ends where reading byte by byte ends it")
+    func leadEightAtATime() {
+        // Byte by byte: a blank line (or a line break after 40 characters), a full stop, `!` or `?` before white space or
+        // the end (not a full stop that closes an abbreviation), 。, or the 300th character.
+        func byByte(_ u: UnsafeBufferPointer<UInt8>) -> Range<Int> {
+            var i = 0
+            while i < u.count, u[i] == 0x20 || u[i] == 0x0A || u[i] == 0x0D || u[i] == 0x09 { i += 1 }
+            let begin = i
+            var chars = 0
+            while i < u.count {
+                let b = u[i]
+                if b == 0x0A, i + 1 < u.count, u[i + 1] == 0x0A || chars > 40 { return begin..<i }
+                if b == 0x2E || b == 0x21 || b == 0x3F,
+                   i + 1 == u.count || u[i + 1] == 0x20 || u[i + 1] == 0x0A || u[i + 1] == 0x0D || u[i + 1] == 0x09,
+                   b != 0x2E || !Summary.closesAbbreviation(u, at: i) { return begin..<(i + 1) }
+                if b == 0xE3, i + 2 < u.count, u[i + 1] == 0x80, u[i + 2] == 0x82 { return begin..<(i + 3) }
+                if b & 0xC0 != 0x80 { chars += 1 }
+                if chars > 300 { return begin..<i }
+                i += 1
+            }
+            return begin..<u.count
+        }
+        let alphabet = ["a", "b", " ", "x", "y", "z", "e", "t", ".", "!", "?", "\n", "é", "。", "e.g.", "A"]
+        var seed: UInt64 = 0x2545_F491_4F6C_DD1D
+        var texts: [String] = []
+        for length in [0, 1, 7, 8, 9, 15, 16, 17, 41, 42, 299, 300, 301, 302, 309, 320, 400] {
+            for _ in 0..<40 {
+                var text = ""
+                for _ in 0..<length {
+                    seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                    let pick = Int(seed >> 33)
+                    // Mostly letters and spaces, so that the ends fall at every place of an eight-byte step.
+                    text += alphabet[pick % 50 < 44 ? pick % 8 : 8 + pick % (alphabet.count - 8)]
+                }
+                texts.append(text)
+            }
+        }
+        texts += [String(repeating: "word ", count: 80), String(repeating: "a", count: 299) + ". b", String(repeating: "ab", count: 30) + "\nx"]
+        if let lines = try? String(contentsOfFile: Fixtures.handmade, encoding: .utf8) { texts += lines.split(separator: "\n").map(String.init) }
+        for text in texts {
+            var bytes = Array(text.utf8)
+            bytes.withUnsafeMutableBufferPointer { m in
+                let u = UnsafeBufferPointer(m)
+                #expect(Tokenizer.firstSentence(u) == byByte(u), "\(text.debugDescription)")
+            }
+        }
+    }
+
     @Test("text cut block by block gives the words, marks and longest run that cutting it byte by byte gives")
     func blockTokenizer() {
         // Texts of every length around the 64-byte blocks, from an alphabet of what the cuts tell apart: small letters,
