@@ -268,7 +268,6 @@ final class Features {
                 f[.normalized] = Field(name: Features.normalizedName, text: Features.folded(parts), vocabulary: v, notes: notes(.normalized))
             }
         }
-        fields = f
         // Each parameter's words, from the parameters' field (the names spaced apart, so that no word crosses from one
         // name to the next and each is cut as it would be alone).
         var names: [(name: String, ids: ArraySlice<Int32>)] = []
@@ -396,6 +395,8 @@ final class Features {
                 punctuation: made.map { made in Features.foldedKinds.reduce(made) { $0.union(f[$1]?.punctuation ?? ByteSet()) } } ?? .all, blanks: .unknown)
         }
         fieldBytes = marks
+        // Moved in last, not copied: a copy would hold every field once more, for the moment.
+        fields = consume f
     }
 
     /// Labels that open a note to the agent (`IMPORTANT: always call list_notebooks first.`), and the words that, after
