@@ -624,7 +624,8 @@ enum Tokenizer {
         // The word's first eight bytes, read once: a word that fits in them (most words) is stemmed there.
         let first = loweredChunk(text, start, min(8, count))
         let (length, extra) = count <= 3 ? (count, 0)
-            : count <= 8 ? Stemmer.stemLength(count) { UInt8(truncatingIfNeeded: first >> UInt64(8 * $0)) }
+            : count <= 8 ? (Stemmer.mayHaveSuffix(UInt8(truncatingIfNeeded: first &>> UInt64(8 &* (count &- 1))))
+                            ? Stemmer.stemLength(count) { UInt8(truncatingIfNeeded: first >> UInt64(8 * $0)) } : (count, 0))
             : Stemmer.stemLength(count) { lowerASCII(text[start + $0]) }
         var h = hashSeed
         var c = 0
@@ -741,6 +742,14 @@ enum Stemmer {
         guard s.count > 3, s.allSatisfy({ $0 < 0x80 }) else { return w }
         stemBytes(&s)
         return String(decoding: s, as: UTF8.self)
+    }
+
+    /// Whether a word whose last byte (lower case) is `last` can lose an ending: every ending the stemmer takes off ends
+    /// in d, e, g or s. Most words end otherwise, and `Tokenizer.asciiStemHash` asks first instead of calling the stemmer.
+    @inline(__always) static func mayHaveSuffix(_ last: UInt8) -> Bool {
+        let k = last &- 0x61
+        let endings: UInt32 = 1 << 3 | 1 << 4 | 1 << 6 | 1 << 18
+        return k < 26 && (1 << UInt32(k)) & endings != 0
     }
 
     /// Stems lower-case ASCII bytes in place.
