@@ -204,7 +204,9 @@ final class Features {
         let pairs = UnsafeMutablePointer<UInt64>.allocate(capacity: WordPairs.words)
         pairs.initialize(repeating: 0, count: WordPairs.words)
         self.pairs = UnsafeBufferPointer(start: pairs, count: WordPairs.words)
-        func notes(_ kind: FieldKind) -> WordNotes { WordNotes(present: present, fields: inFields, pairs: pairs, bit: 1 << UInt16(kind.slot)) }
+        let room = TokenRoom.make()
+        defer { TokenRoom.free(room) }
+        func notes(_ kind: FieldKind) -> WordNotes { WordNotes(present: present, fields: inFields, pairs: pairs, bit: 1 << UInt16(kind.slot), room: room) }
         // The name's and the server's words are compared by their stem hashes (the vocabulary need not know them).
         var nameHashes: [UInt64] = [], serverWords: [UInt64] = []
         let name = Field(name: "name", text: tool.name, vocabulary: v, notes: notes(.name), hashes: &nameHashes)

@@ -222,6 +222,8 @@ struct WordNotes {
     /// Pairs of vocabulary words that stand side by side, as bits (`WordPairs`).
     let pairs: UnsafeMutablePointer<UInt64>
     let bit: UInt16
+    /// The room the definition's fields cut their tokens into, one after another (`TokenRoom`).
+    let room: UnsafeMutablePointer<TokenRoom>
 
     @inline(__always) func note(_ id: Int32) {
         present[Int(id) >> 6] |= 1 << UInt64(Int(id) & 63)
@@ -250,6 +252,34 @@ enum WordPairs {
 protocol HashSink { mutating func add(_ hash: UInt64) }
 struct NoHashes: HashSink { @inline(__always) mutating func add(_ hash: UInt64) {} }
 extension Array: HashSink where Element == UInt64 { @inline(__always) mutating func add(_ hash: UInt64) { append(hash) } }
+
+/// Room to cut a field's tokens into before they are copied out at their number, shared by the fields of a definition:
+/// written in place, a token needs no check of a list's room and sharing, as appending does. A token takes one byte
+/// of its text at least, so room for a token per byte holds them all.
+struct TokenRoom {
+    private(set) var tokens: UnsafeMutablePointer<Token>
+    private(set) var capacity: Int
+
+    static func make(capacity: Int = 256) -> UnsafeMutablePointer<TokenRoom> {
+        let room = UnsafeMutablePointer<TokenRoom>.allocate(capacity: 1)
+        room.initialize(to: TokenRoom(tokens: .allocate(capacity: capacity), capacity: capacity))
+        return room
+    }
+
+    static func free(_ room: UnsafeMutablePointer<TokenRoom>) {
+        room.pointee.tokens.deallocate()
+        room.deinitialize(count: 1)
+        room.deallocate()
+    }
+
+    /// Room for at least `count` tokens (what it held before is dropped).
+    mutating func reserve(_ count: Int) {
+        guard count > capacity else { return }
+        tokens.deallocate()
+        capacity = max(count, 2 * capacity)
+        tokens = .allocate(capacity: capacity)
+    }
+}
 
 /// A field of a definition cut into tokens once. The words it holds are noted in its definition's tables as it is cut.
 final class Field: Sendable {
@@ -284,7 +314,11 @@ final class Field: Sendable {
         var marks = ByteSet(), other = false, touching = false
         var tokens: [Token] = []
         if !text.isEmpty {
-            tokens.reserveCapacity(text.utf8.count / 6 + 1)
+            let room = notes?.room ?? TokenRoom.make()
+            defer { if notes == nil { TokenRoom.free(room) } }
+            room.pointee.reserve(text.utf8.count)
+            let slots = room.pointee.tokens
+            var count = 0
             vocabulary.withTable { table in
                 var previous: Int32 = -1
                 longest = Tokenizer.scan(text, marking: &marks, outsideASCII: &other) { hash, start, end in
@@ -295,12 +329,14 @@ final class Field: Sendable {
                         if previous >= 0 { notes?.pair(previous, id) }
                     }
                     previous = id
-                    if start == wordEnd && !tokens.isEmpty { touching = true }
-                    tokens.append(Token(id: id, start: Int32(start), end: Int32(end)))
+                    if start == wordEnd && count > 0 { touching = true }
+                    (slots + count).initialize(to: Token(id: id, start: Int32(start), end: Int32(end)))
+                    count += 1
                     gap = max(gap, start - wordEnd)
                     wordEnd = end
                 }
             }
+            tokens = Array(UnsafeBufferPointer(start: slots, count: count))
         }
         gap = max(gap, text.utf8.count - wordEnd)
         // A text with a gap wide enough to be measured run by run (`Blanks.exactFrom`) has its gaps read again.
