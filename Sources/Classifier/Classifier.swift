@@ -207,7 +207,8 @@ final class Features {
         let room = TokenRoom.make()
         defer { TokenRoom.free(room) }
         func notes(_ kind: FieldKind) -> WordNotes { WordNotes(present: present, fields: inFields, pairs: pairs, bit: 1 << UInt16(kind.slot), room: room) }
-        // The name's and the server's words are compared by their stem hashes (the vocabulary need not know them).
+        // The name's and the server's words are compared by their stem hashes (the vocabulary need not know them); a
+        // server's name has a few words, so a list is looked through faster than a set is built.
         var nameHashes: [UInt64] = [], serverWords: [UInt64] = []
         let name = Field(name: "name", text: tool.name, vocabulary: v, notes: notes(.name), hashes: &nameHashes)
         let description = Field(name: "description", text: tool.description, vocabulary: v, notes: notes(.description))
@@ -307,7 +308,6 @@ final class Features {
         annotations = tool.annotations
         // The action word: the first known verb of the name, skipping words that only repeat the server's name.
         // Words of the server's name (`luma` in luma_get_task) are skipped unless they are action words themselves.
-        // A server's name has a few words (`serverWords`): a list is looked through faster than a set is built.
         var words: [Token] = []
         words.reserveCapacity(name.tokens.count)
         for (k, t) in name.tokens.enumerated() where lexicon.contains(t.id) || !serverWords.contains(nameHashes[k]) { words.append(t) }

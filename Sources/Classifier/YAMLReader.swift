@@ -42,6 +42,7 @@ enum YAMLReader {
             state.deallocate()
             eventPointer.deallocate()
         }
+
         /// Deeper than any rule needs; a bound so a hostile file cannot exhaust the stack.
         static let maxDepth = 64
 
