@@ -659,9 +659,12 @@ enum Tokenizer {
         let count = end - start
         // The word's first eight bytes, read once: a word that fits in them (most words) is stemmed there.
         let first = loweredChunk(text, start, min(8, count))
-        let (length, extra) = count <= 3 ? (count, 0)
-            : count <= 8 ? (Stemmer.mayHaveSuffix(UInt8(truncatingIfNeeded: first &>> UInt64(8 &* (count &- 1))))
-                            ? Stemmer.stemLength(count) { UInt8(truncatingIfNeeded: first >> UInt64(8 * $0)) } : (count, 0))
+        // A word that ends in no letter an ending ends in is its own stem; one that ends in e only loses it (from five
+        // bytes on): neither calls the stemmer.
+        let last = count <= 8 ? UInt8(truncatingIfNeeded: first &>> UInt64(8 &* (count &- 1))) : lowerASCII(text[end - 1])
+        let (length, extra) = count <= 3 || !Stemmer.mayHaveSuffix(last) ? (count, 0)
+            : last == 0x65 ? (count > 4 ? count - 1 : count, 0)
+            : count <= 8 ? Stemmer.stemLength(count) { UInt8(truncatingIfNeeded: first >> UInt64(8 * $0)) }
             : Stemmer.stemLength(count) { lowerASCII(text[start + $0]) }
         var h = hashSeed
         var c = 0
@@ -781,7 +784,8 @@ enum Stemmer {
     }
 
     /// Whether a word whose last byte (lower case) is `last` can lose an ending: every ending the stemmer takes off ends
-    /// in d, e, g or s. Most words end otherwise, and `Tokenizer.asciiStemHash` asks first instead of calling the stemmer.
+    /// in d, e, g or s (and one ending in e can only lose the e). Most words end otherwise, and `Tokenizer.asciiStemHash`
+    /// asks first instead of calling the stemmer.
     @inline(__always) static func mayHaveSuffix(_ last: UInt8) -> Bool {
         let k = last &- 0x61
         let endings: UInt32 = 1 << 3 | 1 << 4 | 1 << 6 | 1 << 18
