@@ -659,13 +659,16 @@ enum Tokenizer {
         let count = end - start
         // The word's first eight bytes, read once: a word that fits in them (most words) is stemmed there.
         let first = loweredChunk(text, start, min(8, count))
-        // A word that ends in no letter an ending ends in is its own stem; one that ends in e only loses it (from five
-        // bytes on): neither calls the stemmer.
-        let last = count <= 8 ? UInt8(truncatingIfNeeded: first &>> UInt64(8 &* (count &- 1))) : lowerASCII(text[end - 1])
-        let (length, extra) = count <= 3 || !Stemmer.mayHaveSuffix(last) ? (count, 0)
-            : last == 0x65 ? (count > 4 ? count - 1 : count, 0)
-            : count <= 8 ? Stemmer.stemLength(count) { UInt8(truncatingIfNeeded: first >> UInt64(8 * $0)) }
-            : Stemmer.stemLength(count) { lowerASCII(text[start + $0]) }
+        // Most words' stems their last two letters settle (`Stemmer.plainStem`), without calling the stemmer.
+        var plain: Int? = count
+        if count > 3 {
+            let last = count <= 8 ? UInt8(truncatingIfNeeded: first &>> UInt64(8 &* (count &- 1))) : lowerASCII(text[end - 1])
+            let before = count <= 8 ? UInt8(truncatingIfNeeded: first &>> UInt64(8 &* (count &- 2))) : lowerASCII(text[end - 2])
+            plain = Stemmer.plainStem(count, last: last, before: before)
+        }
+        let (length, extra) = plain.map { ($0, UInt8(0)) }
+            ?? (count <= 8 ? Stemmer.stemLength(count) { UInt8(truncatingIfNeeded: first >> UInt64(8 * $0)) }
+                : Stemmer.stemLength(count) { lowerASCII(text[start + $0]) })
         var h = hashSeed
         var c = 0
         var extraIn = extra == 0
@@ -783,13 +786,23 @@ enum Stemmer {
         return String(decoding: s, as: UTF8.self)
     }
 
-    /// Whether a word whose last byte (lower case) is `last` can lose an ending: every ending the stemmer takes off ends
-    /// in d, e, g or s (and one ending in e can only lose the e). Most words end otherwise, and `Tokenizer.asciiStemHash`
-    /// asks first instead of calling the stemmer.
-    @inline(__always) static func mayHaveSuffix(_ last: UInt8) -> Bool {
-        let k = last &- 0x61
-        let endings: UInt32 = 1 << 3 | 1 << 4 | 1 << 6 | 1 << 18
-        return k < 26 && (1 << UInt32(k)) & endings != 0
+    /// The stem's length (and no added letter) of a word of four bytes or more whose last two bytes, lower case, settle
+    /// it; nil when the stemmer must look further. Every ending the stemmer takes off ends in d, e, g or s: a word ending
+    /// otherwise is its own stem, one ending in e only loses the e (from five bytes on), in d or g it is -ed or -ing or
+    /// nothing, and a plural whose letter before the s is none that an ending or an exception ends in loses the s alone.
+    @inline(__always) static func plainStem(_ count: Int, last: UInt8, before: UInt8) -> Int? {
+        switch last {
+        case 0x65: return count > 4 ? count - 1 : count
+        case 0x64: return before == 0x65 ? nil : count
+        case 0x67: return before == 0x6E ? nil : count
+        case 0x73:
+            // -ss, -us and -is keep their s; -es, -ds and -gs may end -ies, -sses, -edes, -ings... after it.
+            switch before {
+            case 0x73, 0x75, 0x69, 0x65, 0x64, 0x67: return nil
+            default: return count - 1
+            }
+        default: return count
+        }
     }
 
     /// Stems lower-case ASCII bytes in place.

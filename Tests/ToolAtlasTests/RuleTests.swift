@@ -184,6 +184,40 @@ struct RuleTests {
         #expect(r.verdict.category == .destructive)
     }
 
+    @Test("a stem the last two letters settle is the stemmer's own")
+    func plainStems() {
+        var settled = 0
+        func check(_ word: [UInt8]) -> Bool {
+            guard let plain = Stemmer.plainStem(word.count, last: word[word.count - 1], before: word[word.count - 2]) else { return true }
+            settled += 1
+            let full = Stemmer.stemLength(word.count) { word[$0] }
+            if full.length == plain && full.extra == 0 { return true }
+            Issue.record("\(String(decoding: word, as: UTF8.self)): \(full) against \(plain)")
+            return false
+        }
+        // Every word of four to six letters from the letters the endings and their exceptions are made of, and others;
+        // then longer ones made of a random start and an ending.
+        let letters = Array("aeisdgnulzyb".utf8)
+        for length in 4...6 {
+            var word = [UInt8](repeating: 0, count: length)
+            for n in 0..<Int(pow(Double(letters.count), Double(length))) {
+                var k = n
+                for i in 0..<length { word[i] = letters[k % letters.count]; k /= letters.count }
+                if !check(word) { return }
+            }
+        }
+        let endings = ["ies", "sses", "ss", "us", "is", "s", "ing", "ings", "ed", "eds", "eed", "e", "es", "tted", "lling", "ds", "gs", "ns"]
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for _ in 0..<200_000 {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            var word = Array(endings[Int(seed >> 33) % endings.count].utf8)
+            var r = seed >> 13
+            for _ in 0..<(3 + Int(seed >> 40) % 8) { word.insert(letters[Int(r % UInt64(letters.count))], at: 0); r /= UInt64(letters.count) }
+            if !check(word) { return }
+        }
+        #expect(settled > 1_000_000)
+    }
+
     @Test("a word's stem is hashed from the text, eight bytes at a time, as its stem's own bytes hash (the vocabulary's key)")
     func stemHashFromText() {
         // Stems of every length around the eight-byte steps, with capitals, with a letter the stemmer adds (-ies: y; a
