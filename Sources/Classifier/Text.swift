@@ -789,16 +789,17 @@ enum Stemmer {
     /// The stem's length (and no added letter) of a word of four bytes or more whose last two bytes, lower case, settle
     /// it; nil when the stemmer must look further. Every ending the stemmer takes off ends in d, e, g or s: a word ending
     /// otherwise is its own stem, one ending in e only loses the e (from five bytes on), in d or g it is -ed or -ing or
-    /// nothing, and a plural whose letter before the s is none that an ending or an exception ends in loses the s alone.
+    /// nothing, -ss, -us and -is are kept whole, and a plural whose letter before the s ends no ending loses the s alone.
     @inline(__always) static func plainStem(_ count: Int, last: UInt8, before: UInt8) -> Int? {
         switch last {
         case 0x65: return count > 4 ? count - 1 : count
         case 0x64: return before == 0x65 ? nil : count
         case 0x67: return before == 0x6E ? nil : count
         case 0x73:
-            // -ss, -us and -is keep their s; -es, -ds and -gs may end -ies, -sses, -edes, -ings... after it.
+            // -ss, -us and -is keep their s (and end no other ending); -es, -ds and -gs may be -ies, -sses, -eds, -ings.
             switch before {
-            case 0x73, 0x75, 0x69, 0x65, 0x64, 0x67: return nil
+            case 0x73, 0x75, 0x69: return count
+            case 0x65, 0x64, 0x67: return nil
             default: return count - 1
             }
         default: return count
