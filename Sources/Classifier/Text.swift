@@ -659,7 +659,7 @@ enum Tokenizer {
         let count = end - start
         // The word's first eight bytes, read once: a word that fits in them (most words) is stemmed there.
         let first = loweredChunk(text, start, min(8, count))
-        // Most words' stems their last two letters settle (`Stemmer.plainStem`), without calling the stemmer.
+        // Most words' stems are settled by their last two letters (`Stemmer.plainStem`), without calling the stemmer.
         var plain: Int? = count
         if count > 3 {
             let last = count <= 8 ? UInt8(truncatingIfNeeded: first &>> UInt64(8 &* (count &- 1))) : lowerASCII(text[end - 1])
