@@ -219,11 +219,18 @@ final class Features {
         let leadEnd = preamble.leadEnd
         let params = tool.parameterTexts
         // Each parameter's description and choices, spaced; parameters apart by a line.
-        let paramText = concatenated(bytes: params.reduce(0) { $0 + 3 + $1.description.utf8.count + $1.choices.reduce(0) { $0 + 1 + $1.utf8.count } }) { put in
-            for n in params.indices {
-                if n > 0 { put(" \n ") }
-                put(params[n].description)
-                for k in params[n].choices.indices { put(" "); put(params[n].choices[k]) }
+        let paramText = params.withUnsafeBufferPointer { ps in
+            var bytes = 0
+            for n in ps.indices {
+                bytes += 3 + ps[n].description.utf8.count
+                for k in ps[n].choices.indices { bytes += 1 + ps[n].choices[k].utf8.count }
+            }
+            return concatenated(bytes: bytes) { w in
+                for n in ps.indices {
+                    if n > 0 { w.put(byte: 0x20); w.put(byte: 0x0A); w.put(byte: 0x20) }
+                    w.put(ps[n].description)
+                    for k in ps[n].choices.indices { w.put(byte: 0x20); w.put(ps[n].choices[k]) }
+                }
             }
         }
         var f = FieldMap<Field>()
@@ -232,10 +239,14 @@ final class Features {
         f[.lead] = Field(name: "description", prefixOf: description, bytes: leadEnd, notes: notes(.lead))
         f[.description] = description
         // The names spaced.
-        let paramNameText = concatenated(bytes: params.reduce(0) { $0 + 1 + $1.name.utf8.count }) { put in
-            for n in params.indices {
-                if n > 0 { put(" ") }
-                put(params[n].name)
+        let paramNameText = params.withUnsafeBufferPointer { ps in
+            var bytes = 0
+            for n in ps.indices { bytes += 1 + ps[n].name.utf8.count }
+            return concatenated(bytes: bytes) { w in
+                for n in ps.indices {
+                    if n > 0 { w.put(byte: 0x20) }
+                    w.put(ps[n].name)
+                }
             }
         }
         f[.params] = Field(name: "parameters", text: paramNameText, vocabulary: v, notes: notes(.params))
@@ -390,7 +401,7 @@ final class Features {
         flags = (partsASCII ? 0 : 1 << Flag.nonASCII.rawValue) | (usable ? 0 : 1 << Flag.unusable.rawValue) | (params.isEmpty ? 1 << Flag.noParams.rawValue : 0)
         longestRun = Features.foldedKinds.reduce(0) { max($0, f[$1]?.longestRun ?? 0) }
         var marks = [Screens.FieldBytes](repeating: Screens.FieldBytes(), count: FieldKind.allCases.count)
-        for kind in FieldKind.allCases { if let field = f[kind] { marks[kind.slot] = Screens.FieldBytes(punctuation: field.punctuation, blanks: field.blanks) } }
+        f.forEach { slot, field in marks[slot] = Screens.FieldBytes(punctuation: field.punctuation, blanks: field.blanks) }
         // The folded text, when it is not built, holds its parts' punctuation and what folding makes; built, it has its own.
         if f[.normalized] == nil {
             marks[FieldKind.normalized.slot] = Screens.FieldBytes(

@@ -101,10 +101,11 @@ struct FieldMap<Value> {
             }
         }
     }
-    @inline(__always) func forEach(_ body: (Value) -> Void) {
-        if let v = s0 { body(v) }; if let v = s1 { body(v) }; if let v = s2 { body(v) }
-        if let v = s3 { body(v) }; if let v = s4 { body(v) }; if let v = s5 { body(v) }
-        if let v = s6 { body(v) }; if let v = s7 { body(v) }; if let v = s8 { body(v) }
+    /// Each value with its kind's slot.
+    @inline(__always) func forEach(_ body: (_ slot: Int, Value) -> Void) {
+        if let v = s0 { body(0, v) }; if let v = s1 { body(1, v) }; if let v = s2 { body(2, v) }
+        if let v = s3 { body(3, v) }; if let v = s4 { body(4, v) }; if let v = s5 { body(5, v) }
+        if let v = s6 { body(6, v) }; if let v = s7 { body(7, v) }; if let v = s8 { body(8, v) }
     }
 }
 

@@ -20,22 +20,37 @@ func isPlainASCII(_ s: String) -> Bool {
     return s.withUTF8 { asciiRunEnd($0, from: 0) == $0.count }
 }
 
-/// The strings `write` puts, one after another, in one new string of at most `bytes` bytes: each copied once, where
-/// appending to a string checks its form and its room at every step.
-@inline(__always) func concatenated(bytes: Int, _ write: (_ put: (String) -> Void) -> Void) -> String {
-    guard bytes > 0 else { return "" }
-    return String(unsafeUninitializedCapacity: bytes) { buffer in
-        var at = 0
-        write { piece in
-            var piece = piece
-            piece.withUTF8 { u in
-                guard let from = u.baseAddress, u.count > 0 else { return }
-                precondition(at + u.count <= buffer.count, "more bytes than counted")
-                (buffer.baseAddress! + at).initialize(from: from, count: u.count)
-                at += u.count
-            }
+/// One new string written piece by piece into room counted beforehand (`concatenated`): each piece's bytes are copied
+/// once, read where they are. Appending to a string checks its form and its room at every step, and a piece handed on
+/// as a value is retained and released.
+struct StringWriter {
+    fileprivate let room: UnsafeMutableBufferPointer<UInt8>
+    fileprivate(set) var count = 0
+
+    @inline(__always) mutating func put(_ piece: borrowing String) {
+        let copied = piece.utf8.withContiguousStorageIfAvailable { u in
+            precondition(count + u.count <= room.count, "more bytes than counted")
+            if let from = u.baseAddress, u.count > 0 { (room.baseAddress! + count).initialize(from: from, count: u.count) }
+            return u.count
         }
-        return at
+        if let copied { count += copied; return }
+        for b in piece.utf8 { put(byte: b) }
+    }
+
+    @inline(__always) mutating func put(byte: UInt8) {
+        precondition(count < room.count, "more bytes than counted")
+        room[count] = byte
+        count += 1
+    }
+}
+
+/// The string `write` puts together, of at most `bytes` bytes.
+@inline(__always) func concatenated(bytes: Int, _ write: (inout StringWriter) -> Void) -> String {
+    guard bytes > 0 else { return "" }
+    return String(unsafeUninitializedCapacity: bytes) { room in
+        var w = StringWriter(room: room)
+        write(&w)
+        return w.count
     }
 }
 
