@@ -38,7 +38,9 @@ let package = Package(
         .target(name: "Crawler", dependencies: ["AtlasModel", "MCPClient", "Catalogue"]),
         // Loads rules/ and decides category, risk, evidence and findings. Pure: no I/O beyond loading rules.
         // Patterns run on ICU's C API (Foundation's own ICU) so that a field's text is converted to UTF-16 once.
-        .target(name: "Classifier", dependencies: ["AtlasModel", .product(name: "Yams", package: "Yams")],
+        // Byte classes of text 64 bytes at a time with SSE2 (a plain loop elsewhere), inlined into the tokenizer.
+        .target(name: "CText"),
+        .target(name: "Classifier", dependencies: ["AtlasModel", "CText", .product(name: "Yams", package: "Yams")],
                 linkerSettings: [.linkedLibrary("_FoundationICU")]),
         // SQLite schema, migrations and queries (GRDB on the system libsqlite3).
         .target(name: "Store", dependencies: ["AtlasModel", .product(name: "GRDB", package: "GRDB.swift")]),
@@ -56,7 +58,7 @@ let package = Package(
         // An MCP server over stdio that serves tools from a JSON file and misbehaves on request.
         .executableTarget(name: "fixture-server"),
         .testTarget(name: "ToolAtlasTests", dependencies: [
-            "AtlasModel", "MCPClient", "Catalogue", "Crawler", "Classifier", "Store", "SiteGen", "AtlasCore", "CLibXML2",
+            "AtlasModel", "MCPClient", "Catalogue", "Crawler", "Classifier", "CText", "Store", "SiteGen", "AtlasCore", "CLibXML2",
             // To write a database in an older schema and watch the store migrate it.
             .product(name: "GRDB", package: "GRDB.swift"),
             // Built before the tests, which run them as real processes.

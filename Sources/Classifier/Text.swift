@@ -1,4 +1,5 @@
 import AtlasModel
+internal import CText
 
 /// One word as the tokenizer cuts it: its stem, and where it stands (UTF-8 offsets) in the original text.
 struct RawToken: Sendable {
@@ -601,24 +602,13 @@ enum Tokenizer {
     @inline(__always) static func scanBlocks(_ u: UnsafeBufferPointer<UInt8>, marking marks: inout ByteSet, outsideASCII: inout Bool,
                                              _ visit: (UInt64, Int, Int) -> Void) -> Int {
         let n = u.count
-        // A bit per byte of a chunk of eight, from the high bits of `m`.
-        @inline(__always) func pack(_ m: UInt64) -> UInt64 { ((m >> 7) &* 0x0102_0408_1020_4080) >> 56 }
         var state = CutState()
         var base = 0
         while base < n {
             let count = min(64, n - base)
-            var small: UInt64 = 0, capital: UInt64 = 0, digit: UInt64 = 0, space: UInt64 = 0, high: UInt64 = 0
-            var k = 0
-            while k < count {
-                let x = chunk(u, base + k, min(8, count - k))
-                high |= x
-                small |= pack(asciiBytes(x, from: 0x61, to: 0x7A)) << UInt64(k)
-                capital |= pack(asciiBytes(x, from: 0x41, to: 0x5A)) << UInt64(k)
-                digit |= pack(asciiBytes(x, from: 0x30, to: 0x39)) << UInt64(k)
-                space |= pack(asciiBytes(x, from: 0x20, to: 0x20)) << UInt64(k)
-                k += 8
-            }
-            if high & 0x8080_8080_8080_8080 != 0 {
+            let c = classes(u, base, count)
+            let small = c.small, capital = c.capital, digit = c.digit, space = c.space
+            if c.high != 0 {
                 // Byte by byte, from where the run of letters and digits stands (after the last byte that is none, when
                 // no word is open).
                 if state.open < 0 { state.runStart = base }
@@ -657,6 +647,18 @@ enum Tokenizer {
             base += count
         }
         return finish(u, &state, visit)
+    }
+
+    /// The byte classes (`ct_classify64`, a bit each) of the `count` bytes of a text from `base`: 64, or the last bytes
+    /// of the text, which are copied into zeros first (a zero is in no class), since 64 bytes from there would read
+    /// past the text.
+    @inline(__always) static func classes(_ u: UnsafeBufferPointer<UInt8>, _ base: Int, _ count: Int) -> ct_classes {
+        if count == 64 { return ct_classify64(u.baseAddress! + base) }
+        var block = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        return withUnsafeMutableBytes(of: &block) { room in
+            room.baseAddress!.copyMemory(from: u.baseAddress! + base, byteCount: count)
+            return ct_classify64(room.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        }
     }
 
     /// Hands the open word, if any, ending at `end` to `visit`, and closes it.

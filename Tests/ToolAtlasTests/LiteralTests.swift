@@ -1,5 +1,6 @@
 import AtlasModel
 @testable import Classifier
+import CText
 import Foundation
 import Testing
 
@@ -185,6 +186,36 @@ struct LiteralTests {
             bytes.withUnsafeMutableBufferPointer { m in
                 let u = UnsafeBufferPointer(m)
                 #expect(Tokenizer.firstSentence(u) == byByte(u), "\(text.debugDescription)")
+            }
+        }
+    }
+
+    @Test("the byte classes read 64 bytes at a time are those of each byte, for every byte value at every place")
+    func byteClasses() {
+        // Every value at every place of a block, the others drawn at random, in blocks of every length (a text's last
+        // part is copied into zeros before it is read).
+        var seed: UInt64 = 0x2545_F491_4F6C_DD1D
+        for value in 0...255 {
+            for place in 0..<64 {
+                var bytes = (0..<64).map { _ -> UInt8 in
+                    seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                    return UInt8(truncatingIfNeeded: seed >> 56)
+                }
+                bytes[place] = UInt8(value)
+                // Up to the end of the block or short of it, the value inside.
+                let count = place + 1 + value % (64 - place)
+                var small: UInt64 = 0, capital: UInt64 = 0, digit: UInt64 = 0, space: UInt64 = 0, high: UInt64 = 0
+                for (i, b) in bytes.prefix(count).enumerated() {
+                    let bit = UInt64(1) << UInt64(i)
+                    if b >= 0x61 && b <= 0x7A { small |= bit }
+                    if b >= 0x41 && b <= 0x5A { capital |= bit }
+                    if b >= 0x30 && b <= 0x39 { digit |= bit }
+                    if b == 0x20 { space |= bit }
+                    if b >= 0x80 { high |= bit }
+                }
+                let c = bytes.withUnsafeBufferPointer { Tokenizer.classes($0, 0, count) }
+                #expect(c.small == small && c.capital == capital && c.digit == digit && c.space == space && c.high == high,
+                        "byte \(value) at \(place), \(count) bytes")
             }
         }
     }
