@@ -62,6 +62,7 @@ public enum Evaluation {
     public static func run(corpus path: String, classifier: Classifier, keepMisses: Bool = true) throws -> EvalReport {
         guard let data = FileManager.default.contents(atPath: path) else { throw JobError.message("\(path): cannot read the corpus") }
         var report = EvalReport()
+        var server = classifier.server("")
         var lineNo = 0
         for line in data.split(separator: 0x0A) {
             lineNo += 1
@@ -75,7 +76,10 @@ public enum Evaluation {
             }
             let tool: Tool
             do { tool = try Tool(json: toolJSON) } catch { report.problems.append("\(path):\(lineNo) (\(id)): \(error)"); continue }
-            let result = classifier.classify(tool, server: obj["server"]?.stringValue ?? "")
+            // A server's name is cut once for its tools (a corpus lists them together).
+            let serverName = obj["server"]?.stringValue ?? ""
+            if serverName != server.name { server = classifier.server(serverName) }
+            let result = classifier.classify(tool, server: server)
             let v = result.verdict
             report.total += 1
             if v.category == c { report.categoryCorrect += 1 }

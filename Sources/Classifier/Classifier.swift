@@ -190,7 +190,7 @@ final class Features {
                           "record", "recording", "label", "tag", "note", "log", "lighting", "schedule", "rollout",
                           "zip", "post", "share", "link", "comment"]
 
-    init(tool: borrowing Tool, server: String, instructions: String?, c: borrowing Classifier) {
+    init(tool: borrowing Tool, server: Classifier.Server, instructions: String?, c: borrowing Classifier) {
         let v = c.vocabulary
         // The tables the closures below read, taken out of the classifier: a closure that named `c` would copy all of it.
         let lexicon = c.lexicon, leadLexicon = c.leadLexicon, nounish = c.nounish
@@ -209,7 +209,8 @@ final class Features {
         func notes(_ kind: FieldKind) -> WordNotes { WordNotes(present: present, fields: inFields, pairs: pairs, bit: 1 << UInt16(kind.slot), room: room) }
         // The name's and the server's words are compared by their stem hashes (the vocabulary need not know them); a
         // server's name has a few words, so a list is looked through faster than a set is built.
-        var nameHashes: [UInt64] = [], serverWords: [UInt64] = []
+        var nameHashes: [UInt64] = []
+        let serverWords = server.hashes
         let name = Field(name: "name", text: tool.name, vocabulary: v, notes: notes(.name), hashes: &nameHashes)
         let description = Field(name: "description", text: tool.description, vocabulary: v, notes: notes(.description))
         // A first sentence that only prefaces the description (a heading, or a note to the agent) is read with the next
@@ -251,7 +252,8 @@ final class Features {
         }
         f[.params] = Field(name: "parameters", text: paramNameText, vocabulary: v, notes: notes(.params))
         f[.paramText] = Field(name: "parameter descriptions", text: paramText, vocabulary: v, notes: notes(.paramText))
-        f[.server] = Field(name: "server", text: server, vocabulary: v, notes: notes(.server), hashes: &serverWords)
+        f[.server] = server.field
+        server.field.note(into: notes(.server))
         if let instructions { f[.instructions] = Field(name: "instructions", text: instructions, vocabulary: v, notes: notes(.instructions)) }
         // The parts of the folded text (`foldedKinds`, in order).
         let parts = [tool.title ?? "", tool.description, paramText, instructions ?? ""]
@@ -820,7 +822,26 @@ public struct Classifier: @unchecked Sendable {
         public var firedRules: [String]
     }
 
+    /// A server's name cut into words once, for all of its tools (`classify(_:server:instructions:)`).
+    public struct Server: Sendable {
+        public let name: String
+        let field: Field
+        /// The stem hashes of its words, in order: the name's words are compared with them.
+        let hashes: [UInt64]
+    }
+
+    public func server(_ name: String) -> Server {
+        var hashes: [UInt64] = []
+        let field = Field(name: "server", text: name, vocabulary: vocabulary, notes: nil, hashes: &hashes)
+        return Server(name: name, field: field, hashes: hashes)
+    }
+
     public func classify(_ tool: Tool, server: String = "", instructions: String? = nil) -> Result {
+        classify(tool, server: self.server(server), instructions: instructions)
+    }
+
+    /// The verdict on `tool` of `server` (made by `server(_:)`, once for the server's tools).
+    public func classify(_ tool: Tool, server: Server, instructions: String? = nil) -> Result {
         let f = Features(tool: tool, server: server, instructions: instructions, c: self)
         // The name alone is taken for the closures below: one that named `tool` would copy the whole definition.
         let name = tool.name

@@ -414,6 +414,20 @@ final class Field: Sendable {
         self.blanks = .unknown
     }
 
+    /// Notes the words of a field cut without notes (a server's name, cut once for its tools) where a definition's fields
+    /// note theirs, as cutting it there would have.
+    func note(into notes: WordNotes) {
+        var previous: Int32 = -1
+        for t in tokens {
+            if t.id >= 0 {
+                notes.note(t.id)
+                if previous >= 0 { notes.pair(previous, t.id) }
+            }
+            previous = t.id
+        }
+        for w in joined { notes.note(w.id) }
+    }
+
     /// The first place `phrase` occurs, as a range of token positions.
     /// (Its definition's notes say first, at less cost, whether the field holds every word: `Features.find`.)
     func find(_ phrase: [Int32]) -> Range<Int>? {

@@ -44,6 +44,36 @@ struct RuleTests {
         #expect(compared >= 2600)
     }
 
+    @Test("a server's name cut once notes its words where each definition's fields note theirs, as cutting it with the definition did")
+    func serverNotes() {
+        let v = Self.classifier.vocabulary
+        let stride = (v.count + 63) >> 6
+        // The tables a definition's fields note their words in, as one list: words present, the fields of each, pairs.
+        func notes(_ fill: (WordNotes) -> Void) -> [UInt64] {
+            let present = UnsafeMutablePointer<UInt64>.allocate(capacity: stride), fields = UnsafeMutablePointer<UInt16>.allocate(capacity: stride * 64)
+            let pairs = UnsafeMutablePointer<UInt64>.allocate(capacity: WordPairs.words), room = TokenRoom.make()
+            present.initialize(repeating: 0, count: stride)
+            fields.initialize(repeating: 0, count: stride * 64)
+            pairs.initialize(repeating: 0, count: WordPairs.words)
+            defer { present.deallocate(); fields.deallocate(); pairs.deallocate(); TokenRoom.free(room) }
+            fill(WordNotes(present: present, fields: fields, pairs: pairs, bit: 1 << UInt16(FieldKind.server.slot), room: room))
+            return (0..<stride).map { present[$0] } + (0..<(stride * 64)).map { UInt64(fields[$0]) } + (0..<WordPairs.words).map { pairs[$0] }
+        }
+        var noted = 0, paired = 0, joined = 0
+        for name in ["", "github", "file-search-server", "mcp-server-postgres", "GraphQL-server", "JavaScript runner", "delete files now",
+                     "io.github.user/send-email", "検索サーバー", "ＭＣＰ-files", "a"] {
+            if !Self.classifier.server(name).field.joined.isEmpty { joined += 1 }
+            let cut = notes { _ = Field(name: "server", text: name, vocabulary: v, notes: $0) }
+            let once = notes { Self.classifier.server(name).field.note(into: $0) }
+            let differ = zip(cut, once).filter { $0 != $1 }.count
+            #expect(differ == 0, "\(name): \(differ) words of the tables differ")
+            if cut.prefix(stride).contains(where: { $0 != 0 }) { noted += 1 }
+            if cut.suffix(WordPairs.words).contains(where: { $0 != 0 }) { paired += 1 }
+        }
+        // Names with words the rules know, side by side.
+        #expect(noted >= 6 && paired >= 3 && joined >= 1, "\(noted) names noted words, \(paired) pairs, \(joined) words cut by their capitals")
+    }
+
     static func load(_ yaml: String) -> RuleError? {
         do { _ = try RuleLoader.parse(yaml: yaml, file: "bad.yaml"); return nil } catch { return error }
     }
