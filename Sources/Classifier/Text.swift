@@ -811,8 +811,9 @@ enum Tokenizer {
 /// `delete`, `deletes`, `deleted` and `deleting` meet. Only suffixes, no dictionary.
 enum Stemmer {
     static func stem(_ w: String) -> String {
+        // A word outside ASCII is its own stem: told without copying it.
+        guard w.utf8.count > 3, w.utf8.allSatisfy({ $0 < 0x80 }) else { return w }
         var s = Array(w.utf8)
-        guard s.count > 3, s.allSatisfy({ $0 < 0x80 }) else { return w }
         stemBytes(&s)
         return String(decoding: s, as: UTF8.self)
     }
