@@ -154,9 +154,10 @@ public enum Jobs {
             let latest = changes.map(\.scanID).max()
             let changed = Dictionary(changes.filter { $0.scanID == latest && $0.kind == .changed }.map { ($0.tool, $0.detail) }, uniquingKeysWith: { a, _ in a })
             var items: [(tool: Tool, hash: String, verdict: Verdict, rules: [String], findings: [Finding])] = []
-            let serverName = classifier.server(server)
+            // The server's name is cut into words once for its tools.
+            let serverWords = classifier.server(server)
             for t in current[server]! {
-                let r = classifier.classify(t.tool, server: serverName, instructions: nil)
+                let r = classifier.classify(t.tool, server: serverWords, instructions: nil)
                 var findings = r.findings
                 findings += shadowing[server]?[t.tool.name] ?? []
                 if let detail = changed[t.tool.name] {

@@ -830,6 +830,7 @@ public struct Classifier: @unchecked Sendable {
         let hashes: [UInt64]
     }
 
+    /// The server named `name`, its name cut once: pass it to `classify(_:server:instructions:)` with each of its tools.
     public func server(_ name: String) -> Server {
         var hashes: [UInt64] = []
         let field = Field(name: "server", text: name, vocabulary: vocabulary, notes: nil, hashes: &hashes)

@@ -1,3 +1,6 @@
+/* Byte classes of text for the tokenizer, 64 bytes at a time. Inline functions only: Swift inlines them where they
+   are called. SwiftPM does not rebuild the Swift targets that import this header when it changes: touch one of their
+   files (Sources/Classifier/Text.swift) after editing it. */
 #ifndef CTEXT_H
 #define CTEXT_H
 #include <stdint.h>
@@ -12,8 +15,8 @@ typedef struct {
 } ct_classes;
 
 #if defined(__SSE2__)
-/* A bit per byte of 16 whose value lies in [low, low + count), count at most 128: the byte moved down to 0x80 + its distance above low
-   compares below 0x80 + count as signed bytes exactly when it is in range. */
+/* A bit per byte of 16 whose value lies in [low, low + count), count at most 128: a byte is in range exactly when its
+   distance above low, plus 0x80, is below count plus 0x80 as a signed byte. */
 static inline uint64_t ct_range16(__m128i v, uint8_t low, uint8_t count) {
     __m128i shifted = _mm_sub_epi8(v, _mm_set1_epi8((char)(low + 0x80)));
     __m128i in = _mm_cmplt_epi8(shifted, _mm_set1_epi8((char)(count - 0x80)));
