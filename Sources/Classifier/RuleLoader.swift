@@ -247,9 +247,19 @@ public enum RuleLoader {
         return out
     }
 
+    /// `s` as a decimal integer with an optional sign, when it is written as one: `0`, or digits not opening with 0.
+    static func decimal(_ s: String) -> Int64? {
+        var digits = Substring(s)
+        if let sign = digits.first, sign == "-" || sign == "+" { digits = digits.dropFirst() }
+        guard let first = digits.utf8.first, first != 0x30 || digits.utf8.count == 1,
+              digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        return Int64(s)
+    }
+
     /// A plain scalar typed as YAML's default schema types it (booleans such as `yes` and `off`, integers, floats, null,
-    /// timestamps). A scalar that starts with a letter and is none of those few words is text: only the others (digits,
-    /// signs, dots, `~`) go through the library's resolver, which tries a regular expression per type.
+    /// timestamps). A scalar that starts with a letter and is none of those few words is text, and a decimal integer is
+    /// read as one: only the others (signs, dots, `~`, octal or binary digits) go through the library's resolver, which
+    /// tries a regular expression per type (and compiles them all the first time it is asked).
     static func typed(_ s: String) -> JSONValue {
         // Most scalars are words: one that opens with an ASCII letter is text unless it is one of the few words below
         // (none longer than five bytes, each opening with one of these letters).
@@ -264,6 +274,9 @@ public enum RuleLoader {
         default: break
         }
         if let first = s.unicodeScalars.first, first.properties.isAlphabetic { return .string(s) }
+        // A plain decimal integer (`priority: 70`), as the resolver's int type reads it: no leading zero (octal there),
+        // no underscore, in range.
+        if let n = decimal(s) { return .int(n) }
         let scalar = Node.Scalar(s)
         switch Resolver.default.resolveTag(of: .scalar(scalar)) {
         case .bool: return Bool.construct(from: scalar).map(JSONValue.bool) ?? .string(s)

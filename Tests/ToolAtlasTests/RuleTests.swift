@@ -193,6 +193,8 @@ struct RuleTests {
             ("12", .int(12)), ("-3", .int(-3)), ("0x1F", .int(31)), ("1.5", .double(1.5)), ("2026-11-26", .null),
             ("text", .string("text")), ("token", .string("token")), ("yesterday", .string("yesterday")), ("Ñandú", .string("Ñandú")),
             ("-x", .string("-x")), ("1st", .string("1st")),
+            // Decimal integers are read without the resolver; a leading zero (octal) or an underscore still goes to it.
+            ("0", .int(0)), ("+7", .int(7)), ("-0", .int(0)), ("010", .int(8)), ("1_000", .int(1000)), ("0b11", .int(3)),
         ]
         for (text, expected) in cases { #expect(RuleLoader.typed(text) == expected, "\(text)") }
         let rule = try? RuleLoader.parse(yaml: "id: x\nstage: category\ncategory: Read\nsummary: s\npriority: 70\nwhen: {name_verb: [get, \"on\"]}\nexamples: {match: [get_a], no_match: [set_b]}\n", file: "q.yaml")
