@@ -50,6 +50,9 @@ struct LiteralMatcher: Sendable {
         // The trie, in one table of `columns` entries per state (-1: no edge yet).
         let width = columns
         var goto = [Int32](repeating: -1, count: width)
+        // Room for the most states the literals can make (a state per byte), reserved, not touched: the table is not
+        // copied as it grows.
+        goto.reserveCapacity((1 + literals.reduce(0) { $0 + $1.count }) * width)
         var ends: [[Int32]] = [[]]
         for (i, l) in literals.enumerated() where l.count > 1 {
             var s = 0
@@ -83,12 +86,13 @@ struct LiteralMatcher: Sendable {
                 queue.append(Int(t))
             }
         }
-        let table = goto.map { ends[Int($0)].isEmpty ? $0 : $0 | Int32.min }
+        // Each entry with the sign bit set where literals end, made in one pass in the width the states need.
+        let ending = ends.map { !$0.isEmpty }
         if states <= Int(Int16.max) {
-            next16 = table.map { Int16(truncatingIfNeeded: $0 & Int32.max) | ($0 < 0 ? Int16.min : 0) }
+            next16 = goto.map { ending[Int($0)] ? Int16(truncatingIfNeeded: $0) | Int16.min : Int16(truncatingIfNeeded: $0) }
             next32 = []
         } else {
-            next32 = table
+            next32 = goto.map { ending[Int($0)] ? $0 | Int32.min : $0 }
             next16 = []
         }
         outputStart = [0]
