@@ -465,8 +465,12 @@ enum Tokenizer {
     /// Words of any naming style: snake_case, camelCase, kebab-case, dotted, spaced; letters and digits stay together.
     static func tokens(_ text: String) -> [RawToken] {
         var out: [RawToken] = []
-        let utf8 = Array(text.utf8)
-        scan(text) { _, start, end in out.append(RawToken(stem: stemmed(utf8[start..<end]), start: start, end: end)) }
+        var text = text, marks = ByteSet(), other = false
+        text.withUTF8 { utf8 in
+            _ = scanBlocks(utf8, marking: &marks, outsideASCII: &other) { _, start, end in
+                out.append(RawToken(stem: stemmed(UnsafeBufferPointer(rebasing: utf8[start..<end])), start: start, end: end))
+            }
+        }
         return out
     }
 
@@ -741,13 +745,19 @@ enum Tokenizer {
     }
 
     /// Lower case and stem in one pass for ASCII words; other words go through String.
-    static func stemmed(_ bytes: ArraySlice<UInt8>) -> String {
-        var ascii = true
-        for b in bytes where b >= 0x80 { ascii = false; break }
-        guard ascii else { return Stemmer.stem(String(decoding: bytes, as: UTF8.self).lowercased()) }
-        var w = bytes.map(lowerASCII)
-        if w.count > 3 { Stemmer.stemBytes(&w) }
-        return String(decoding: w, as: UTF8.self)
+    static func stemmed(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        guard !bytes.contains(where: { $0 >= 0x80 }) else { return Stemmer.stem(String(decoding: bytes, as: UTF8.self).lowercased()) }
+        // Lower-cased and stemmed in room on the stack: the stem is a prefix of the word, and perhaps one more letter.
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bytes.count + 1) { word in
+            for k in bytes.indices { word[k] = lowerASCII(bytes[k]) }
+            var n = bytes.count
+            if n > 3 {
+                let (length, extra) = Stemmer.stemLength(n) { word[$0] }
+                n = length
+                if extra != 0 { word[n] = extra; n += 1 }
+            }
+            return String(decoding: UnsafeBufferPointer(rebasing: word[..<n]), as: UTF8.self)
+        }
     }
 
     /// The lead of a description: its first sentence, or its first 300 characters (scanned as bytes).
