@@ -56,14 +56,15 @@ enum YAMLReader {
         func parserProblem() -> Problem {
             let state = state.pointee
             let problem = state.problem.map { String(cString: $0) } ?? "unknown problem"
-            var text = problem + " (line \(state.problem_mark.line + 1), column \(state.problem_mark.column + 1))"
+            var text = problem + Parser.place(state.problem_mark)
             if let context = state.context { text = String(cString: context) + ": " + text }
             return Problem(message: text)
         }
 
-        func problem(_ message: String) -> Problem {
-            Problem(message: message + " (line \(event.start_mark.line + 1), column \(event.start_mark.column + 1))")
-        }
+        func problem(_ message: String) -> Problem { Problem(message: message + Parser.place(event.start_mark)) }
+
+        /// Where a mark stands, as the messages say it (libyaml counts from 0).
+        static func place(_ mark: yaml_mark_t) -> String { " (line \(mark.line + 1), column \(mark.column + 1))" }
 
         func document() throws(Problem) -> JSONValue? {
             guard try next() == YAML_STREAM_START_EVENT else { throw problem("expected the start of the text") }
