@@ -246,6 +246,14 @@ struct WordNotes {
         fields[Int(id)] |= bit
     }
 
+    /// Notes word `id` (a vocabulary number, -1 for none) and, when the word before it is one too, the two side by side:
+    /// what cutting a field notes for each of its words.
+    @inline(__always) func note(_ id: Int32, after previous: Int32) {
+        guard id >= 0 else { return }
+        note(id)
+        if previous >= 0 { pair(previous, id) }
+    }
+
     /// Notes that `b` follows `a` (both vocabulary words).
     @inline(__always) func pair(_ a: Int32, _ b: Int32) {
         let k = WordPairs.bit(a, b)
@@ -340,10 +348,7 @@ final class Field: Sendable {
                 longest = Tokenizer.scan(text, marking: &marks, outsideASCII: &other) { hash, start, end in
                     hashes.add(hash)
                     let id = table.id(hash: hash)
-                    if id >= 0 {
-                        notes?.note(id)
-                        if previous >= 0 { notes?.pair(previous, id) }
-                    }
+                    notes?.note(id, after: previous)
                     previous = id
                     if start == wordEnd && count > 0 { touching = true }
                     (slots + count).initialize(to: Token(id: id, start: Int32(start), end: Int32(end)))
@@ -419,10 +424,7 @@ final class Field: Sendable {
     func note(into notes: WordNotes) {
         var previous: Int32 = -1
         for t in tokens {
-            if t.id >= 0 {
-                notes.note(t.id)
-                if previous >= 0 { notes.pair(previous, t.id) }
-            }
+            notes.note(t.id, after: previous)
             previous = t.id
         }
         for w in joined { notes.note(w.id) }
@@ -747,16 +749,10 @@ enum Tokenizer {
     /// Lower case and stem in one pass for ASCII words; other words go through String.
     static func stemmed(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
         guard !bytes.contains(where: { $0 >= 0x80 }) else { return Stemmer.stem(String(decoding: bytes, as: UTF8.self).lowercased()) }
-        // Lower-cased and stemmed in room on the stack: the stem is a prefix of the word, and perhaps one more letter.
+        // Lower-cased into room on the stack, and stemmed there.
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bytes.count + 1) { word in
             for k in bytes.indices { word[k] = lowerASCII(bytes[k]) }
-            var n = bytes.count
-            if n > 3 {
-                let (length, extra) = Stemmer.stemLength(n) { word[$0] }
-                n = length
-                if extra != 0 { word[n] = extra; n += 1 }
-            }
-            return String(decoding: UnsafeBufferPointer(rebasing: word[..<n]), as: UTF8.self)
+            return Stemmer.stem(word, count: bytes.count)
         }
     }
 
@@ -823,9 +819,22 @@ enum Stemmer {
     static func stem(_ w: String) -> String {
         // A word outside ASCII is its own stem: told without copying it.
         guard w.utf8.count > 3, w.utf8.allSatisfy({ $0 < 0x80 }) else { return w }
-        var s = Array(w.utf8)
-        stemBytes(&s)
-        return String(decoding: s, as: UTF8.self)
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: w.utf8.count + 1) { word in
+            _ = word.initialize(from: w.utf8)
+            return stem(word, count: w.utf8.count)
+        }
+    }
+
+    /// The stem, as a string, of the `count` lower-case ASCII bytes that open `word` (which has room for one more): the
+    /// stem is a prefix of the word, and perhaps one more letter.
+    static func stem(_ word: UnsafeMutableBufferPointer<UInt8>, count: Int) -> String {
+        var n = count
+        if n > 3 {
+            let (length, extra) = stemLength(n) { word[$0] }
+            n = length
+            if extra != 0 { word[n] = extra; n += 1 }
+        }
+        return String(decoding: UnsafeBufferPointer(rebasing: word[..<n]), as: UTF8.self)
     }
 
     /// The stem's length (and no added letter) of a word of four bytes or more whose last two bytes, lower case, settle
@@ -846,13 +855,6 @@ enum Stemmer {
             }
         default: return count
         }
-    }
-
-    /// Stems lower-case ASCII bytes in place.
-    static func stemBytes(_ s: inout [UInt8]) {
-        let (length, extra) = s.withUnsafeBufferPointer { b in stemLength(b.count) { b[$0] } }
-        s.removeLast(s.count - length)
-        if extra != 0 { s.append(extra) }
     }
 
     /// The stem of the `n` lower-case ASCII bytes `at` gives: always the word's first `length` bytes, then the byte
